@@ -1,0 +1,106 @@
+"""The database schema, as numbered migrations applied in order when a database is opened.
+
+Each migration is a small function registered with `@migration`; once released it is
+never edited: a change to the schema is a new migration at the end of the list. The
+schema version is `PRAGMA user_version` (the number of migrations applied) and each
+applied migration is also recorded, with its time, in the `_srs_migrations` table.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+MIGRATIONS: list[Callable] = []
+
+# Marks a file as an srs database (PRAGMA application_id): "SRS!"
+APPLICATION_ID = 0x53525321
+
+
+def migration(fn: Callable) -> Callable:
+    """Register the next migration; it runs with its number recorded as the schema version."""
+    number = len(MIGRATIONS) + 1
+
+    def run(db) -> None:
+        fn(db)
+        db.execute(f"PRAGMA user_version = {number}")  # part of the migration's transaction
+
+    run.__name__ = fn.__name__
+    MIGRATIONS.append(run)
+    return fn
+
+
+def apply(conn) -> None:
+    """Apply every pending migration to an open connection, each in its own transaction."""
+    from sqlite_utils import Database
+    from sqlite_utils.migrations import Migrations
+
+    migrations = Migrations("srs")
+    for fn in MIGRATIONS:
+        migrations(name=fn.__name__)(fn)
+    db = Database(conn)
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    migrations.apply(db)
+
+
+
+@migration
+def m001_initial(db) -> None:
+    db["decks"].create(
+        {"id": int, "name": str, "source": str, "notes": str, "settings": str, "created_at": str},
+        pk="id",
+        not_null={"name", "settings", "created_at"},
+        defaults={"settings": "{}"},
+    )
+    db["decks"].create_index(["name"], unique=True)
+    db["cards"].create(
+        {
+            "id": int, "deck_id": int, "position": int, "kind": str, "question": str,
+            "options": str,  # JSON list for choice cards, NULL for basic
+            "answer": str,  # correct option text / basic answer; NULL while a choice key is unknown
+            "key_source": str, "explanation": str, "source_id": str, "tags": str,
+            "retired": int, "created_at": str, "updated_at": str,
+        },
+        pk="id",
+        foreign_keys=[("deck_id", "decks", "id")],
+        not_null={"deck_id", "position", "kind", "question", "retired", "created_at"},
+        defaults={"retired": 0},
+    )
+    db["cards"].create_index(["deck_id", "position"])
+    db["card_state"].create(
+        {
+            "card_id": int,
+            # copied from cards, so that the queue and status read one table through its indexes
+            "deck_id": int, "position": int, "retired": int,
+            "state": int,  # 0 new (never reviewed), 1 learning, 2 review, 3 relearning
+            "step": int, "stability": float, "difficulty": float,
+            "due": str, "last_review": str,  # UTC, ISO 8601, fixed width
+            "reps": int, "lapses": int, "suspended": int,
+        },
+        pk="card_id",
+        foreign_keys=[("card_id", "cards", "id")],
+        not_null={"deck_id", "position", "retired", "state", "reps", "lapses", "suspended"},
+        defaults={"retired": 0, "state": 0, "reps": 0, "lapses": 0, "suspended": 0},
+    )
+    db["card_state"].create_index(["deck_id", "retired", "suspended", "state", "due"], "card_state_queue_due")
+    db["card_state"].create_index(["deck_id", "retired", "suspended", "state", "position"], "card_state_queue_new")
+    db["reviews"].create(
+        {
+            "id": int, "card_id": int, "reviewed_at": str, "rating": int,
+            "kind": int,  # as Anki's revlog type: 0 learn, 1 review, 2 relearn
+            "duration_ms": int, "choice": str, "correct": int, "due_after": str,
+            "source": str,  # where the row came from: NULL for our own reviews, "anki", "csv"
+            # the card's state before the answer, so that undo restores it exactly
+            "prev_state": int, "prev_step": int, "prev_stability": float, "prev_difficulty": float,
+            "prev_due": str, "prev_last_review": str, "prev_reps": int, "prev_lapses": int,
+        },
+        pk="id",
+        foreign_keys=[("card_id", "cards", "id")],
+        not_null={"card_id", "reviewed_at", "rating", "kind", "prev_state", "prev_reps", "prev_lapses"},
+    )
+    db["reviews"].create_index(["card_id", "reviewed_at"])
+    db["reviews"].create_index(["reviewed_at", "kind", "rating"])
+    db["cards"].create_index(["source_id"])
+    db["settings"].create({"key": str, "value": str}, pk="key")
+
+
+LATEST = len(MIGRATIONS)

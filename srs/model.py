@@ -1,0 +1,109 @@
+"""Plain domain objects shared by the parsers, the store and the front ends.
+
+Parsers (deck files, lessons, CSV, .apkg) produce `DeckSpec`s; the store turns them
+into rows; nothing here touches the database or the terminal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class SrsError(Exception):
+    """An error meant for the learner: one line, naming the file and line where there is one."""
+
+    def __init__(self, message: str, path: str | None = None, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.line = line
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = f"{self.path}:{self.line}: " if self.line is not None else f"{self.path}: "
+        return where + self.message
+
+
+@dataclass
+class CardSpec:
+    """A card as a source (deck file, lesson, CSV, Anki package) describes it.
+
+    A choice card has `options` (a list of option texts); its `answer` is the text of
+    the correct option, or None while the key is unknown. A basic card has
+    `options=None` and `answer` is its answer text ("" when still to be written).
+    """
+
+    question: str
+    answer: str | None = None
+    options: list[str] | None = None
+    explanation: str | None = None
+    line: int | None = None  # line of the question in its source, for messages
+    key_source: str | None = None  # who decided the key: "deck", "lesson", "hand", "anki"...
+    tags: list[str] = field(default_factory=list)
+    source_id: str | None = None  # a stable id the source gives (an Anki note guid...)
+    reviews: list[Review] = field(default_factory=list)  # history a source brings along
+
+    @property
+    def kind(self) -> str:
+        return "choice" if self.options is not None else "basic"
+
+    @property
+    def keyed(self) -> bool:
+        return self.options is None or self.answer is not None
+
+
+@dataclass
+class DeckSpec:
+    """A deck as a source describes it: a name, optional notes and its cards in order."""
+
+    name: str
+    cards: list[CardSpec] = field(default_factory=list)
+    source: str | None = None  # path of the file it came from
+    notes: str | None = None  # free text kept with the deck (a lesson's premise...)
+    report: dict = field(default_factory=dict)  # parser's own figures for the import report
+
+
+@dataclass
+class Review:
+    """One answer in a card's history (a row of the review log)."""
+
+    reviewed_at: datetime  # UTC
+    rating: int  # 1 Again, 2 Hard, 3 Good, 4 Easy
+    kind: str = "review"  # "learn", "review" or "relearn" (the state before the answer, as Anki's revlog type)
+    duration_ms: int | None = None
+    choice: str | None = None  # for choice cards, the option chosen
+    correct: bool | None = None
+    due_after: datetime | None = None  # when the answer made the card due next
+    card_id: int | None = None
+
+
+STATES = ("new", "learning", "review", "relearning")
+
+
+@dataclass
+class Progress:
+    """A card's scheduling: FSRS memory state plus our own counters."""
+
+    state: str = "new"  # one of STATES; "new" means never reviewed
+    step: int | None = None
+    stability: float | None = None
+    difficulty: float | None = None
+    due: datetime | None = None
+    last_review: datetime | None = None
+    reps: int = 0
+    lapses: int = 0
+    suspended: bool = False
+
+
+@dataclass
+class StoredCard:
+    """A card as the store holds it: its id, deck, content, progress and (when asked for) history."""
+
+    id: int
+    deck: str
+    spec: CardSpec
+    progress: Progress = field(default_factory=Progress)
+    reviews: list[Review] = field(default_factory=list)
+    deck_id: int | None = None

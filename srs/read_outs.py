@@ -1,0 +1,67 @@
+"""Read-outs of the store for people and scripts: status, the card list and the review log.
+
+Each returns plain dicts and lists (what `--json` prints); the CLI formats them.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Iterator
+
+from srs import clock
+from srs.scheduling import Settings
+from srs.store import KIND_NAMES, STATE_NAMES, Store
+
+LOG_FIELDS = ["id", "card_id", "deck", "reviewed_at", "rating", "kind", "duration_ms", "choice", "correct"]
+
+
+def iso(text: str | None) -> str | None:
+    """Stored time text as ISO 8601 UTC with an explicit offset."""
+    return None if text is None else text[:-1] + "+00:00"
+
+
+def status(store: Store, now: datetime) -> dict:
+    now_text = clock.to_text(now)
+    decks = []
+    conn = store.conn
+    for deck in store.decks():
+        settings = Settings.from_dict({**store.global_settings(), **deck["settings"]})
+        _, end = clock.day_bounds(now, settings.day_start_hour)
+        new, learning, due_now, due_today, active = conn.execute(
+            "SELECT coalesce(sum(state = 0), 0), coalesce(sum(state IN (1, 3)), 0), "
+            "coalesce(sum(state > 0 AND due <= ?), 0), coalesce(sum(state > 0 AND due < ?), 0), count(*) "
+            "FROM card_state WHERE deck_id = ? AND retired = 0 AND suspended = 0",
+            (now_text, clock.to_text(end), deck["id"])).fetchone()
+        total, suspended = conn.execute(
+            "SELECT count(*), coalesce(sum(suspended), 0) FROM card_state WHERE deck_id = ? AND retired = 0",
+            (deck["id"],)).fetchone()
+        unkeyed = conn.execute(
+            "SELECT count(*) FROM cards WHERE deck_id = ? AND retired = 0 AND kind = 'choice' AND answer IS NULL",
+            (deck["id"],)).fetchone()[0]
+        decks.append({"deck": deck["name"], "new": new, "learning": learning, "due_now": due_now,
+                      "due_today": due_today, "total": total, "suspended": suspended, "unkeyed": unkeyed})
+    next_due = conn.execute(
+        "SELECT min(due) FROM card_state WHERE retired = 0 AND suspended = 0 AND state > 0").fetchone()[0]
+    return {"decks": decks, "next_due": iso(next_due)}
+
+
+def card_objects(store: Store, deck_id: int | None = None) -> list[dict]:
+    out = []
+    for row in store.card_rows(deck_id):
+        kind = row[2]
+        out.append({
+            "id": row[0], "deck": row[1], "kind": kind, "question": row[3],
+            "options": json.loads(row[4]) if row[4] else None,
+            "answer": row[5] if kind == "choice" or row[5] else (row[5] or None),
+            "state": STATE_NAMES[row[10]], "due": iso(row[14]), "stability": row[12], "difficulty": row[13],
+            "reps": row[16], "lapses": row[17], "suspended": bool(row[18]),
+        })
+    return out
+
+
+def log_objects(store: Store, deck_id: int | None = None) -> Iterator[dict]:
+    for row in store.log_rows(deck_id):
+        yield {"id": row[0], "card_id": row[1], "deck": row[2], "reviewed_at": iso(row[3]), "rating": row[4],
+               "kind": KIND_NAMES[row[5]], "duration_ms": row[6], "choice": row[7],
+               "correct": None if row[8] is None else bool(row[8])}

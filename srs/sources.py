@@ -1,0 +1,68 @@
+"""Which parser reads which file: deck files, lessons, CSV/TSV tables and Anki packages.
+
+`read_sources` expands folders and parses everything before anything is stored, so a
+bad file stops the whole import with nothing written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from srs.model import DeckSpec, SrsError
+
+KINDS = {".md": "deck", ".markdown": "deck", ".txt": "lesson", ".csv": "table", ".tsv": "table", ".apkg": "anki",
+         ".colpkg": "anki"}
+
+
+def expand(paths: list[str]) -> tuple[list[Path], list[Path]]:
+    """Files to read (folders searched recursively, in name order) and files skipped as of unknown type."""
+    files, skipped = [], []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            for found in sorted(path.rglob("*")):
+                if not found.is_file() or any(part.startswith(".") for part in found.relative_to(path).parts):
+                    continue
+                (files if found.suffix.lower() in KINDS else skipped).append(found)
+        elif path.exists():
+            if path.suffix.lower() not in KINDS:
+                raise SrsError(f"unknown kind of file; srs reads {', '.join(sorted(KINDS))}", str(path))
+            files.append(path)
+        else:
+            raise SrsError("no such file or folder", str(path))
+    return files, skipped
+
+
+def read_source(path: Path, *, with_progress: bool = False) -> list[DeckSpec]:
+    kind = KINDS[path.suffix.lower()]
+    if kind == "deck":
+        from srs.decks import read_deck
+
+        return [read_deck(path)]
+    if kind == "lesson":
+        from srs.decks import read_text
+        from srs.lessons import parse_lesson
+
+        return [parse_lesson(read_text(path), str(path))]
+    if kind == "table":
+        from srs.csv_decks import read_table
+
+        return [read_table(path)]
+    from srs.anki import read_apkg
+
+    return read_apkg(path, with_progress=with_progress)
+
+
+def read_sources(paths: list[str], *, with_progress: bool = False) -> tuple[list[DeckSpec], list[Path]]:
+    files, skipped = expand(paths)
+    if not files:
+        raise SrsError(f"no deck files found in {', '.join(paths)}")
+    specs: list[DeckSpec] = []
+    for path in files:
+        specs.extend(read_source(path, with_progress=with_progress))
+    seen: dict[str, str | None] = {}
+    for spec in specs:
+        if spec.name in seen:
+            raise SrsError(f"deck {spec.name!r} is also defined in {seen[spec.name]}", spec.source)
+        seen[spec.name] = spec.source
+    return specs, skipped

@@ -1,0 +1,400 @@
+"""The store: one SQLite file holding decks, cards, their FSRS state and the review log.
+
+Opening a store checks that the file is an srs database this version understands,
+applies pending migrations (after copying the file aside) and sets WAL mode. Every
+write is one short transaction (`BEGIN IMMEDIATE` ... `COMMIT`), so a killed process
+or a second session never leaves a half-written change behind.
+
+The hot paths (status, the review queue, recording an answer) use plain `sqlite3`;
+`sqlite_utils` is imported only to create or migrate the schema.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+from srs.clock import from_text, to_text
+from srs.model import CardSpec, DeckSpec, Progress, Review, SrsError, StoredCard
+
+STATE_NAMES = ("new", "learning", "review", "relearning")
+KIND_NAMES = ("learn", "review", "relearn")
+BUSY_TIMEOUT_MS = 10_000
+
+
+def default_db_path() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("srs", appauthor=False) / "srs.db"
+
+
+@dataclass
+class ImportResult:
+    deck: str
+    source: str | None
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    retired: int = 0
+    unkeyed: int = 0
+    report: dict = field(default_factory=dict)
+
+
+class Store:
+    def __init__(self, path: str | os.PathLike, *, create: bool = True):
+        self.path = Path(path)
+        if self.path.is_dir():
+            raise SrsError("is a directory, not a database file", str(self.path))
+        fresh = not self.path.exists() or self.path.stat().st_size == 0
+        if fresh and not create:
+            raise SrsError("no such database", str(self.path))
+        if fresh:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise SrsError(f"cannot create the database folder: {error.strerror}", str(self.path)) from None
+        try:
+            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            self._check_and_migrate(fresh)
+        except sqlite3.DatabaseError as error:
+            raise SrsError(f"not a usable srs database ({error})", str(self.path)) from None
+
+    # -- opening -------------------------------------------------------------------
+
+    def _check_and_migrate(self, fresh: bool) -> None:
+        from srs.migrations import APPLICATION_ID, LATEST
+
+        conn = self.conn
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if app_id != APPLICATION_ID and (tables or app_id):
+            raise SrsError("not an srs database (it is some other SQLite file); choose another --db", str(self.path))
+        if version > LATEST:
+            raise SrsError(
+                f"made by a newer srs (schema version {version}; this srs knows up to {LATEST}); "
+                "upgrade srs to open it", str(self.path))
+        if version < LATEST:
+            if version > 0:
+                self._backup(version)
+            from srs.migrations import apply
+
+            conn.execute("PRAGMA journal_mode = WAL")
+            apply(conn)
+        else:
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+
+    def _backup(self, version: int) -> None:
+        """Keep a copy of the database as it was before migrating it."""
+        target = self.path.with_name(f"{self.path.name}.v{version}.bak")
+        copy = sqlite3.connect(target)
+        try:
+            self.conn.backup(copy)
+        finally:
+            copy.close()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; rolled back entirely on any error or interruption."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- settings --------------------------------------------------------------------
+
+    def global_settings(self) -> dict:
+        rows = self.conn.execute("SELECT key, value FROM settings").fetchall()
+        return {key: json.loads(value) for key, value in rows}
+
+    def set_global_setting(self, key: str, value) -> None:
+        with self.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+
+    def decks(self) -> list[dict]:
+        rows = self.conn.execute("SELECT id, name, source, notes, settings FROM decks ORDER BY name").fetchall()
+        return [{"id": r[0], "name": r[1], "source": r[2], "notes": r[3], "settings": json.loads(r[4])} for r in rows]
+
+    def deck_id(self, name: str) -> int:
+        row = self.conn.execute("SELECT id FROM decks WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            row = self.conn.execute("SELECT id FROM decks WHERE name = ? COLLATE NOCASE", (name,)).fetchone()
+        if row is None:
+            known = ", ".join(d["name"] for d in self.decks()) or "none yet; run 'srs import'"
+            raise SrsError(f"no deck named {name!r} (decks: {known})")
+        return row[0]
+
+    def deck_settings(self, deck_id: int) -> dict:
+        """The settings in force for a deck: its own over the global ones (over defaults, in scheduling)."""
+        merged = self.global_settings()
+        row = self.conn.execute("SELECT settings FROM decks WHERE id = ?", (deck_id,)).fetchone()
+        merged.update(json.loads(row[0]))
+        return merged
+
+    def set_deck_setting(self, deck_id: int, key: str, value) -> None:
+        with self.write() as conn:
+            settings = json.loads(conn.execute("SELECT settings FROM decks WHERE id = ?", (deck_id,)).fetchone()[0])
+            settings[key] = value
+            conn.execute("UPDATE decks SET settings = ? WHERE id = ?", (json.dumps(settings), deck_id))
+
+    # -- import ----------------------------------------------------------------------
+
+    def sync_decks(self, specs: list[DeckSpec], now: datetime) -> list[ImportResult]:
+        """Bring the store in line with the given decks, all in one transaction."""
+        with self.write():
+            results = [self._sync_deck(spec, now) for spec in specs]
+        return results
+
+    def _sync_deck(self, spec: DeckSpec, now: datetime) -> ImportResult:
+        from srs.matching import match_cards
+
+        conn = self.conn
+        stamp = to_text(now)
+        row = conn.execute("SELECT id FROM decks WHERE name = ?", (spec.name,)).fetchone()
+        if row is None and spec.source:
+            row = conn.execute("SELECT id FROM decks WHERE source = ?", (spec.source,)).fetchone()
+        if row is None:
+            deck_id = conn.execute(
+                "INSERT INTO decks (name, source, notes, settings, created_at) VALUES (?, ?, ?, '{}', ?)",
+                (spec.name, spec.source, spec.notes, stamp)).lastrowid
+        else:
+            deck_id = row[0]
+            conn.execute("UPDATE decks SET name = ?, source = coalesce(?, source), notes = ? WHERE id = ?",
+                         (spec.name, spec.source, spec.notes, deck_id))
+        result = ImportResult(deck=spec.name, source=spec.source, report=dict(spec.report))
+        existing = [
+            _Existing(*r) for r in conn.execute(
+                "SELECT id, question, options, answer, key_source, explanation, source_id, tags, retired, position "
+                "FROM cards WHERE deck_id = ? ORDER BY position", (deck_id,))
+        ]
+        pairs = match_cards(spec.cards, existing)
+        updates, inserts, moves = [], [], []
+        for position, card in enumerate(spec.cards):
+            old = pairs.get(position)
+            if old is None:
+                inserts.append((position, card))
+                continue
+            answer, key_source = card.answer, card.key_source
+            if answer is None and old.answer is not None and card.options and old.answer in card.options:
+                answer, key_source = old.answer, old.key_source  # a key the learner gave survives
+            new = (card.question, _json(card.options), answer, key_source, card.explanation,
+                   card.source_id, _json(card.tags or None))
+            if new != (old.question, old.options, old.answer, old.key_source, old.explanation,
+                       old.source_id, old.tags) or old.retired:
+                updates.append((*new, position, stamp, old.id))
+                result.updated += 1
+            else:
+                result.unchanged += 1
+                if old.position != position:
+                    moves.append((position, old.id))
+            if card.options is not None and answer is None:
+                result.unkeyed += 1
+        conn.executemany(
+            "UPDATE cards SET question = ?, options = ?, answer = ?, key_source = ?, explanation = ?, "
+            "source_id = ?, tags = ?, position = ?, updated_at = ?, retired = 0 WHERE id = ?", updates)
+        conn.executemany("UPDATE cards SET position = ? WHERE id = ?", moves)
+        conn.executemany("UPDATE card_state SET position = ?, retired = 0 WHERE card_id = ?",
+                         [(u[7], u[9]) for u in updates] + moves)
+        matched = {old.id for old in pairs.values()}
+        gone = [(old.id,) for old in existing if old.id not in matched and not old.retired]
+        conn.executemany("UPDATE cards SET retired = 1, updated_at = ? WHERE id = ?", [(stamp, g[0]) for g in gone])
+        conn.executemany("UPDATE card_state SET retired = 1 WHERE card_id = ?", gone)
+        result.retired = len(gone)
+        for position, card in inserts:
+            card_id = conn.execute(
+                "INSERT INTO cards (deck_id, position, kind, question, options, answer, key_source, explanation, "
+                "source_id, tags, retired, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                (deck_id, position, card.kind, card.question, _json(card.options), card.answer, card.key_source,
+                 card.explanation, card.source_id, _json(card.tags or None), stamp, stamp)).lastrowid
+            conn.execute("INSERT INTO card_state (card_id, deck_id, position) VALUES (?, ?, ?)",
+                         (card_id, deck_id, position))
+            if card.reviews:
+                self._insert_history(card_id, card.reviews)
+            if card.options is not None and card.answer is None:
+                result.unkeyed += 1
+        result.added = len(inserts)
+        return result
+
+    def _insert_history(self, card_id: int, reviews: list[Review]) -> None:
+        """Add a history a source brought (Anki, CSV) and recompute the card's state from it."""
+        from srs.scheduling import replay
+
+        settings = self.deck_settings(self.conn.execute(
+            "SELECT deck_id FROM card_state WHERE card_id = ?", (card_id,)).fetchone()[0])
+        rows, progress = replay(card_id, reviews, settings)
+        self.conn.executemany(
+            "INSERT INTO reviews (card_id, reviewed_at, rating, kind, duration_ms, choice, correct, due_after, source, "
+            "prev_state, prev_step, prev_stability, prev_difficulty, prev_due, prev_last_review, prev_reps, prev_lapses) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        self._write_progress(card_id, progress)
+
+    def _write_progress(self, card_id: int, p: Progress) -> None:
+        self.conn.execute(
+            "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, last_review = ?, "
+            "reps = ?, lapses = ?, suspended = ? WHERE card_id = ?",
+            (STATE_NAMES.index(p.state), p.step, p.stability, p.difficulty, _t(p.due), _t(p.last_review),
+             p.reps, p.lapses, int(p.suspended), card_id))
+
+    # -- cards -----------------------------------------------------------------------
+
+    _CARD_SQL = (
+        "SELECT c.id, d.name, c.kind, c.question, c.options, c.answer, c.key_source, c.explanation, c.source_id, "
+        "c.tags, s.state, s.step, s.stability, s.difficulty, s.due, s.last_review, s.reps, s.lapses, s.suspended, "
+        "c.deck_id FROM cards c JOIN decks d ON d.id = c.deck_id JOIN card_state s ON s.card_id = c.id ")
+
+    def card(self, card_id: int) -> StoredCard:
+        row = self.conn.execute(self._CARD_SQL + "WHERE c.id = ?", (card_id,)).fetchone()
+        if row is None:
+            raise SrsError(f"no card with id {card_id}")
+        return _stored(row)
+
+    def cards(self, deck_id: int | None = None, *, include_retired: bool = False,
+              with_reviews: bool = False) -> Iterator[StoredCard]:
+        where, args = ["1"], []
+        if deck_id is not None:
+            where.append("c.deck_id = ?")
+            args.append(deck_id)
+        if not include_retired:
+            where.append("c.retired = 0")
+        sql = self._CARD_SQL + "WHERE " + " AND ".join(where) + " ORDER BY d.name, c.position"
+        for row in self.conn.execute(sql, args).fetchall():
+            card = _stored(row)
+            if with_reviews:
+                card.reviews = self.reviews_of(card.id)
+            yield card
+
+    def card_rows(self, deck_id: int | None = None) -> list[tuple]:
+        """Raw rows for bulk read-outs (`srs cards --json`), in the column order of _CARD_SQL."""
+        where, args = "c.retired = 0", []
+        if deck_id is not None:
+            where += " AND c.deck_id = ?"
+            args.append(deck_id)
+        return self.conn.execute(self._CARD_SQL + "WHERE " + where + " ORDER BY d.name, c.position", args).fetchall()
+
+    def reviews_of(self, card_id: int) -> list[Review]:
+        rows = self.conn.execute(
+            "SELECT reviewed_at, rating, kind, duration_ms, choice, correct, due_after FROM reviews "
+            "WHERE card_id = ? ORDER BY reviewed_at, id", (card_id,)).fetchall()
+        return [Review(from_text(r[0]), r[1], KIND_NAMES[r[2]], r[3], r[4], None if r[5] is None else bool(r[5]),
+                       from_text(r[6]), card_id) for r in rows]
+
+    def log_rows(self, deck_id: int | None = None) -> Iterator[tuple]:
+        sql = ("SELECT r.id, r.card_id, d.name, r.reviewed_at, r.rating, r.kind, r.duration_ms, r.choice, r.correct "
+               "FROM reviews r JOIN cards c ON c.id = r.card_id JOIN decks d ON d.id = c.deck_id ")
+        args: list = []
+        if deck_id is not None:
+            sql += "WHERE c.deck_id = ? "
+            args.append(deck_id)
+        return self.conn.execute(sql + "ORDER BY r.reviewed_at, r.id", args)
+
+    # -- answers ---------------------------------------------------------------------
+
+    def record_answer(self, card_id: int, before: Progress, review: Review, after: Progress) -> int | None:
+        """Log an answer and store the card's new state, in one transaction.
+
+        Returns the review's id, or None when the card changed since `before` was read
+        (another session answered it first): nothing is written then.
+        """
+        with self.write() as conn:
+            current = conn.execute("SELECT reps, suspended FROM card_state WHERE card_id = ?", (card_id,)).fetchone()
+            if current is None or current[0] != before.reps:
+                return None
+            review_id = conn.execute(
+                "INSERT INTO reviews (card_id, reviewed_at, rating, kind, duration_ms, choice, correct, due_after, "
+                "prev_state, prev_step, prev_stability, prev_difficulty, prev_due, prev_last_review, prev_reps, "
+                "prev_lapses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (card_id, to_text(review.reviewed_at), review.rating, KIND_NAMES.index(review.kind),
+                 review.duration_ms, review.choice, None if review.correct is None else int(review.correct),
+                 _t(after.due), STATE_NAMES.index(before.state), before.step, before.stability, before.difficulty,
+                 _t(before.due), _t(before.last_review), before.reps, before.lapses)).lastrowid
+            self._write_progress(card_id, after)
+        return review_id
+
+    def undo_answer(self, review_id: int) -> int | None:
+        """Remove a logged answer and restore the card exactly as it was before it.
+
+        Only the card's latest answer can be undone; returns the card id, or None.
+        """
+        with self.write() as conn:
+            row = conn.execute(
+                "SELECT card_id, prev_state, prev_step, prev_stability, prev_difficulty, prev_due, prev_last_review, "
+                "prev_reps, prev_lapses FROM reviews WHERE id = ?", (review_id,)).fetchone()
+            if row is None:
+                return None
+            card_id = row[0]
+            reps = conn.execute("SELECT reps FROM card_state WHERE card_id = ?", (card_id,)).fetchone()[0]
+            if reps != row[7] + 1:
+                return None  # answered again since (in another session)
+            conn.execute(
+                "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, last_review = ?, "
+                "reps = ?, lapses = ? WHERE card_id = ?", (*row[1:], card_id))
+            conn.execute("DELETE FROM reviews WHERE id = ?", (review_id,))
+        return card_id
+
+    def set_suspended(self, card_id: int, suspended: bool = True) -> None:
+        with self.write() as conn:
+            conn.execute("UPDATE card_state SET suspended = ? WHERE card_id = ?", (int(suspended), card_id))
+
+    def set_answer(self, card_id: int, answer: str, key_source: str = "hand") -> None:
+        """Record the key of a choice card (or the answer of a basic one) given by the learner."""
+        with self.write() as conn:
+            conn.execute("UPDATE cards SET answer = ?, key_source = ?, updated_at = updated_at WHERE id = ?",
+                         (answer, key_source, card_id))
+
+    def unkeyed_cards(self, deck_id: int | None = None) -> list[StoredCard]:
+        sql = self._CARD_SQL + "WHERE c.retired = 0 AND c.kind = 'choice' AND c.answer IS NULL"
+        args: list = []
+        if deck_id is not None:
+            sql += " AND c.deck_id = ?"
+            args.append(deck_id)
+        return [_stored(r) for r in self.conn.execute(sql + " ORDER BY d.name, c.position", args)]
+
+
+@dataclass
+class _Existing:
+    id: int
+    question: str
+    options: str | None
+    answer: str | None
+    key_source: str | None
+    explanation: str | None
+    source_id: str | None
+    tags: str | None
+    retired: int
+    position: int
+
+
+def _json(value) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _t(moment: datetime | None) -> str | None:
+    return None if moment is None else to_text(moment)
+
+
+def _stored(row: tuple) -> StoredCard:
+    spec = CardSpec(question=row[3], answer=row[5], options=json.loads(row[4]) if row[4] else None,
+                    explanation=row[7], key_source=row[6], source_id=row[8],
+                    tags=json.loads(row[9]) if row[9] else [])
+    progress = Progress(state=STATE_NAMES[row[10]], step=row[11], stability=row[12], difficulty=row[13],
+                        due=from_text(row[14]), last_review=from_text(row[15]), reps=row[16], lapses=row[17],
+                        suspended=bool(row[18]))
+    return StoredCard(id=row[0], deck=row[1], spec=spec, progress=progress, deck_id=row[19])

@@ -1,0 +1,206 @@
+"""The terminal front end of a review session: drawing cards with rich and reading keys.
+
+On a real terminal one key press answers; when standard input is not a terminal each
+prompt reads one line with the same keys, so a session can be scripted. Card text is
+always shown literally: never read as rich markup, with control characters, escape
+sequences and bidirectional overrides made visible instead of obeyed.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from typing import TextIO
+
+from rich.console import Console
+from rich.text import Text
+
+from srs import scheduling
+from srs.model import StoredCard
+from srs.session import ReviewSession
+
+MAX_SHOWN = 4000  # characters of one text shown; the rest is summarised
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def safe(text: str | None, limit: int = MAX_SHOWN) -> str:
+    """Text made safe to print: controls shown as \\x1b or <U+202E>, very long text cut."""
+    if text is None:
+        return ""
+    if len(text) > limit:
+        text = text[:limit] + f" … ({len(text) - limit:,} more characters)"
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"<U+{ord(m.group()):04X}>",
+                       text)
+
+
+def plain(text: str | None, style: str = "") -> Text:
+    return Text(safe(text), style=style)
+
+
+class Quit(Exception):
+    pass
+
+
+class Keys:
+    """Reads answers: single key presses on a terminal, whole lines from a pipe."""
+
+    def __init__(self, console: Console, stream: TextIO = sys.stdin):
+        self.console = console
+        self.stream = stream
+        self.tty = stream.isatty()
+
+    def read(self, prompt: str) -> str:
+        self.console.print(Text(prompt, style="bold"), end="")
+        if self.tty:
+            key = self._key()
+            self.console.print(key if key.strip() else "")
+            return key
+        line = self.stream.readline()
+        self.console.print()
+        if line == "":
+            raise Quit()  # end of input: leave as with q
+        return line.strip()
+
+    def _key(self) -> str:
+        import termios
+        import tty
+
+        fd = self.stream.fileno()
+        old = termios.tcgetattr(fd)
+        try:
+            tty.setcbreak(fd)
+            char = self.stream.read(1)
+        finally:
+            termios.tcsetattr(fd, termios.TCSADRAIN, old)
+        if char == "\x03":
+            raise KeyboardInterrupt
+        if char in ("\x04", ""):
+            raise Quit()
+        return "" if char in ("\r", "\n") else char
+
+
+def run_review(session: ReviewSession, console: Console, keys: Keys) -> None:
+    """Drive a session until it ends or the learner quits; then print the summary."""
+    counts = session.remaining()
+    console.print(Text(f"To review: {counts['new']} new · {counts['learning']} learning · "
+                       f"{counts['review']} review", style="bold"))
+    try:
+        while (card := session.next_card()) is not None:
+            _review_one(session, card, console, keys)
+    except Quit:
+        pass
+    _print_summary(session, console)
+
+
+def _header(session: ReviewSession, card: StoredCard, console: Console) -> None:
+    counts = session.remaining()
+    console.rule(Text(f"{safe(card.deck)} · new {counts['new']} · learning {counts['learning']} · "
+                      f"review {counts['review']}", style="dim"))
+    console.print(plain(card.spec.question, "bold"))
+
+
+def _command(session: ReviewSession, card: StoredCard, key: str, console: Console) -> bool:
+    """Handle u / s / q at any prompt; True when the current card is done with."""
+    if key == "q":
+        raise Quit()
+    if key == "u":
+        undone = session.undo()
+        console.print("Undone: the last answer is taken back." if undone else "Nothing to undo in this session.",
+                      style="yellow")
+        return undone is not None
+    if key == "s":
+        session.suspend(card)
+        console.print("Suspended: this card will not come up again until unsuspended.", style="yellow")
+        return True
+    return False
+
+
+def _review_one(session: ReviewSession, card: StoredCard, console: Console, keys: Keys) -> None:
+    _header(session, card, console)
+    started = time.monotonic()
+    choice = None
+    if card.spec.options is not None:
+        options = session.shuffled_options(card)
+        for letter, option in zip(LETTERS, options):
+            console.print(Text(f"  {letter}) ") + plain(option))
+        letters = LETTERS[:len(options)]
+        while True:
+            key = keys.read(f"Your answer [{letters[0]}-{letters[-1]}] (u undo, s suspend, q quit): ").lower()
+            if _command(session, card, key, console):
+                return
+            if len(key) == 1 and key in letters:
+                choice = options[letters.index(key)]
+                break
+            console.print(f"Press a letter from {letters[0]} to {letters[-1]}.", style="yellow")
+        if card.spec.answer is None:
+            card = _ask_key(session, card, options, letters, console, keys)
+        right = session.is_right(card, choice)
+        if right is None:
+            console.print("The key of this card is not known yet, so this answer is not marked.", style="yellow")
+            suggested = 3
+        elif right:
+            console.print(Text("✓ Right: ", style="bold green") + plain(choice))
+            suggested = 3
+        else:
+            console.print(Text("✗ Wrong. The answer is: ", style="bold red") + plain(card.spec.answer, "green"))
+            suggested = 1
+    else:
+        key = keys.read("Enter shows the answer (u undo, s suspend, q quit): ").lower()
+        if _command(session, card, key, console):
+            return
+        answer = card.spec.answer or "(no answer written yet: add one with 'srs key' or in the deck file)"
+        console.print(plain(answer, "green"))
+        suggested = 3
+    if card.spec.explanation:
+        console.print(plain(card.spec.explanation, "italic"))
+    duration_ms = int((time.monotonic() - started) * 1000)
+    intervals = session.preview(card)
+    console.print(Text("  ·  ".join(f"{scheduling.RATINGS[r]} ({r}) {intervals[r]}" for r in scheduling.RATINGS),
+                       style="cyan"))
+    while True:
+        key = keys.read(f"Rate 1-4, Enter = {scheduling.RATINGS[suggested]} (u undo, s suspend, q quit): ").lower()
+        if _command(session, card, key, console):
+            return
+        if key == "":
+            rating = suggested
+        elif key in ("1", "2", "3", "4"):
+            rating = int(key)
+        else:
+            console.print("Press 1-4, or Enter.", style="yellow")
+            continue
+        if not session.answer(card, rating, duration_ms, choice):
+            console.print("This card was answered in another session meanwhile; moving on.", style="yellow")
+        return
+
+
+def _ask_key(session, card, options, letters, console, keys) -> StoredCard:
+    console.print("Nobody has told srs which option is right yet. Which one is? It is recorded once.",
+                  style="yellow")
+    while True:
+        key = keys.read(f"Right option [{letters[0]}-{letters[-1]}], Enter if you do not know: ").lower()
+        if key == "":
+            return card
+        if key == "q":
+            raise Quit()
+        if len(key) == 1 and key in letters:
+            return session.set_key(card, options[letters.index(key)])
+        console.print(f"Press a letter from {letters[0]} to {letters[-1]}, or Enter.", style="yellow")
+
+
+def _print_summary(session: ReviewSession, console: Console) -> None:
+    from srs import clock
+
+    summary = session.summary()
+    console.rule("Session over")
+    if summary.cards:
+        minutes, seconds = divmod(round(summary.seconds), 60)
+        console.print(f"{summary.cards} cards, {summary.percent_right:.0f}% right, {minutes}m {seconds:02d}s.")
+    else:
+        console.print("No cards answered.")
+    if summary.next_due is not None:
+        wait = summary.next_due - clock.now()
+        when = summary.next_due.astimezone().strftime("%Y-%m-%d %H:%M")
+        text = "now" if wait.total_seconds() <= 0 else "in " + scheduling.format_interval(wait)
+        console.print(f"Next card due {text} ({when}).")
