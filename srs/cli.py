@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-import click
 import typer
 
 from srs import __version__
@@ -54,10 +53,11 @@ def _store(ctx: typer.Context):
     return Store(path)
 
 
-def _out() -> "Console":
+def _out(soft_wrap: bool = True) -> "Console":
+    """Standard output through rich; soft wrap leaves long lines whole for scripts and pipes."""
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(highlight=False, soft_wrap=soft_wrap)
 
 
 def _deck_id(store, deck: Optional[str]) -> Optional[int]:
@@ -148,7 +148,7 @@ def review(
 
     store = _store(ctx)
     session = ReviewSession(store, _deck_id(store, deck))
-    console = _out()
+    console = _out(soft_wrap=False)
     run_review(session, console, Keys(console))
 
 
@@ -356,6 +356,120 @@ def suspend(
 # -- optimize and history -------------------------------------------------------------
 
 
+@app.command()
+def optimize(
+    ctx: typer.Context,
+    deck: Optional[str] = typer.Argument(None, help="Only this deck (default: all decks together)."),
+    retention: bool = typer.Option(False, "--retention", help="Instead, simulate a year of study at desired "
+                                   "retentions 0.70-0.97 and recommend one."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Fit FSRS parameters to your review history; adopt them when they predict it better.
+
+    The current and the fitted parameters are scored (log loss, RMSE over bins) on your
+    reviews made a day or more after the card's previous one. The fitted set is adopted
+    only when its log loss is not worse and its RMSE is lower; then every card is
+    rescheduled by replaying its history. Every fitted set is kept, adopted or not.
+
+    Examples: srs optimize; srs optimize "My deck" --json; srs optimize --retention
+    """
+    from srs import clock
+    from srs import optimize as fitting
+
+    store = _store(ctx)
+    deck_id = _deck_id(store, deck)
+    bar = _Bar(threshold=0 if retention else fitting.BIG)
+    try:
+        if retention:
+            data = fitting.retention_table(store, deck_id, now=clock.now(), progress=bar)
+        else:
+            data = fitting.optimize(store, deck_id, now=clock.now(), progress=bar)
+    finally:
+        bar.close()
+    if as_json:
+        if not retention:
+            data = {key: data[key] for key in ("before", "after", "adopted", "parameters", "reviews")}
+        print(json.dumps(data, indent=2))
+        return
+    (_print_retention if retention else _print_fit)(data, deck)
+
+
+def _print_fit(data: dict, deck: Optional[str]) -> None:
+    where = f"deck {deck!r}" if deck else "all decks"
+    print(f"Fitted FSRS parameters to {data['reviews']:,} reviews made a day or more apart ({where}).")
+    print(f"{'':10}{'log loss':>10}{'RMSE (bins)':>13}")
+    for label, key in (("current", "before"), ("fitted", "after")):
+        print(f"{label:10}{data[key]['log_loss']:>10.4f}{data[key]['rmse_bins']:>13.4f}")
+    if data["adopted"]:
+        print("Adopted (log loss not worse, RMSE lower); cards rescheduled from their history.")
+    else:
+        print("Not adopted: not better than the current parameters on both measures; nothing changed.")
+    print("Parameters: " + " ".join(f"{w:g}" for w in data["parameters"]))
+
+
+def _print_retention(data: dict, deck: Optional[str]) -> None:
+    print(f"A year of study: {data['cards']:,} studied cards, {data['new_cards']:,} new at "
+          f"{data['new_per_day']} a day ({'deck ' + repr(deck) if deck else 'all decks'}).")
+    print(f"{'Retention':>9}{'Reviews/day':>13}{'Minutes/day':>13}{'Remembered':>12}{'Seconds/card':>14}")
+    for row in data["retentions"]:
+        marks = [m for m, on in (("current", row["desired_retention"] == data["current"]),
+                                 ("recommended", row["desired_retention"] == data["recommended"])) if on]
+        print(f"{row['desired_retention']:>9.2f}{row['reviews_per_day']:>13.1f}{row['minutes_per_day']:>13.1f}"
+              f"{row['remembered']:>12,}{row['seconds_per_card_remembered']:>14.1f}"
+              + (f"  <- {', '.join(marks)}" if marks else ""))
+    print(f"Recommended: {data['recommended']:.2f}, the least study time per card remembered after a year.")
+    if data["recommended"] == min(r["desired_retention"] for r in data["retentions"]):
+        print("It is the lowest simulated: each step down saves time and costs knowledge; choose by the table.")
+    print(f"Set it with: srs config {repr(deck) + ' ' if deck else ''}desired_retention {data['recommended']:.2f}")
+
+
+class _Bar:
+    """A progress bar (rich) on standard error, for big jobs and only when it is a terminal."""
+
+    def __init__(self, threshold: int):
+        self.threshold, self.progress, self.tasks = threshold, None, {}
+
+    def __call__(self, task: str, done: int, total: Optional[int]) -> None:
+        if self.progress is None:
+            if (total is not None and total < self.threshold) or not sys.stderr.isatty():
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TimeElapsedColumn(), console=Console(stderr=True))
+            self.progress.start()
+        if task not in self.tasks:
+            self.tasks[task] = self.progress.add_task(task, total=total)
+        self.progress.update(self.tasks[task], completed=done, total=total)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+@app.command("import-history")
+def import_history(
+    ctx: typer.Context,
+    path: Path = typer.Argument(..., help="A review log in the FSRS tools' CSV form: card_id, review_rating, "
+                                "review_time, review_duration.", dir_okay=False),
+) -> None:
+    """Import a review history, with placeholder cards in a deck named after the file.
+
+    Each card's state is recomputed from its history with FSRS. Importing the same log
+    again adds nothing: cards already imported keep the history they have.
+
+    Example: srs import-history revlog.csv && srs optimize
+    """
+    from srs import clock
+    from srs.history import import_history as run
+
+    data = run(_store(ctx), path, clock.now())
+    print(_plain(f"{data['deck']}: {data['cards_added']:,} card(s) added with {data['reviews_added']:,} review(s)"
+                 + (f"; {data['cards_already_present']:,} card(s) already imported, left as they are"
+                    if data["cards_already_present"] else "")))
+
+
 # -- anki -----------------------------------------------------------------------------
 
 
@@ -367,14 +481,14 @@ def main(argv: list[str] | None = None) -> None:
         code = app(args=argv, prog_name="srs", standalone_mode=False)
     except SrsError as error:
         _fail(str(error))
-    except click.exceptions.NoArgsIsHelpError as error:
-        print(error.ctx.get_help() if error.ctx else "", file=sys.stderr)
-        sys.exit(2)
-    except click.ClickException as error:
-        hint = f" (see 'srs {error.ctx.info_name} --help')" if getattr(error, "ctx", None) and \
-            error.ctx.info_name != "srs" else " (see 'srs --help')"
-        _fail(error.format_message() + hint, error.exit_code)
-    except click.exceptions.Abort:
+    except typer.TyperException as error:  # usage errors: unknown option, missing argument...
+        ctx = getattr(error, "ctx", None)
+        if type(error).__name__ == "NoArgsIsHelpError":
+            print(error.format_message(), file=sys.stderr)
+            sys.exit(2)
+        where = f"srs {ctx.command_path.split(' ', 1)[1]} --help" if ctx and " " in ctx.command_path else "srs --help"
+        _fail(f"{error.format_message()} (see '{where}')", error.exit_code)
+    except typer.Abort:
         sys.exit(130)
     except KeyboardInterrupt:
         print(file=sys.stderr)

@@ -131,7 +131,7 @@ def _card(heading: tuple[int, str], body: list[tuple[int, str]], path: str | Non
     first_text_line = None
     for number, line in body:
         option = _OPTION.match(line)
-        if option and not answer:
+        if option and not any(text.strip() for text in answer):
             text = option.group(2).strip()
             if not text:
                 raise SrsError("empty option", path, number)

@@ -5,9 +5,11 @@ passes, each only over what the earlier ones left:
 
 1. the id the source gives (an Anki note guid), when there is one;
 2. the same question (ignoring case and spacing), so reordering a file changes nothing;
-3. the most similar question among the rest: a typo fixed, a word changed. A pair
-   is taken when the questions are close, or when they are fairly close and the
-   answer or options are unchanged. Pairs are taken best first.
+3. the most similar question among the rest, of the same kind (basic or choice): a
+   typo fixed, a word changed. A pair is taken when the questions are nearly the
+   same, or when they are fairly close and the answer or options are unchanged.
+   Pairs are taken best first. Templated questions ("capital of Peru?" / "capital
+   of Chile?") differ by more than a typo and are not paired.
 
 Whatever stays unmatched is new (in the file) or retired (in the store).
 """
@@ -19,7 +21,7 @@ from difflib import SequenceMatcher
 
 from srs.model import CardSpec
 
-CLOSE = 0.75  # question similarity that is a match on its own
+CLOSE = 0.9  # question similarity that is a match on its own
 FAIRLY_CLOSE = 0.5  # question similarity that is a match when the answer is unchanged
 MAX_FUZZY_PAIRS = 250_000  # beyond this many leftover pairs, skip the similarity pass
 
@@ -55,6 +57,8 @@ def match_cards(cards: list[CardSpec], existing: list) -> dict[int, object]:
         question = normalise(card.question)
         options = json.dumps(card.options, ensure_ascii=False) if card.options is not None else None
         for row in left_rows:
+            if (row.options is None) != (options is None):
+                continue
             matcher = SequenceMatcher(None, question, normalise(row.question), autojunk=False)
             if matcher.real_quick_ratio() < FAIRLY_CLOSE or matcher.quick_ratio() < FAIRLY_CLOSE:
                 continue

@@ -103,4 +103,26 @@ def m001_initial(db) -> None:
     db["settings"].create({"key": str, "value": str}, pk="key")
 
 
+@migration
+def m002_parameter_sets(db) -> None:
+    # every FSRS parameter set fitted by 'srs optimize', adopted or not, with its metrics
+    db["parameter_sets"].create(
+        {
+            "id": int, "created_at": str,
+            "deck_id": int,  # the deck fitted; NULL when fitted on all decks together
+            "parameters": str,  # JSON list (21 for FSRS-6)
+            "reviews": int,  # reviews made a day or more after the card's previous one
+            "optimizer": str,  # e.g. "fsrs-rs-python 0.9.3"
+            # on the whole history: the set in force before, and this set
+            "log_loss_before": float, "rmse_bins_before": float,
+            "log_loss_after": float, "rmse_bins_after": float,
+            "adopted": int,
+        },
+        pk="id",
+        foreign_keys=[("deck_id", "decks", "id")],
+        not_null={"created_at", "parameters", "reviews", "adopted"},
+    )
+    db["parameter_sets"].create_index(["deck_id", "created_at"])
+
+
 LATEST = len(MIGRATIONS)

@@ -46,10 +46,10 @@ class Quit(Exception):
 class Keys:
     """Reads answers: single key presses on a terminal, whole lines from a pipe."""
 
-    def __init__(self, console: Console, stream: TextIO = sys.stdin):
+    def __init__(self, console: Console, stream: TextIO | None = None):
         self.console = console
-        self.stream = stream
-        self.tty = stream.isatty()
+        self.stream = stream or sys.stdin
+        self.tty = self.stream.isatty()
 
     def read(self, prompt: str) -> str:
         self.console.print(Text(prompt, style="bold"), end="")
@@ -96,8 +96,8 @@ def run_review(session: ReviewSession, console: Console, keys: Keys) -> None:
 
 def _header(session: ReviewSession, card: StoredCard, console: Console) -> None:
     counts = session.remaining()
-    console.rule(Text(f"{safe(card.deck)} · new {counts['new']} · learning {counts['learning']} · "
-                      f"review {counts['review']}", style="dim"))
+    console.rule(Text(f"new {counts['new']} · learning {counts['learning']} · review {counts['review']} · "
+                      f"{safe(card.deck)}", style="dim"), align="left")
     console.print(plain(card.spec.question, "bold"))
 
 
