@@ -235,12 +235,9 @@ class _DeckOptions:
 
 
 def _default_fsrs_parameters() -> tuple[float, ...]:
-    import inspect
-
     import fsrs
 
-    default = inspect.signature(fsrs.Scheduler.__init__).parameters["parameters"].default
-    return tuple(float(w) for w in default)
+    return tuple(float(w) for w in fsrs.Scheduler().parameters)
 
 
 def _utc(moment: datetime) -> datetime:

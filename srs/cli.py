@@ -7,6 +7,7 @@ on standard error and exit non-zero, never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -497,6 +498,11 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"database error: {error}")
     except BrokenPipeError:
         sys.exit(0)
+    except Exception as error:  # a bug: one line for the learner, the traceback with SRS_DEBUG=1
+        if os.environ.get("SRS_DEBUG"):
+            raise
+        _fail(f"internal error: {type(error).__name__}: {error} (run with SRS_DEBUG=1 for details; please report it)",
+              70)
     else:
         sys.exit(code or 0)
 

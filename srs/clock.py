@@ -18,7 +18,12 @@ def now() -> datetime:
     """The current time, timezone-aware UTC, or `SRS_NOW` when set."""
     forced = os.environ.get("SRS_NOW")
     if forced:
-        return parse_time(forced, what="SRS_NOW")
+        moment = parse_time(forced, what="SRS_NOW")
+        if not 1970 <= moment.year <= 9000:
+            from srs.model import SrsError
+
+            raise SrsError(f"SRS_NOW is out of range (years 1970 to 9000): {forced!r}")
+        return moment
     return datetime.now(timezone.utc)
 
 

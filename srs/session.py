@@ -159,6 +159,8 @@ class ReviewSession:
         if rating not in scheduling.RATINGS:
             raise ValueError(f"rating must be 1-4, not {rating}")
         now = self.now()
+        if card.progress.last_review is not None and now < card.progress.last_review:
+            now = card.progress.last_review  # the clock moved backwards: never answer before the last answer
         after = scheduling.answer(self.settings_for(card), card.id, card.progress, rating, now)
         correct = None if choice is None else self.is_right(card, choice)
         review = Review(reviewed_at=now, rating=rating, kind=scheduling.review_kind(card.progress),

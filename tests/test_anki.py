@@ -287,8 +287,11 @@ def test_export_with_progress_matches_anki(tmp_path, col):
         assert card.reps == p.reps and card.lapses == p.lapses, stored.id
         expected_type = {"new": 0, "learning": 1, "review": 2, "relearning": 3}[p.state]
         assert card.type == expected_type, stored.id
+        interday = p.state in ("learning", "relearning") and learner_day(p.due) > learner_day(p.last_review)
         if p.suspended:
             assert card.queue == -1
+        elif interday:  # a step reaching past the 4 a.m. rollover: Anki's day-learning queue
+            assert card.queue == 3
         else:
             assert card.queue == {"new": 0, "learning": 1, "review": 2, "relearning": 1}[p.state], stored.id
         if p.state == "new":
@@ -299,9 +302,10 @@ def test_export_with_progress_matches_anki(tmp_path, col):
         assert card.desired_retention == pytest.approx(0.9)
         assert card.decay == pytest.approx(0.154, abs=1e-3)
         assert card.last_review_time == int(stored.reviews[-1].reviewed_at.timestamp())
-        if p.state == "review":
+        if p.state == "review" or interday:
             assert card.due - today == local_today_delta(p.due), stored.id
-            assert card.ivl == (learner_day(p.due) - learner_day(p.last_review)).days
+            if p.state == "review":
+                assert card.ivl == (learner_day(p.due) - learner_day(p.last_review)).days
         else:
             assert card.due == int(p.due.timestamp())
             assert card.left >= 1
@@ -634,7 +638,7 @@ def test_zip_bomb_lying_header(tmp_path, monkeypatch):
 
 
 def test_zstd_bomb_stops_at_the_cap(tmp_path, monkeypatch):
-    import zstandard
+    zstandard = pytest.importorskip("zstandard")
 
     monkeypatch.setattr(srs_anki, "MAX_MEMBER_BYTES", 1024 * 1024)
     bomb = zstandard.ZstdCompressor().compress(b"\0" * (4 * 1024 * 1024))
@@ -681,6 +685,13 @@ def test_fuzz_random_bytes(tmp_path, data):
     check_fuzz_result(path)
 
 
+try:
+    import zstandard  # noqa: F401
+
+    _HAVE_ZSTD = True
+except ImportError:  # pragma: no cover
+    _HAVE_ZSTD = False
+
 _MEMBER_NAMES = ["collection.anki2", "collection.anki21", "collection.anki21b", "meta", "media", "0", "../x"]
 
 
@@ -690,7 +701,7 @@ def random_zip(draw):
     names = draw(st.lists(st.sampled_from(_MEMBER_NAMES), max_size=4, unique=True))
     with zipfile.ZipFile(buffer, "w", compression=draw(st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]))) as z:
         for name in names:
-            kind = draw(st.sampled_from(["bytes", "sqlite", "meta", "zstd"]))
+            kind = draw(st.sampled_from(["bytes", "sqlite", "meta", "zstd"] if _HAVE_ZSTD else ["bytes", "sqlite", "meta"]))
             if kind == "bytes":
                 payload = draw(st.binary(max_size=300))
             elif kind == "meta":
