@@ -19,7 +19,9 @@ A `## ` heading starts a card. A body of `- [ ]` / `- [x]` items makes a choice
 card whose `[x]` item is correct (all `[ ]`: the key is not known yet); any other
 body is the answer of a basic card; `> ` lines are the explanation. HTML comments
 (`<!-- ... -->`) are notes for the author and are ignored, so are lines inside
-fenced code blocks when looking for headings.
+fenced code blocks when looking for headings. A deck whose text is meant as HTML
+says so before its first card with the comment `<!-- srs: html -->`; otherwise any
+HTML in it is plain text, escaped when exported.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from srs.model import CardSpec, DeckSpec, SrsError
 
 _OPTION = re.compile(r"^\s*[-*] \[( |x|X)\]\s?(.*)$")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
+_HTML_DIRECTIVE = re.compile(r"<!--\s*srs:\s*html\s*-->", re.I)
 HAND_KEY_NOTE = "<!-- key added by hand: the lesson does not decide it -->"
 
 
@@ -60,6 +63,8 @@ def read_deck(path: str | Path) -> DeckSpec:
 def parse_deck(text: str, path: str | None = None) -> DeckSpec:
     """Parse a deck file's text. Raises SrsError naming the line of the first problem."""
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    head = re.split(r"^## ", text, maxsplit=1, flags=re.M)[0]
+    html = bool(_HTML_DIRECTIVE.search(head))
     lines = _without_comments(text).split("\n")
     name: str | None = None
     notes: list[str] = []
@@ -109,7 +114,7 @@ def parse_deck(text: str, path: str | None = None) -> DeckSpec:
         raise SrsError("not a deck: no '# Deck name' line", path, 1)
     if not cards:
         raise SrsError("the deck has no cards ('## question' headings)", path, 1)
-    return DeckSpec(name=name, cards=cards, source=path, notes="\n".join(notes).strip() or None)
+    return DeckSpec(name=name, cards=cards, source=path, notes="\n".join(notes).strip() or None, html=html)
 
 
 def _without_comments(text: str) -> str:
@@ -166,6 +171,8 @@ def format_deck(deck: DeckSpec, hand_keyed: set[str] = frozenset()) -> str:
     Questions in `hand_keyed` get a comment saying their key was added by hand.
     """
     out = [f"# {_one_line(deck.name)}", ""]
+    if deck.html:
+        out += ["<!-- srs: html -->", ""]
     if deck.notes:
         out += [deck.notes.strip(), ""]
     for card in deck.cards:

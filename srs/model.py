@@ -63,6 +63,7 @@ class DeckSpec:
     source: str | None = None  # path of the file it came from
     notes: str | None = None  # free text kept with the deck (a lesson's premise...)
     report: dict = field(default_factory=dict)  # parser's own figures for the import report
+    html: bool = False  # the deck's text is HTML on purpose (exported as is, not escaped)
 
 
 @dataclass

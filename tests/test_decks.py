@@ -88,6 +88,12 @@ def test_shipped_decks_parse_and_are_fully_keyed():
             assert card.keyed and (card.options is not None or card.answer), (path, card.question)
 
 
+def test_html_is_declared_before_the_first_card():
+    assert parse_deck("# D\n<!-- srs: html -->\n## Q?\n<b>A</b>\n").html is True
+    assert parse_deck("# D\n## Q?\n<!-- srs: html -->\n").html is False
+    assert parse_deck("# D\n## Q?\n<b>A</b>\n").html is False
+
+
 def test_format_round_trip():
     deck = parse_deck(EXAMPLE)
     again = parse_deck(format_deck(deck))
