@@ -214,19 +214,16 @@ def status(
     if as_json:
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    from rich.table import Table
-
-    table = Table("Deck", "New", "Learning", "Due now", "Due today", "Total", "Unkeyed", box=None)
-    for row in data["decks"]:
-        table.add_row(_plain(row["deck"]), *(str(row[k]) for k in
-                      ("new", "learning", "due_now", "due_today", "total", "unkeyed")))
-    out = _out()
     if not data["decks"]:
-        out.print("No decks yet. Import some: srs import decks/")
+        print("No decks yet. Import some: srs import decks/")
         return
-    out.print(table)
+    from srs.display import table
+
+    print(table(["Deck", "New", "Learning", "Due now", "Due today", "Total", "Unkeyed"],
+                [[row[k] for k in ("deck", "new", "learning", "due_now", "due_today", "total", "unkeyed")]
+                 for row in data["decks"]]))
     if data["next_due"]:
-        out.print(f"Next card due: {_when(data['next_due'])}")
+        print(f"Next card due: {_when(data['next_due'])}")
 
 
 def _when(iso: str) -> str:
@@ -352,6 +349,41 @@ def suspend(
 
 
 # -- stats ------------------------------------------------------------------------
+
+
+@app.command("stats")
+def stats_(
+    ctx: typer.Context,
+    deck: Optional[str] = typer.Argument(None, help="Only this deck (default: all decks)."),
+    days: int = typer.Option(30, "--days", min=1, max=3650, help="Days of activity shown, and of forecast."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    html_file: Optional[Path] = typer.Option(None, "--html", help="Also write the report as a self-contained "
+                                             "web page to this file.", dir_okay=False),
+) -> None:
+    """Retention statistics: true retention, activity, forecast, the collection, calibration, trouble spots.
+
+    Example: srs stats --days 90 --html stats.html
+    """
+    from srs import clock
+    from srs.stats import compute
+
+    store = _store(ctx)
+    data = compute(store, clock.now(), _deck_id(store, deck), days)
+    if html_file is not None:
+        from srs.charts import page
+
+        try:
+            html_file.write_text(page(data), encoding="utf-8")
+        except OSError as error:
+            raise SrsError(f"cannot write the page: {error.strerror}", str(html_file)) from None
+    if as_json:
+        print(json.dumps(data, indent=1, ensure_ascii=False))
+    elif html_file is not None:
+        print(f"Wrote {html_file}")
+    else:
+        from srs.charts import render
+
+        render(data, _out())
 
 
 # -- optimize and history -------------------------------------------------------------

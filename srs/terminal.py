@@ -8,7 +8,6 @@ sequences and bidirectional overrides made visible instead of obeyed.
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from typing import TextIO
@@ -17,25 +16,15 @@ from rich.console import Console
 from rich.text import Text
 
 from srs import scheduling
+from srs.display import safe
 from srs.model import StoredCard
 from srs.session import ReviewSession
 
-MAX_SHOWN = 4000  # characters of one text shown; the rest is summarised
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
-def safe(text: str | None, limit: int = MAX_SHOWN) -> str:
-    """Text made safe to print: controls shown as \\x1b or <U+202E>, very long text cut."""
-    if text is None:
-        return ""
-    if len(text) > limit:
-        text = text[:limit] + f" … ({len(text) - limit:,} more characters)"
-    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"<U+{ord(m.group()):04X}>",
-                       text)
-
-
 def plain(text: str | None, style: str = "") -> Text:
+    """Card text as a rich Text: shown literally, never read as markup."""
     return Text(safe(text), style=style)
 
 
