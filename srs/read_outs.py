@@ -28,14 +28,17 @@ def status(store: Store, now: datetime) -> dict:
     for deck in store.decks():
         settings = Settings.from_dict({**store.global_settings(), **deck["settings"]})
         _, end = clock.day_bounds(now, settings.day_start_hour)
-        new, learning, due_now, due_today, active = conn.execute(
-            "SELECT coalesce(sum(state = 0), 0), coalesce(sum(state IN (1, 3)), 0), "
-            "coalesce(sum(state > 0 AND due <= ?), 0), coalesce(sum(state > 0 AND due < ?), 0), count(*) "
-            "FROM card_state WHERE deck_id = ? AND retired = 0 AND suspended = 0",
-            (now_text, clock.to_text(end), deck["id"])).fetchone()
-        total, suspended = conn.execute(
-            "SELECT count(*), coalesce(sum(suspended), 0) FROM card_state WHERE deck_id = ? AND retired = 0",
-            (deck["id"],)).fetchone()
+        def count(where: str, *args) -> int:  # each count is a range of the queue index
+            return conn.execute(f"SELECT count(*) FROM card_state WHERE deck_id = ? AND retired = 0 AND {where}",
+                                (deck["id"], *args)).fetchone()[0]
+
+        live = "suspended = 0 AND state = ?"
+        new = count(live, 0)
+        learning = count(live, 1) + count(live, 3)
+        due_now = sum(count(live + " AND due <= ?", state, now_text) for state in (1, 2, 3))
+        due_today = sum(count(live + " AND due < ?", state, clock.to_text(end)) for state in (1, 2, 3))
+        total = count("1")
+        suspended = count("suspended = 1")
         unkeyed = conn.execute(
             "SELECT count(*) FROM cards WHERE deck_id = ? AND retired = 0 AND kind = 'choice' AND answer IS NULL",
             (deck["id"],)).fetchone()[0]

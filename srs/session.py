@@ -116,19 +116,25 @@ class ReviewSession:
         return None
 
     def remaining(self) -> dict[str, int]:
-        """What is left today: new cards (within the limit), learning cards due today, due reviews (within the limit)."""
+        """What is left today: new cards (within the limit), learning cards due today, due reviews (within the limit).
+
+        Each count reads the queue index and stops at the day's limit, so it costs the
+        same for a hundred cards or a hundred thousand.
+        """
         now = self.now()
         counts = {"new": 0, "learning": 0, "review": 0}
         conn = self.store.conn
+        active = "FROM card_state WHERE deck_id = ? AND retired = 0 AND suspended = 0 AND "
         for deck in self.decks:
             _, end, new_left, reviews_left = self._today(deck, now)
-            new, learning, review = conn.execute(
-                "SELECT coalesce(sum(state = 0), 0), coalesce(sum(state IN (1, 3) AND due < ?), 0), "
-                "coalesce(sum(state = 2 AND due < ?), 0) FROM card_state "
-                "WHERE deck_id = ? AND retired = 0 AND suspended = 0", (end, end, deck.id)).fetchone()
-            counts["new"] += min(new, new_left)
-            counts["learning"] += learning
-            counts["review"] += min(review, reviews_left)
+            counts["new"] += conn.execute(
+                f"SELECT count(*) FROM (SELECT 1 {active} state = 0 LIMIT ?)", (deck.id, new_left)).fetchone()[0]
+            counts["review"] += conn.execute(
+                f"SELECT count(*) FROM (SELECT 1 {active} state = 2 AND due < ? LIMIT ?)",
+                (deck.id, end, reviews_left)).fetchone()[0]
+            counts["learning"] += sum(conn.execute(
+                f"SELECT count(*) {active} state = ? AND due < ?", (deck.id, state, end)).fetchone()[0]
+                for state in (1, 3))
         return counts
 
     # -- one card -------------------------------------------------------------------
