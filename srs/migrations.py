@@ -125,4 +125,13 @@ def m002_parameter_sets(db) -> None:
     db["parameter_sets"].create_index(["deck_id", "created_at"])
 
 
+@migration
+def m003_read_out_indexes(db) -> None:
+    # partial indexes so that status finds unkeyed cards and the next due card without a scan
+    db.execute("CREATE INDEX cards_unkeyed ON cards (deck_id) WHERE kind = 'choice' AND answer IS NULL "
+               "AND retired = 0")
+    db.execute("CREATE INDEX card_state_next_due ON card_state (due) WHERE retired = 0 AND suspended = 0 "
+               "AND state > 0")
+
+
 LATEST = len(MIGRATIONS)
