@@ -158,40 +158,16 @@ def key(
     ctx: typer.Context,
     deck: Optional[str] = typer.Argument(None, help="Only this deck (default: all decks)."),
 ) -> None:
-    """Tell srs which option is right for each choice card whose key is unknown.
+    """Give what srs does not know yet: the right option of unkeyed choice cards, and the
+    answer of basic cards that have none (free-response questions from a lesson).
 
     Example: srs key "AI Engineer vs ML Engineer"
     """
-    from srs.terminal import LETTERS, Keys, Quit, plain
+    from srs.terminal import Keys, run_keying
 
     store = _store(ctx)
-    cards = store.unkeyed_cards(_deck_id(store, deck))
     console = _out()
-    if not cards:
-        console.print("Every choice card has a key.")
-        return
-    keys = Keys(console)
-    done = 0
-    try:
-        for card in cards:
-            console.rule(plain(card.deck))
-            console.print(plain(card.spec.question, "bold"))
-            options = card.spec.options
-            for letter, option in zip(LETTERS, options):
-                console.print(plain(f"  {letter}) {option}"))
-            letters = LETTERS[:len(options)]
-            while True:
-                answer = keys.read(f"Right option [{letters[0]}-{letters[-1]}], Enter to skip, q to stop: ").lower()
-                if answer == "q":
-                    raise Quit()
-                if answer == "" or (len(answer) == 1 and answer in letters):
-                    break
-            if answer:
-                store.set_answer(card.id, options[letters.index(answer)])
-                done += 1
-    except Quit:
-        pass
-    console.print(f"{done} key(s) recorded; {len(store.unkeyed_cards(_deck_id(store, deck)))} card(s) still unkeyed.")
+    run_keying(store, _deck_id(store, deck), console, Keys(console))
 
 
 # -- read-outs -----------------------------------------------------------------------

@@ -40,7 +40,7 @@ class CardSpec:
     options: list[str] | None = None
     explanation: str | None = None
     line: int | None = None  # line of the question in its source, for messages
-    key_source: str | None = None  # who decided the key: "deck", "lesson", "hand", "anki"...
+    key_source: str | None = None  # who gave the key: "deck", "lesson", "learner", "anki"...
     tags: list[str] = field(default_factory=list)
     source_id: str | None = None  # a stable id the source gives (an Anki note guid...)
     reviews: list[Review] = field(default_factory=list)  # history a source brings along

@@ -215,7 +215,8 @@ def _reschedule(store, deck_id: int | None, parameters: list[float], progress: P
     from srs.store import STATE_NAMES
 
     conn = store.conn
-    decks = [d for d in store.decks() if (d["id"] == deck_id if deck_id is not None else "parameters" not in d["settings"])]
+    decks = [d for d in store.decks()
+             if (d["id"] == deck_id if deck_id is not None else "parameters" not in d["settings"])]
     total = conn.execute(
         f"SELECT count(*) FROM reviews r JOIN cards c ON c.id = r.card_id WHERE c.deck_id IN "
         f"({','.join('?' * len(decks))})", [d["id"] for d in decks]).fetchone()[0] if decks else 0
@@ -227,22 +228,25 @@ def _reschedule(store, deck_id: int | None, parameters: list[float], progress: P
         for start in range(0, len(cards), 2000):
             chunk = cards[start:start + 2000]
             by_card: dict[int, list] = {}
-            for review_id, card_id, at, rating, duration in conn.execute(
-                    f"SELECT id, card_id, reviewed_at, rating, duration_ms FROM reviews WHERE card_id IN "
+            for review_id, card_id, at, rating, duration, kind in conn.execute(
+                    f"SELECT id, card_id, reviewed_at, rating, duration_ms, kind FROM reviews WHERE card_id IN "
                     f"({','.join('?' * len(chunk))}) ORDER BY card_id, reviewed_at, id", chunk):
-                by_card.setdefault(card_id, []).append((review_id, Review(datetime.fromisoformat(at), rating,
-                                                                          duration_ms=duration)))
-            review_updates, state_updates = [], []
-            for card_id, pairs in by_card.items():
-                rows, state = replay(card_id, [review for _, review in pairs], values)
-                for (review_id, _), row in zip(pairs, rows):
-                    review_updates.append((row[3], row[7], *row[9:], review_id))
+                by_card.setdefault(card_id, []).append(
+                    (review_id, kind, Review(datetime.fromisoformat(at), rating, duration_ms=duration)))
+            review_updates, kind_updates, state_updates = [], [], []
+            for card_id, triples in by_card.items():
+                rows, state = replay(card_id, [review for _, _, review in triples], values)
+                for (review_id, kind, _), row in zip(triples, rows):
+                    review_updates.append((row[7], *row[9:], review_id))
+                    if row[3] != kind:  # rare: kind is indexed, so it is only written when it changes
+                        kind_updates.append((row[3], review_id))
                 state_updates.append((STATE_NAMES.index(state.state), state.step, state.stability, state.difficulty,
                                       _text(state.due), _text(state.last_review), state.reps, state.lapses, card_id))
             conn.executemany(
-                "UPDATE reviews SET kind = ?, due_after = ?, prev_state = ?, prev_step = ?, prev_stability = ?, "
+                "UPDATE reviews SET due_after = ?, prev_state = ?, prev_step = ?, prev_stability = ?, "
                 "prev_difficulty = ?, prev_due = ?, prev_last_review = ?, prev_reps = ?, prev_lapses = ? "
                 "WHERE id = ?", review_updates)
+            conn.executemany("UPDATE reviews SET kind = ? WHERE id = ?", kind_updates)
             conn.executemany(
                 "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, last_review = ?, "
                 "reps = ?, lapses = ? WHERE card_id = ?", state_updates)
@@ -409,7 +413,7 @@ def _learner_shares(store, deck_id: int | None):
         f"{join} r.duration_ms > 0 GROUP BY r.kind, r.rating", args)}
 
     def costs(defaults):
-        return [[seconds[(kind, rating)][1] if seconds.get((kind, rating), (0, 0))[0] >= 20 else defaults[kind][rating - 1]
-                 for rating in (1, 2, 3, 4)] for kind in (0, 1, 2)]
+        return [[seconds[(kind, rating)][1] if seconds.get((kind, rating), (0, 0))[0] >= 20
+                 else defaults[kind][rating - 1] for rating in (1, 2, 3, 4)] for kind in (0, 1, 2)]
 
     return probs, costs

@@ -56,7 +56,7 @@ def card_objects(store: Store, deck_id: int | None = None) -> list[dict]:
         out.append({
             "id": row[0], "deck": row[1], "kind": kind, "question": row[3],
             "options": json.loads(row[4]) if row[4] else None,
-            "answer": row[5] if kind == "choice" or row[5] else (row[5] or None),
+            "answer": row[5] or None,  # an unknown key and a basic answer not written yet are both null
             "state": STATE_NAMES[row[10]], "due": iso(row[14]), "stability": row[12], "difficulty": row[13],
             "reps": row[16], "lapses": row[17], "suspended": bool(row[18]),
         })

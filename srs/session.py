@@ -193,9 +193,9 @@ class ReviewSession:
 
     def set_key(self, card: StoredCard, option: str) -> StoredCard:
         """Record which option of an unkeyed choice card is right, once; returns the card as now stored."""
-        self.store.set_answer(card.id, option, "hand")
+        self.store.set_answer(card.id, option, "learner")
         card.spec.answer = option
-        card.spec.key_source = "hand"
+        card.spec.key_source = "learner"
         return card
 
     def summary(self) -> Summary:

@@ -27,6 +27,9 @@ from the index STATS_INDEX when the database has it (about 5 times faster).
 
 from __future__ import annotations
 
+import os
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 
 from srs import clock
@@ -119,14 +122,19 @@ def compute(store: Store, now: datetime, deck_id: int | None = None, days: int =
     first = conn.execute(f"SELECT min(reviewed_at) FROM reviews r WHERE 1 {scope.cards('r.card_id')}").fetchone()[0]
     first_day = min(clock.learner_day(clock.from_text(first), scope.hour), today) if first else today
     first_day = min(first_day, today - timedelta(days=max(days, 30) - 1))
-    _day_table(conn, first_day, today + timedelta(days=days - 1), scope.hour)
-    try:
-        log = _log_pass(conn, scope)
-        cells = {"all": log["cells"], **_recent_retention(conn, scope, today)}
-        daily_all = _daily(conn, scope, today, today - timedelta(days=days - 1))
-        forecast = _forecast(conn, scope, today)
-    finally:
-        conn.execute("DROP TABLE IF EXISTS temp.stats_days")
+    day_rows = _day_rows(first_day, today + timedelta(days=days - 1), scope.hour)
+    parts = max(1, min(4, os.cpu_count() or 1))
+    with ThreadPoolExecutor(parts) as pool:  # the pass over the whole log runs beside the other queries
+        log = [pool.submit(_query, store.path, day_rows, sql) for sql in _log_queries(conn, scope, parts)]
+        _day_table(conn, day_rows)
+        try:
+            cells = _recent_retention(conn, scope, today)
+            daily_all = _daily(conn, scope, today, today - timedelta(days=days - 1))
+            forecast = _forecast(conn, scope, today)
+        finally:
+            conn.execute("DROP TABLE IF EXISTS temp.stats_days")
+        log = _log_sums([f.result() for f in log])
+    cells["all"] = log["cells"]
     window_start = (today - timedelta(days=days - 1)).isoformat()
     year_ago = (today - timedelta(days=370)).isoformat()
     return {
@@ -152,16 +160,31 @@ def _deck_name(store: Store, deck_id: int) -> str:
     return store.conn.execute("SELECT name FROM decks WHERE id = ?", (deck_id,)).fetchone()[0]
 
 
-def _day_table(conn, first: date, last: date, hour: int) -> None:
-    """temp.stats_days(i, day, lo, hi): each learner day from `first` to `last`, with its UTC bounds as stored text."""
-    conn.execute("DROP TABLE IF EXISTS temp.stats_days")
-    conn.execute("CREATE TEMP TABLE stats_days (i INTEGER PRIMARY KEY, day TEXT, lo TEXT UNIQUE, hi TEXT)")
+def _day_rows(first: date, last: date, hour: int) -> list[tuple]:
+    """(i, day, lo, hi) for each learner day from `first` to `last`, with its UTC bounds as stored text."""
     rows, day, lo = [], first, clock.to_text(clock.day_start(first, hour))
     for i in range((last - first).days + 1):
         hi = clock.to_text(clock.day_start(day + timedelta(days=1), hour))
         rows.append((i, day.isoformat(), lo, hi))
         day, lo = day + timedelta(days=1), hi
+    return rows
+
+
+def _day_table(conn, rows: list[tuple]) -> None:
+    """temp.stats_days(i, day, lo, hi): the learner days the queries group by."""
+    conn.execute("DROP TABLE IF EXISTS temp.stats_days")
+    conn.execute("CREATE TEMP TABLE stats_days (i INTEGER PRIMARY KEY, day TEXT, lo TEXT UNIQUE, hi TEXT)")
     conn.executemany("INSERT INTO temp.stats_days VALUES (?, ?, ?, ?)", rows)
+
+
+def _query(path, day_rows: list[tuple], sql: str) -> tuple:
+    """One aggregate query on a connection of its own (so that queries can run side by side)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        _day_table(conn, day_rows)
+        return conn.execute(sql).fetchone()
+    finally:
+        conn.close()
 
 
 def _answers(scope: _Scope, where: str, columns: tuple[str, ...] = (), indexed: bool = False) -> str:
@@ -177,7 +200,8 @@ def _answers(scope: _Scope, where: str, columns: tuple[str, ...] = (), indexed: 
         source, m, ivl = f"reviews r WHERE {where}", elapsed_ms_sql("r."), interval_ms_sql("r.")
     else:
         source = (f"(SELECT {', '.join(f'r.{c} AS {c}' for c in names)}, {elapsed_ms_sql('r.')} AS m, "
-                  f"{interval_ms_sql('r.')} AS ivl FROM reviews r WHERE {where} {scope.cards('r.card_id')} LIMIT -1) r")
+                  f"{interval_ms_sql('r.')} AS ivl FROM reviews r WHERE {where} {scope.cards('r.card_id')} LIMIT -1) r "
+                  "WHERE 1")
         m, ivl = "r.m", "r.ivl"
     decay, factor = scope.curve("(SELECT deck_id FROM card_state WHERE card_id = r.card_id)")
     by_id = "FROM reviews x WHERE x.id = r.id"  # the rare cases read the row itself
@@ -201,7 +225,9 @@ def _answers(scope: _Scope, where: str, columns: tuple[str, ...] = (), indexed: 
         CASE WHEN r.prev_state > 0 AND {m} >= {DAY_MS - 1} AND r.prev_stability > 0
           THEN pow(1 + {factor} * nullif({days}, 0) / r.prev_stability, {decay}) END AS p,
         CASE WHEN {counted} AND {first_of_day} THEN {mature} * 2 + (r.rating > 1) END AS c
-      FROM {source} {scope.cards('r.card_id') if indexed else ''} LIMIT -1
+      FROM {source} {scope.cards('r.card_id') if indexed else ''}
+      -- only answers that can count: to a card reviewed before, a day or more later, or in the review state
+      AND r.prev_state > 0 AND ({m} >= {DAY_MS - 1} OR r.prev_state = 2 OR {ivl} >= {DAY_MS}) LIMIT -1
     ) LIMIT -1"""
 
 
@@ -210,18 +236,26 @@ def has_stats_index(conn) -> bool:
                         "AND tbl_name = 'reviews'").fetchone()[0] > 0
 
 
-def _log_pass(conn, scope: _Scope) -> dict:
-    """One pass over the whole log: the review count, true-retention cells and calibration sums by tenth of R."""
+def _log_queries(conn, scope: _Scope, parts: int) -> list[str]:
+    """The pass over the whole log, as queries whose sums add up: totals, then `parts` shares of the cards,
+    each giving true-retention cells and calibration sums by tenth of predicted R."""
+    indexed = has_stats_index(conn)  # prev_state first leads the planner to that index
     bins = ", ".join(f"sum({PACK} + y) FILTER (WHERE b = {k}), sum(p) FILTER (WHERE b = {k})" for k in range(10))
-    row = conn.execute(  # prev_state >= 0 (always true) leads the planner to the index STATS_INDEX
-        f"SELECT count(*), sum({PACK} + c) FILTER (WHERE c < 2), sum({PACK} + c - 2) FILTER (WHERE c >= 2), "
-        f"{bins}, sum(CASE WHEN y THEN -ln(max(p, {CLIP})) ELSE -ln(max(1 - p, {CLIP})) END), "
-        f"count(*) FILTER (WHERE ps > 0 AND p IS NULL) "
-        f"FROM ({_answers(scope, 'r.prev_state >= 0', indexed=has_stats_index(conn))})").fetchone()
-    (young, young_passed), (mature, mature_passed) = divmod(row[1] or 0, PACK), divmod(row[2] or 0, PACK)
-    return {"reviews": row[0], "cells": [young - young_passed, young_passed, mature - mature_passed, mature_passed],
-            "bins": [(*divmod(row[3 + 2 * k] or 0, PACK), row[4 + 2 * k] or 0.0) for k in range(10)],
-            "loss": row[23] or 0.0, "same_day": row[24]}
+    totals = f"SELECT count(*), count(*) FILTER (WHERE r.prev_state > 0) FROM reviews r WHERE 1 {scope.cards('r.card_id')}"
+    return [totals] + [
+        f"SELECT sum({PACK} + c) FILTER (WHERE c < 2), sum({PACK} + c - 2) FILTER (WHERE c >= 2), {bins}, "
+        f"sum(CASE WHEN y THEN -ln(max(p, {CLIP})) ELSE -ln(max(1 - p, {CLIP})) END) "
+        f"FROM ({_answers(scope, f'r.prev_state > 0 AND r.card_id % {parts} = {k}', indexed=indexed)})"
+        for k in range(parts)]
+
+
+def _log_sums(rows: list[tuple]) -> dict:
+    (reviews, reviewed_before), shares = rows[0], rows[1:]
+    total = [sum(row[k] or 0 for row in shares) for k in range(len(shares[0]))]
+    (young, young_passed), (mature, mature_passed) = divmod(total[0], PACK), divmod(total[1], PACK)
+    bins = [(*divmod(total[2 + 2 * k], PACK), total[3 + 2 * k]) for k in range(10)]
+    return {"reviews": reviews, "cells": [young - young_passed, young_passed, mature - mature_passed, mature_passed],
+            "bins": bins, "loss": total[22], "same_day": reviewed_before - sum(b[0] for b in bins)}
 
 
 def _recent_retention(conn, scope: _Scope, today: date) -> dict:

@@ -197,8 +197,9 @@ class Store:
                 inserts.append((position, card))
                 continue
             answer, key_source = card.answer, card.key_source
-            if answer is None and old.answer is not None and card.options and old.answer in card.options:
-                answer, key_source = old.answer, old.key_source  # a key the learner gave survives
+            if not answer and old.answer and old.key_source == "learner" and (
+                    card.options is None or old.answer in card.options):
+                answer, key_source = old.answer, old.key_source  # what the learner gave survives re-import
             new = (card.question, _json(card.options), answer, key_source, card.explanation,
                    card.source_id, _json(card.tags or None))
             if new != (old.question, old.options, old.answer, old.key_source, old.explanation,
@@ -357,14 +358,16 @@ class Store:
         with self.write() as conn:
             conn.execute("UPDATE card_state SET suspended = ? WHERE card_id = ?", (int(suspended), card_id))
 
-    def set_answer(self, card_id: int, answer: str, key_source: str = "hand") -> None:
+    def set_answer(self, card_id: int, answer: str, key_source: str = "learner") -> None:
         """Record the key of a choice card (or the answer of a basic one) given by the learner."""
         with self.write() as conn:
             conn.execute("UPDATE cards SET answer = ?, key_source = ?, updated_at = updated_at WHERE id = ?",
                          (answer, key_source, card_id))
 
-    def unkeyed_cards(self, deck_id: int | None = None) -> list[StoredCard]:
-        sql = self._CARD_SQL + "WHERE c.retired = 0 AND c.kind = 'choice' AND c.answer IS NULL"
+    def unkeyed_cards(self, deck_id: int | None = None, *, blank_answers: bool = False) -> list[StoredCard]:
+        """Choice cards whose key is unknown (and, if asked, basic cards with no answer yet)."""
+        sql = self._CARD_SQL + "WHERE c.retired = 0 AND ((c.kind = 'choice' AND c.answer IS NULL)"
+        sql += " OR (c.kind = 'basic' AND coalesce(c.answer, '') = ''))" if blank_answers else ")"
         args: list = []
         if deck_id is not None:
             sql += " AND c.deck_id = ?"

@@ -52,6 +52,16 @@ class Keys:
             raise Quit()  # end of input: leave as with q
         return line.strip()
 
+    def read_line(self, prompt: str) -> str:
+        """A whole line of text (an answer to type), on a terminal as from a pipe."""
+        self.console.print(Text(prompt, style="bold"), end="")
+        line = self.stream.readline()
+        if line == "":
+            raise Quit()
+        if not self.tty:
+            self.console.print()
+        return line.strip()
+
     def _key(self) -> str:
         import termios
         import tty
@@ -165,7 +175,7 @@ def _review_one(session: ReviewSession, card: StoredCard, console: Console, keys
 
 
 def _ask_key(session, card, options, letters, console, keys) -> StoredCard:
-    console.print("Nobody has told srs which option is right yet. Which one is? It is recorded once.",
+    console.print("srs does not know the right option yet. Which is it? (asked once)",
                   style="yellow")
     while True:
         key = keys.read(f"Right option [{letters[0]}-{letters[-1]}], Enter if you do not know: ").lower()
@@ -193,3 +203,39 @@ def _print_summary(session: ReviewSession, console: Console) -> None:
         when = summary.next_due.astimezone().strftime("%Y-%m-%d %H:%M")
         text = "now" if wait.total_seconds() <= 0 else "in " + scheduling.format_interval(wait)
         console.print(f"Next card due {text} ({when}).")
+
+
+def run_keying(store, deck_id: int | None, console: Console, keys: Keys) -> None:
+    """Walk through the cards srs cannot grade yet and record what the learner gives."""
+    cards = store.unkeyed_cards(deck_id, blank_answers=True)
+    if not cards:
+        console.print("Every choice card has a key and every basic card an answer.")
+        return
+    done = 0
+    try:
+        for card in cards:
+            console.rule(plain(card.deck), align="left")
+            console.print(plain(card.spec.question, "bold"))
+            if card.spec.options is None:
+                answer = keys.read_line("Type the answer (Enter to skip): ")
+                if answer:
+                    store.set_answer(card.id, answer, "learner")
+                    done += 1
+                continue
+            options = card.spec.options
+            for letter, option in zip(LETTERS, options):
+                console.print(Text(f"  {letter}) ") + plain(option))
+            letters = LETTERS[:len(options)]
+            while True:
+                key = keys.read(f"Right option [{letters[0]}-{letters[-1]}], Enter to skip, q to stop: ").lower()
+                if key == "q":
+                    raise Quit()
+                if key == "" or (len(key) == 1 and key in letters):
+                    break
+            if key:
+                store.set_answer(card.id, options[letters.index(key)], "learner")
+                done += 1
+    except Quit:
+        pass
+    left = len(store.unkeyed_cards(deck_id, blank_answers=True))
+    console.print(f"{done} recorded; {left} card(s) still without a key or answer.")

@@ -1,0 +1,277 @@
+"""Opening an untrusted Anki package: a zip read with caps, never extracted to disk.
+
+`open_collection(path)` finds the collection a package holds as Anki does (its `meta`
+member names the version: `collection.anki2` from genanki and old Anki,
+`collection.anki21` from Anki's legacy export, zstd-compressed `collection.anki21b` from
+current Anki), reads it into memory with size caps that hold even when the zip headers
+lie (zip and zstd bombs), and opens it as a read-only in-memory SQLite database.
+Unsafe member names (absolute, `..`, drive letters), duplicated members, encrypted
+members and zips declaring too many members are refused before anything is read.
+Every problem raises `SrsError` naming the package.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import sqlite3
+import struct
+import zipfile
+from contextlib import contextmanager
+from typing import Iterator
+
+from srs.model import SrsError
+
+MAX_MEMBER_BYTES = 512 * 1024 * 1024  # per member we read, declared and actually read
+MAX_MEMBERS = 100_000  # media-heavy decks have thousands of members, never this many
+_CHUNK = 1024 * 1024
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+def protobuf_fields(data: bytes) -> dict[int, list]:
+    """The fields of a protobuf message: varints as ints, length-delimited as bytes."""
+    out: dict[int, list] = {}
+    i = 0
+    n = len(data)
+
+    def varint() -> int:
+        nonlocal i
+        shift = value = 0
+        while True:
+            if i >= n or shift > 63:
+                raise ValueError("truncated protobuf varint")
+            byte = data[i]
+            i += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return value
+
+    while i < n:
+        key = varint()
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value = varint()
+        elif wire == 1:
+            value, i = data[i : i + 8], i + 8
+        elif wire == 2:
+            length = varint()
+            if i + length > n:
+                raise ValueError("truncated protobuf field")
+            value, i = data[i : i + length], i + length
+        elif wire == 5:
+            value, i = data[i : i + 4], i + 4
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire}")
+        if i > n:
+            raise ValueError("truncated protobuf field")
+        out.setdefault(number, []).append(value)
+    return out
+
+
+def pb_text(message: dict[int, list], number: int) -> str:
+    values = message.get(number)
+    if not values or not isinstance(values[-1], (bytes, bytearray)):
+        return ""
+    return bytes(values[-1]).decode("utf-8", errors="replace")
+
+
+def pb_int(message: dict[int, list], number: int) -> int:
+    values = message.get(number)
+    return values[-1] if values and isinstance(values[-1], int) else 0
+
+
+def _zip_entry_count(handle) -> int | None:
+    """Entries the end-of-central-directory record declares (zip64 too), before parsing it."""
+    handle.seek(0, os.SEEK_END)
+    size = handle.tell()
+    tail_len = min(size, 65535 + 22)
+    handle.seek(size - tail_len)
+    tail = handle.read(tail_len)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return None
+    count = struct.unpack("<H", tail[at + 10 : at + 12])[0]
+    if count == 0xFFFF and at >= 20 and tail[at - 20 : at - 16] == b"PK\x06\x07":
+        offset = struct.unpack("<Q", tail[at - 12 : at - 4])[0]
+        if offset + 56 <= size:
+            handle.seek(offset)
+            record = handle.read(56)
+            if record[:4] == b"PK\x06\x06":
+                count = struct.unpack("<Q", record[32:40])[0]
+    return count
+
+
+def _safe_member_name(name: str) -> bool:
+    if not name or "\x00" in name or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        return False
+    return ".." not in re.split(r"[\\/]", name)
+
+
+class _Package:
+    """A zip opened for reading only the members we need, with size caps."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        try:
+            self.handle = open(path, "rb")
+        except OSError as err:
+            raise self.error(f"cannot open: {err.strerror or err}") from None
+        try:
+            count = _zip_entry_count(self.handle)
+            if count is not None and count > MAX_MEMBERS:
+                raise self.error(f"not an Anki package: the zip declares {count} members (limit {MAX_MEMBERS})")
+            self.handle.seek(0)
+            self.zip = zipfile.ZipFile(self.handle)
+        except SrsError:
+            self.handle.close()
+            raise
+        except Exception:  # BadZipFile, NotImplementedError (zip version), struct.error, OSError...
+            self.handle.close()
+            raise self.error("not an Anki package (not a readable zip archive)") from None
+        try:
+            infos = self.zip.infolist()
+            if len(infos) > MAX_MEMBERS:
+                raise self.error(f"not an Anki package: {len(infos)} members (limit {MAX_MEMBERS})")
+            self.members: dict[str, zipfile.ZipInfo] = {}
+            for info in infos:
+                if not _safe_member_name(info.filename):
+                    raise self.error(f"unsafe member name in package: {info.filename!r}")
+                if info.filename in self.members:
+                    raise self.error(f"member {info.filename!r} appears twice in the package")
+                self.members[info.filename] = info
+        except SrsError:
+            self.close()
+            raise
+
+    def error(self, message: str) -> SrsError:
+        return SrsError(message, path=self.path)
+
+    def close(self):
+        try:
+            self.zip.close()
+        except Exception:
+            pass
+        self.handle.close()
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.members
+
+    def read(self, name: str, *, zstd: bool = False, limit: int | None = None) -> bytes:
+        info = self.members[name]
+        limit = MAX_MEMBER_BYTES if limit is None else limit
+        if info.file_size > limit:
+            raise self.error(f"member {name} is too large ({info.file_size} bytes, limit {limit})")
+        if info.flag_bits & 0x1:
+            raise self.error(f"member {name} is encrypted")
+        try:
+            with self.zip.open(info) as stream:
+                if zstd:
+                    return _read_capped(_zstd_reader(stream, self), name, self, limit)
+                return _read_capped(stream, name, self, limit)
+        except SrsError:
+            raise
+        except Exception as err:  # zlib.error, BadZipFile (CRC), NotImplementedError, zstd errors...
+            raise self.error(f"member {name} is damaged ({type(err).__name__}: {err})") from None
+
+
+def _read_capped(stream, name: str, package: _Package, limit: int) -> bytes:
+    out = io.BytesIO()
+    total = 0
+    while True:
+        chunk = stream.read(min(_CHUNK, limit + 1 - total))
+        if not chunk:
+            return out.getvalue()
+        total += len(chunk)
+        if total > limit:
+            raise package.error(f"member {name} unpacks to more than {limit} bytes")
+        out.write(chunk)
+
+
+def _zstd_reader(stream, package: _Package):
+    try:
+        from compression import zstd  # Python 3.14+
+
+        return zstd.ZstdFile(stream)
+    except ImportError:
+        pass
+    try:
+        import zstandard
+    except ImportError:
+        raise package.error(
+            "this package was written by Anki 2.1.50 or later (zstd-compressed); reading it needs the "
+            "'zstandard' Python package"
+        ) from None
+    return zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
+
+
+def _unicase(a: str, b: str) -> int:
+    a, b = a.casefold(), b.casefold()
+    return (a > b) - (a < b)
+
+
+def _open_sqlite(data: bytes, package: _Package, name: str) -> sqlite3.Connection:
+    """The collection as a read-only in-memory database (nothing is written to disk)."""
+    if not data.startswith(_SQLITE_MAGIC):
+        raise package.error(f"{name} in the package is not an SQLite database")
+    try:
+        if len(data) > 19 and (data[18] == 2 or data[19] == 2):
+            # A WAL-mode database (as Anki writes collection.anki21b) cannot be opened
+            # in memory: mark it as a rollback-journal database, which it also is.
+            data = bytearray(data)
+            data[18] = data[19] = 1
+        conn = sqlite3.connect(":memory:")
+        conn.deserialize(data)
+        conn.text_factory = lambda raw: raw.decode("utf-8", errors="replace")  # as Anki's check repairs it
+        conn.create_collation("unicase", _unicase)
+        conn.execute("pragma query_only = 1")
+        conn.execute("pragma trusted_schema = 0")
+        return conn
+    except sqlite3.Error as err:
+        raise package.error(f"{name} in the package is not a readable database ({err})") from None
+
+
+def _collection_member(package: _Package) -> tuple[str, bool]:
+    """Which collection file to read and whether it is zstd-compressed, as Anki decides."""
+    if "meta" in package:
+        try:
+            version = pb_int(protobuf_fields(package.read("meta", limit=64 * 1024)), 1)
+        except ValueError:
+            raise package.error("the package's meta member is damaged") from None
+        names = {1: ("collection.anki2", False), 2: ("collection.anki21", False), 3: ("collection.anki21b", True)}
+        if version not in names:
+            raise package.error(f"package version {version} is not supported (made by a newer Anki?)")
+        name, zstd = names[version]
+    elif "collection.anki21" in package:
+        name, zstd = "collection.anki21", False
+    elif "collection.anki2" in package:
+        name, zstd = "collection.anki2", False
+    elif "collection.anki21b" in package:
+        name, zstd = "collection.anki21b", True
+    else:
+        raise package.error("not an Anki package (no collection inside)")
+    if name not in package:
+        raise package.error(f"not an Anki package ({name} is missing)")
+    return name, zstd
+
+
+@contextmanager
+def open_collection(path) -> Iterator[tuple[sqlite3.Connection, str]]:
+    """The collection inside the package at `path`, as (read-only connection, member name).
+
+    Database errors raised while the caller reads it become SrsError (a damaged collection).
+    """
+    package = _Package(path)
+    try:
+        name, zstd = _collection_member(package)
+        conn = _open_sqlite(package.read(name, zstd=zstd), package, name)
+    finally:
+        package.close()
+    try:
+        yield conn, name
+    except SrsError:
+        raise
+    except (sqlite3.Error, ValueError, TypeError, KeyError, IndexError, RecursionError, OverflowError) as err:
+        raise package.error(f"{name} in the package is damaged ({type(err).__name__}: {err})") from None
+    finally:
+        conn.close()

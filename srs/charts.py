@@ -1,0 +1,335 @@
+"""Drawing `srs stats`: rich tables and hand-drawn bar charts for the terminal, inline SVG for a web page.
+
+Both take the plain data `srs.stats.compute` returns. The page is self-contained: one
+file with its own CSS and SVG, nothing fetched from the network. Card text is shown
+literally (escaped in HTML, never read as rich markup in the terminal).
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import date, timedelta
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from srs.terminal import safe
+
+EIGHTHS = " ▁▂▃▄▅▆▇█"
+LEVELS = ("grey23", "#0e4429", "#006d32", "#26a641", "#39d353")  # calendar shades, none to most
+PERIOD_NAMES = {"today": "Today", "7d": "7 days", "30d": "30 days", "all": "All time"}
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60}h {minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+
+
+# -- terminal ------------------------------------------------------------------------
+
+
+def columns_chart(values: list[int], labels: list[str], width: int, height: int = 8, style: str = "cyan") -> Text:
+    """A vertical bar chart drawn with eighth blocks, a scale on the left and a label under some bars."""
+    top = max(values, default=0) or 1
+    gutter = len(str(top)) + 1
+    step = max(1, min(3, (width - gutter) // max(len(values), 1)))  # columns a bar takes, gap included
+    bar = max(1, step - 1)
+    out = Text()
+    for row in range(height, 0, -1):
+        scale = str(top) if row == height else ("0" if row == 1 else "")
+        out.append(scale.rjust(gutter - 1) + "│", style="dim")
+        for value in values:
+            fill = value / top * height - (row - 1)
+            char = "█" if fill >= 1 else EIGHTHS[max(0, round(fill * 8))] if fill > 0 else " "
+            if value and row == 1 and char == " ":
+                char = "▁"  # a non-zero day never disappears
+            out.append(char * bar, style=style)
+            out.append(" " * (step - bar))
+        out.append("\n")
+    axis = [" "] * (step * len(values) + 8)
+    every = max(1, -(-6 // step))  # a label (5 characters and a space) every few bars
+    for k in range(0, len(values), every):
+        for j, ch in enumerate(labels[k]):
+            if k * step + j < len(axis):
+                axis[k * step + j] = ch
+    out.append(" " * gutter + "".join(axis).rstrip(), style="dim")
+    return out
+
+
+def calendar(days: dict[str, int], today: date, width: int) -> Text:
+    """A calendar heatmap of review days: a column a week, Monday on top, the latest weeks that fit."""
+    weeks = max(4, min(53, (width - 5) // 2))
+    start = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
+    counts = sorted(v for v in days.values() if v)
+    cuts = [counts[int(len(counts) * q)] for q in (0.25, 0.5, 0.75)] if counts else []
+    out = Text("    ")
+    month = None
+    for w in range(weeks):
+        first = start + timedelta(weeks=w)
+        label = first.strftime("%b") if first.month != month and w < weeks - 2 else ""
+        month = first.month
+        out.append(label[:2].ljust(2) if label else "  ", style="dim")
+    out.append("\n")
+    for weekday in range(7):
+        out.append(("Mon " if weekday == 0 else "Wed " if weekday == 2 else "Fri " if weekday == 4 else "    "),
+                    style="dim")
+        for w in range(weeks):
+            day = start + timedelta(weeks=w, days=weekday)
+            if day > today:
+                out.append("  ")
+                continue
+            n = days.get(day.isoformat(), 0)
+            level = 0 if not n else 1 + sum(n > c for c in cuts)
+            out.append("■ ", style=LEVELS[level])
+        out.append("\n")
+    out.append("    less ", style="dim")
+    for style in LEVELS:
+        out.append("■ ", style=style)
+    out.append("more", style="dim")
+    return out
+
+
+def hbars(rows: list[tuple[str, int, str]], width: int = 24, style: str = "green") -> Table:
+    """A small table of horizontal bars: label, bar, figure."""
+    top = max((r[1] for r in rows), default=0) or 1
+    table = Table(box=None, show_header=False, padding=(0, 1, 0, 0))
+    for label, value, figure in rows:
+        cells = value / top * width
+        bar = "█" * int(cells) + (EIGHTHS[round((cells - int(cells)) * 8)].strip() if value else "")
+        table.add_row(Text(label, style="dim"), Text(bar.ljust(width), style=style), figure)
+    return table
+
+
+def _section(console: Console, title: str) -> None:
+    console.print()
+    console.rule(Text(title, style="bold"), align="left")
+
+
+def render(data: dict, console: Console) -> None:
+    """The whole report on a terminal, fitted to its width."""
+    width = console.width
+    scope = "all decks" if data["deck"] is None else safe(data["deck"])
+    console.print(Text(f"Statistics · {scope} · learner day {data['today']} (days start at "
+                       f"{data['day_start_hour']}:00) · {data['reviews']:,} reviews", style="bold"))
+    _section(console, "True retention (first answer of the day to a card due for review; Hard counts as a pass)")
+    table = Table("", *PERIOD_NAMES.values(), box=None, header_style="bold")
+    counts = data["retention_counts"]
+    for label, key, parts in (("Young (interval < 21 days)", "true_retention_young", ("young",)),
+                              ("Mature (21 days or more)", "true_retention_mature", ("mature",)),
+                              ("All", "true_retention", ("young", "mature"))):
+        cells = []
+        for period in PERIOD_NAMES:
+            n = sum(counts[period][f"{p}_passed"] + counts[period][f"{p}_failed"] for p in parts)
+            cells.append(f"{percent(data[key][period])} [dim]({n:,})[/]" if n else "[dim]—[/]")
+        table.add_row(label, *cells)
+    console.print(table)
+
+    daily = data["daily"]
+    done = sum(d["reviews"] for d in daily)
+    seconds = sum(d["seconds"] or 0 for d in daily)
+    _section(console, f"Reviews per day, last {data['days']} days")
+    console.print(columns_chart([d["reviews"] for d in daily], [d["date"][5:] for d in daily], width))
+    active = sum(1 for d in daily if d["reviews"])
+    console.print(f"{done:,} reviews in {duration(seconds)} on {active} of {len(daily)} days"
+                  + (f" · {done / active:.0f} a study day, {seconds / done:.1f} s a review" if done else "")
+                  + f" · streak {data['streak']['current']} days (longest {data['streak']['longest']})")
+    _section(console, "Study days, last year")
+    console.print(calendar({d["date"]: d["reviews"] for d in data["calendar"]}, date.fromisoformat(data["today"]),
+                           width))
+
+    forecast = data["forecast"]
+    _section(console, f"Due, next {len(forecast)} days")
+    console.print(columns_chart([f["due"] for f in forecast], [f["date"][5:] for f in forecast], width,
+                                style="magenta"))
+    console.print(f"{sum(f['due'] for f in forecast):,} due in {len(forecast)} days, today's "
+                  f"{forecast[0]['due']:,} including {data['overdue']:,} overdue")
+
+    _section(console, "The collection")
+    states = data["states"]
+    console.print("  ".join(f"{k} [bold]{states[k]:,}[/]" for k in
+                            ("new", "learning", "review", "relearning", "suspended", "unkeyed", "total")))
+    if data["studied_cards"]:
+        console.print(f"You would recall about [bold]{data['retrievability_sum']:,.0f}[/] of the "
+                      f"{data['studied_cards']:,} cards you have studied, if asked now (mean retrievability "
+                      f"{percent(data['retrievability_mean'])}).")
+        charts = []
+        for title, key, style in (("Stability", "stability", "blue"), ("Difficulty", "difficulty", "yellow"),
+                                  ("Retrievability", "retrievability", "green")):
+            rows = [(b["label"], b["cards"], f"{b['cards']:,}") for b in data[key]]
+            charts.append(Group(Text(title, style="bold"), hbars(rows, 16 if width >= 150 else 20, style)))
+        if width >= 150:
+            grid = Table.grid(padding=(0, 4))
+            grid.add_row(*charts)
+            console.print(grid)
+        else:
+            for chart in charts:
+                console.print(chart)
+
+    cal = data["calibration"]
+    _section(console, "Calibration: recall FSRS predicted against what happened")
+    if cal["n"]:
+        rows = [(f"{100 * b['lo']:.0f}-{100 * b['hi']:.0f}%", b["n"],
+                 f"{b['n']:>7,}  predicted {percent(b['predicted'])}  actual {percent(b['actual'])}")
+                for b in cal["bins"] if b["n"]]
+        console.print(hbars(rows, 20 if width < 100 else 30, "cyan"))
+        console.print(f"{cal['n']:,} reviews a day or more after the previous one ({cal['same_day']:,} same-day "
+                      f"reviews left out) · log loss {cal['log_loss']:.3f} · RMSE over bins "
+                      f"{percent(cal['rmse_bins'])}")
+    else:
+        console.print("[dim]No reviews a day or more after a previous one yet.[/]")
+
+    _section(console, "Trouble spots")
+    room = max(20, width - 30)
+    if data["leeches"]:
+        table = Table("Lapses", "Reps", "Card", box=None, header_style="bold")
+        for leech in data["leeches"]:
+            table.add_row(str(leech["lapses"]) + (" leech" if leech["leech"] else ""), str(leech["reps"]),
+                          Text(f"#{leech['card_id']} " + safe(leech["question"])[:room], no_wrap=True,
+                               overflow="ellipsis"))
+        console.print(table)
+    else:
+        console.print("[dim]No card has lapsed.[/]")
+    if data["wrong_choices"]:
+        table = Table("Times", "Chose", "Instead of", "Card", box=None, header_style="bold")
+        for wrong in data["wrong_choices"]:
+            table.add_row(str(wrong["times"]), Text(safe(wrong["choice"])[:room // 3], style="red"),
+                          Text(safe(wrong["answer"] or "?")[:room // 3], style="green"),
+                          Text(f"#{wrong['card_id']} " + safe(wrong["question"]), no_wrap=True, overflow="ellipsis"))
+        console.print(table)
+
+
+# -- web page ------------------------------------------------------------------------
+
+
+def svg_columns(values: list[float], labels: list[str], color: str, width: int = 760, height: int = 160) -> str:
+    """A vertical bar chart as inline SVG, each bar with a tooltip."""
+    top = max(values, default=0) or 1
+    left, bottom = 40, 20
+    step = (width - left) / max(len(values), 1)
+    parts = [f'<svg viewBox="0 0 {width} {height + bottom}" role="img">',
+             f'<text x="{left - 6}" y="10" class="axis" text-anchor="end">{top:g}</text>',
+             f'<text x="{left - 6}" y="{height}" class="axis" text-anchor="end">0</text>',
+             f'<line x1="{left}" y1="{height}" x2="{width}" y2="{height}" class="rule"/>']
+    every = max(1, round(40 / step))
+    for k, (value, label) in enumerate(zip(values, labels)):
+        h = value / top * (height - 8)
+        x = left + k * step
+        parts.append(f'<rect x="{x + 1:.1f}" y="{height - h:.1f}" width="{max(step - 2, 1):.1f}" height="{h:.1f}" '
+                     f'fill="{color}"><title>{html.escape(label)}: {value:g}</title></rect>')
+        if k % every == 0:
+            parts.append(f'<text x="{x + step / 2:.1f}" y="{height + 14}" class="axis" text-anchor="middle">'
+                         f'{html.escape(label)}</text>')
+    return "".join(parts) + "</svg>"
+
+
+def svg_calendar(days: dict[str, int], today: date) -> str:
+    """A year of review days as a heatmap of squares, a column a week."""
+    colors = ("#ebedf0", "#9be9a8", "#40c463", "#30a14e", "#216e39")
+    start = today - timedelta(days=today.weekday()) - timedelta(weeks=52)
+    counts = sorted(v for v in days.values() if v)
+    cuts = [counts[int(len(counts) * q)] for q in (0.25, 0.5, 0.75)] if counts else []
+    parts = ['<svg viewBox="0 0 760 110" role="img">']
+    month = None
+    for w in range(53):
+        first = start + timedelta(weeks=w)
+        if first.month != month:
+            month = first.month
+            if w < 51:
+                parts.append(f'<text x="{30 + w * 13}" y="10" class="axis">{first.strftime("%b")}</text>')
+        for weekday in range(7):
+            day = first + timedelta(days=weekday)
+            if day > today:
+                continue
+            n = days.get(day.isoformat(), 0)
+            level = 0 if not n else 1 + sum(n > c for c in cuts)
+            parts.append(f'<rect x="{30 + w * 13}" y="{16 + weekday * 13}" width="11" height="11" rx="2" '
+                         f'fill="{colors[level]}"><title>{day.isoformat()}: {n} reviews</title></rect>')
+    for weekday, name in ((0, "Mon"), (2, "Wed"), (4, "Fri")):
+        parts.append(f'<text x="0" y="{26 + weekday * 13}" class="axis">{name}</text>')
+    return "".join(parts) + "</svg>"
+
+
+def svg_hbars(rows: list[tuple[str, float, str]], color: str, width: int = 360) -> str:
+    """Horizontal bars with a label on the left and a figure on the right."""
+    top = max((r[1] for r in rows), default=0) or 1
+    parts = [f'<svg viewBox="0 0 {width} {len(rows) * 20 + 4}" role="img">']
+    for k, (label, value, figure) in enumerate(rows):
+        y = k * 20 + 2
+        parts.append(f'<text x="62" y="{y + 13}" class="axis" text-anchor="end">{html.escape(label)}</text>'
+                     f'<rect x="68" y="{y + 2}" width="{value / top * (width - 150):.1f}" height="14" fill="{color}"/>'
+                     f'<text x="{width - 4}" y="{y + 13}" class="axis" text-anchor="end">{html.escape(figure)}</text>')
+    return "".join(parts) + "</svg>"
+
+
+CSS = """body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:800px;color:#1f2328;padding:0 1em}
+h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #d0d7de}
+table{border-collapse:collapse}td,th{padding:2px 10px;text-align:right}td:first-child,th:first-child{text-align:left}
+th{font-weight:600}.q{text-align:left;max-width:460px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.dim{color:#656d76}.axis{font-size:11px;fill:#656d76}.rule{stroke:#d0d7de}svg{width:100%;height:auto}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(240px,1fr));gap:1em}"""
+
+
+def page(data: dict) -> str:
+    """The report as one self-contained HTML page."""
+    e = html.escape
+    scope = "all decks" if data["deck"] is None else e(data["deck"])
+    out = [f'<!doctype html><html lang="en"><meta charset="utf-8"><title>srs stats · {scope}</title>'
+           f"<style>{CSS}</style><h1>Statistics · {scope}</h1>",
+           f'<p class="dim">Learner day {data["today"]} (days start at {data["day_start_hour"]}:00) · '
+           f'{data["reviews"]:,} reviews · streak {data["streak"]["current"]} days '
+           f'(longest {data["streak"]["longest"]}) · {data["study_days"]:,} study days</p>',
+           "<h2>True retention</h2><table><tr><th></th>"
+           + "".join(f"<th>{n}</th>" for n in PERIOD_NAMES.values()) + "</tr>"]
+    for label, key in (("Young", "true_retention_young"), ("Mature", "true_retention_mature"),
+                       ("All", "true_retention")):
+        out.append(f"<tr><td>{label}</td>" + "".join(f"<td>{percent(data[key][p])}</td>" for p in PERIOD_NAMES)
+                   + "</tr>")
+    out.append('</table><p class="dim">First answer of the day to a card due for review; Again is a fail, '
+               "Hard, Good and Easy are passes. Mature: an interval of 21 days or more.</p>")
+    daily = data["daily"]
+    out += [f"<h2>Reviews per day, last {data['days']} days</h2>",
+            svg_columns([d["reviews"] for d in daily], [d["date"][5:] for d in daily], "#0969da"),
+            "<h2>Minutes per day</h2>",
+            svg_columns([round((d["seconds"] or 0) / 60, 1) for d in daily], [d["date"][5:] for d in daily],
+                        "#8250df", height=100),
+            "<h2>Study days, last year</h2>",
+            svg_calendar({d["date"]: d["reviews"] for d in data["calendar"]}, date.fromisoformat(data["today"])),
+            f"<h2>Due, next {len(data['forecast'])} days</h2>",
+            svg_columns([f["due"] for f in data["forecast"]], [f["date"][5:] for f in data["forecast"]], "#bf3989"),
+            f'<p class="dim">Today includes {data["overdue"]:,} overdue cards.</p>', "<h2>The collection</h2><p>"
+            + " · ".join(f"{k} <b>{v:,}</b>" for k, v in data["states"].items()) + "</p>"]
+    if data["studied_cards"]:
+        out.append(f"<p>You would recall about <b>{data['retrievability_sum']:,.0f}</b> of the "
+                   f"{data['studied_cards']:,} cards you have studied, if asked now.</p><div class=grid>")
+        for title, key, color in (("Stability", "stability", "#0969da"), ("Difficulty", "difficulty", "#bf8700"),
+                                  ("Retrievability", "retrievability", "#1a7f37")):
+            rows = [(b["label"], b["cards"], f"{b['cards']:,}") for b in data[key]]
+            out.append(f"<div><b>{title}</b>{svg_hbars(rows, color, 300)}</div>")
+        out.append("</div>")
+    cal = data["calibration"]
+    out.append("<h2>Calibration</h2>")
+    if cal["n"]:
+        out.append("<table><tr><th>Predicted R</th><th>Reviews</th><th>Predicted</th><th>Actual</th></tr>"
+                   + "".join(f"<tr><td>{100 * b['lo']:.0f}-{100 * b['hi']:.0f}%</td><td>{b['n']:,}</td>"
+                             f"<td>{percent(b['predicted'])}</td><td>{percent(b['actual'])}</td></tr>"
+                             for b in cal["bins"] if b["n"])
+                   + f'</table><p class="dim">{cal["n"]:,} reviews · log loss {cal["log_loss"]:.3f} · RMSE over '
+                   f'bins {percent(cal["rmse_bins"])} · {cal["same_day"]:,} same-day reviews left out</p>')
+    else:
+        out.append('<p class="dim">No reviews a day or more after a previous one yet.</p>')
+    out.append("<h2>Trouble spots</h2>")
+    if data["leeches"]:
+        out.append("<table><tr><th>Card</th><th>Lapses</th><th>Reps</th></tr>" + "".join(
+            f'<tr><td class=q title="{e(r["question"])}">#{r["card_id"]} {e(r["question"])}</td>'
+            f'<td>{r["lapses"]}</td><td>{r["reps"]}</td></tr>' for r in data["leeches"]) + "</table>")
+    if data["wrong_choices"]:
+        out.append("<p></p><table><tr><th>Card</th><th>Chose</th><th>Instead of</th><th>Times</th></tr>" + "".join(
+            f'<tr><td class=q title="{e(r["question"])}">#{r["card_id"]} {e(r["question"])}</td>'
+            f'<td class=q>{e(r["choice"])}</td><td class=q>{e(r["answer"] or "?")}</td><td>{r["times"]}</td></tr>'
+            for r in data["wrong_choices"]) + "</table>")
+    return "\n".join(out) + "\n</html>\n"
