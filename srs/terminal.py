@@ -90,6 +90,10 @@ def run_review(session: ReviewSession, console: Console, keys: Keys) -> None:
             _review_one(session, card, console, keys)
     except Quit:
         pass
+    except KeyboardInterrupt:  # Ctrl-C: every answer is already saved; say so, then stop
+        console.print()
+        _print_summary(session, console)
+        raise
     _print_summary(session, console)
 
 
@@ -116,14 +120,25 @@ def _command(session: ReviewSession, card: StoredCard, key: str, console: Consol
     return False
 
 
+def _print_options(console: Console, options: list[str]) -> None:
+    """Options lettered a, b, c..., long ones wrapped under their own text."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", min_width=4)
+    grid.add_column()
+    for letter, option in zip(LETTERS, options):
+        grid.add_row(f"{letter})", plain(option))
+    console.print(grid)
+
+
 def _review_one(session: ReviewSession, card: StoredCard, console: Console, keys: Keys) -> None:
     _header(session, card, console)
     started = time.monotonic()
     choice = None
     if card.spec.options is not None:
         options = session.shuffled_options(card)
-        for letter, option in zip(LETTERS, options):
-            console.print(Text(f"  {letter}) ") + plain(option))
+        _print_options(console, options)
         letters = LETTERS[:len(options)]
         while True:
             key = keys.read(f"Your answer [{letters[0]}-{letters[-1]}] (u undo, s suspend, q quit): ").lower()
@@ -195,7 +210,8 @@ def _print_summary(session: ReviewSession, console: Console) -> None:
     console.rule("Session over")
     if summary.cards:
         minutes, seconds = divmod(round(summary.seconds), 60)
-        console.print(f"{summary.cards} cards, {summary.percent_right:.0f}% right, {minutes}m {seconds:02d}s.")
+        cards = "1 card" if summary.cards == 1 else f"{summary.cards} cards"
+        console.print(f"{cards}, {summary.percent_right:.0f}% right, {minutes}m {seconds:02d}s.")
     else:
         console.print("No cards answered.")
     if summary.next_due is not None:
@@ -223,8 +239,7 @@ def run_keying(store, deck_id: int | None, console: Console, keys: Keys) -> None
                     done += 1
                 continue
             options = card.spec.options
-            for letter, option in zip(LETTERS, options):
-                console.print(Text(f"  {letter}) ") + plain(option))
+            _print_options(console, options)
             letters = LETTERS[:len(options)]
             while True:
                 key = keys.read(f"Right option [{letters[0]}-{letters[-1]}], Enter to skip, q to stop: ").lower()

@@ -99,7 +99,7 @@ def test_single_keys_review_to_the_end(tmux_review):
     term.wait_for("Your answer [a-c]")
     term.keys("q")
     screen = term.wait_for("EXIT=0")
-    assert "Session over" in screen and "1 cards, 100% right" in screen
+    assert "Session over" in screen and "1 card, 100% right" in screen
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT count(*), max(rating) FROM reviews").fetchone() == (1, 4)
 
