@@ -14,7 +14,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from srs.terminal import safe
+from srs.display import safe
 
 EIGHTHS = " ▁▂▃▄▅▆▇█"
 LEVELS = ("grey23", "#0e4429", "#006d32", "#26a641", "#39d353")  # calendar shades, none to most
@@ -36,13 +36,14 @@ def duration(seconds: float) -> str:
 def columns_chart(values: list[int], labels: list[str], width: int, height: int = 8, style: str = "cyan") -> Text:
     """A vertical bar chart drawn with eighth blocks, a scale on the left and a label under some bars."""
     top = max(values, default=0) or 1
-    gutter = len(str(top)) + 1
-    step = max(1, min(3, (width - gutter) // max(len(values), 1)))  # columns a bar takes, gap included
+    scale = f"{top / 1000:.0f}k" if top >= 10_000 else str(top)
+    gutter = len(scale) + 1
+    step = max(1, min(4, (width - gutter) // max(len(values), 1)))  # columns a bar takes, gap included
     bar = max(1, step - 1)
     out = Text()
     for row in range(height, 0, -1):
-        scale = str(top) if row == height else ("0" if row == 1 else "")
-        out.append(scale.rjust(gutter - 1) + "│", style="dim")
+        label = scale if row == height else ("0" if row == 1 else "")
+        out.append(label.rjust(gutter - 1) + "│", style="dim")
         for value in values:
             fill = value / top * height - (row - 1)
             char = "█" if fill >= 1 else EIGHTHS[max(0, round(fill * 8))] if fill > 0 else " "
@@ -68,12 +69,17 @@ def calendar(days: dict[str, int], today: date, width: int) -> Text:
     counts = sorted(v for v in days.values() if v)
     cuts = [counts[int(len(counts) * q)] for q in (0.25, 0.5, 0.75)] if counts else []
     out = Text("    ")
-    month = None
+    month, labels = None, []
     for w in range(weeks):
         first = start + timedelta(weeks=w)
-        label = first.strftime("%b") if first.month != month and w < weeks - 2 else ""
+        if first.month != month and w < weeks - 1:
+            labels.append((w, first.strftime("%b")))
         month = first.month
-        out.append(label[:2].ljust(2) if label else "  ", style="dim")
+    line = [" "] * (2 * weeks + 2)
+    for w, label in labels:
+        if all(ch == " " for ch in line[2 * w: 2 * w + 4]):  # skip a label that would run into the last
+            line[2 * w: 2 * w + 3] = label
+    out.append("".join(line).rstrip(), style="dim")
     out.append("\n")
     for weekday in range(7):
         out.append(("Mon " if weekday == 0 else "Wed " if weekday == 2 else "Fri " if weekday == 4 else "    "),
@@ -114,9 +120,9 @@ def render(data: dict, console: Console) -> None:
     """The whole report on a terminal, fitted to its width."""
     width = console.width
     scope = "all decks" if data["deck"] is None else safe(data["deck"])
-    console.print(Text(f"Statistics · {scope} · learner day {data['today']} (days start at "
-                       f"{data['day_start_hour']}:00) · {data['reviews']:,} reviews", style="bold"))
-    _section(console, "True retention (first answer of the day to a card due for review; Hard counts as a pass)")
+    console.print(Text(f"Statistics · {scope} · {data['reviews']:,} reviews", style="bold"))
+    console.print(Text(f"Learner day {data['today']}; days start at {data['day_start_hour']}:00.", style="dim"))
+    _section(console, "True retention")
     table = Table("", *PERIOD_NAMES.values(), box=None, header_style="bold")
     counts = data["retention_counts"]
     for label, key, parts in (("Young (interval < 21 days)", "true_retention_young", ("young",)),
@@ -128,6 +134,8 @@ def render(data: dict, console: Console) -> None:
             cells.append(f"{percent(data[key][period])} [dim]({n:,})[/]" if n else "[dim]—[/]")
         table.add_row(label, *cells)
     console.print(table)
+    console.print(Text("The first answer of a learner day to a card due for review; Again fails, Hard, Good and "
+                       "Easy pass. (In brackets: how many answers.)", style="dim"))
 
     daily = data["daily"]
     done = sum(d["reviews"] for d in daily)
@@ -136,8 +144,9 @@ def render(data: dict, console: Console) -> None:
     console.print(columns_chart([d["reviews"] for d in daily], [d["date"][5:] for d in daily], width))
     active = sum(1 for d in daily if d["reviews"])
     console.print(f"{done:,} reviews in {duration(seconds)} on {active} of {len(daily)} days"
-                  + (f" · {done / active:.0f} a study day, {seconds / done:.1f} s a review" if done else "")
-                  + f" · streak {data['streak']['current']} days (longest {data['streak']['longest']})")
+                  + (f" · {done / active:.0f} a study day · {seconds / done:.1f} s a review" if done else ""))
+    console.print(f"Streak: {data['streak']['current']} days (longest {data['streak']['longest']}) · "
+                  f"{data['study_days']:,} study days in all")
     _section(console, "Study days, last year")
     console.print(calendar({d["date"]: d["reviews"] for d in data["calendar"]}, date.fromisoformat(data["today"]),
                            width))
@@ -154,21 +163,21 @@ def render(data: dict, console: Console) -> None:
     console.print("  ".join(f"{k} [bold]{states[k]:,}[/]" for k in
                             ("new", "learning", "review", "relearning", "suspended", "unkeyed", "total")))
     if data["studied_cards"]:
-        console.print(f"You would recall about [bold]{data['retrievability_sum']:,.0f}[/] of the "
-                      f"{data['studied_cards']:,} cards you have studied, if asked now (mean retrievability "
+        console.print(f"Asked now, you would recall about [bold]{data['retrievability_sum']:,.0f}[/] of the "
+                      f"{data['studied_cards']:,} cards studied (mean retrievability "
                       f"{percent(data['retrievability_mean'])}).")
+        side = width >= 75
+        figures = max(len(f"{b['cards']:,}") for key in ("stability", "difficulty") for b in data[key])
+        bar = max(6, min(24, (width - 3 * (9 + figures) - 6) // 3)) if side else 20
         charts = []
         for title, key, style in (("Stability", "stability", "blue"), ("Difficulty", "difficulty", "yellow"),
                                   ("Retrievability", "retrievability", "green")):
             rows = [(b["label"], b["cards"], f"{b['cards']:,}") for b in data[key]]
-            charts.append(Group(Text(title, style="bold"), hbars(rows, 16 if width >= 150 else 20, style)))
-        if width >= 150:
-            grid = Table.grid(padding=(0, 4))
-            grid.add_row(*charts)
-            console.print(grid)
-        else:
-            for chart in charts:
-                console.print(chart)
+            charts.append(Group(Text(title, style="bold"), hbars(rows, bar, style)))
+        grid = Table.grid(padding=(0, 2))
+        for row in ([charts] if side else [[c] for c in charts]):
+            grid.add_row(*row)
+        console.print(grid)
 
     cal = data["calibration"]
     _section(console, "Calibration: recall FSRS predicted against what happened")
@@ -177,9 +186,10 @@ def render(data: dict, console: Console) -> None:
                  f"{b['n']:>7,}  predicted {percent(b['predicted'])}  actual {percent(b['actual'])}")
                 for b in cal["bins"] if b["n"]]
         console.print(hbars(rows, 20 if width < 100 else 30, "cyan"))
-        console.print(f"{cal['n']:,} reviews a day or more after the previous one ({cal['same_day']:,} same-day "
-                      f"reviews left out) · log loss {cal['log_loss']:.3f} · RMSE over bins "
-                      f"{percent(cal['rmse_bins'])}")
+        console.print(f"Log loss {cal['log_loss']:.3f} · RMSE over bins {percent(cal['rmse_bins'])} · "
+                      f"{cal['n']:,} reviews a day or more after the card's previous one")
+        console.print(Text(f"({cal['same_day']:,} same-day reviews are left out: FSRS predicts 100% for them.) "
+                           "Well calibrated: actual close to predicted in every row.", style="dim"))
     else:
         console.print("[dim]No reviews a day or more after a previous one yet.[/]")
 
@@ -254,15 +264,39 @@ def svg_calendar(days: dict[str, int], today: date) -> str:
     return "".join(parts) + "</svg>"
 
 
-def svg_hbars(rows: list[tuple[str, float, str]], color: str, width: int = 360) -> str:
+def svg_hbars(rows: list[tuple[str, float, str]], color: str, width: int = 240) -> str:
     """Horizontal bars with a label on the left and a figure on the right."""
     top = max((r[1] for r in rows), default=0) or 1
-    parts = [f'<svg viewBox="0 0 {width} {len(rows) * 20 + 4}" role="img">']
+    parts = [f'<svg viewBox="0 0 {width} {len(rows) * 18 + 4}" role="img">']
     for k, (label, value, figure) in enumerate(rows):
-        y = k * 20 + 2
-        parts.append(f'<text x="62" y="{y + 13}" class="axis" text-anchor="end">{html.escape(label)}</text>'
-                     f'<rect x="68" y="{y + 2}" width="{value / top * (width - 150):.1f}" height="14" fill="{color}"/>'
-                     f'<text x="{width - 4}" y="{y + 13}" class="axis" text-anchor="end">{html.escape(figure)}</text>')
+        y = k * 18 + 2
+        parts.append(f'<text x="50" y="{y + 12}" class="axis" text-anchor="end">{html.escape(label)}</text>'
+                     f'<rect x="55" y="{y + 2}" width="{value / top * (width - 105):.1f}" height="13" fill="{color}"/>'
+                     f'<text x="{width - 2}" y="{y + 12}" class="axis" text-anchor="end">{html.escape(figure)}</text>')
+    return "".join(parts) + "</svg>"
+
+
+def svg_calibration(bins: list[dict], size: int = 260) -> str:
+    """Actual against predicted recall, a dot a bin (its area the number of reviews), with the diagonal."""
+    pad, inner = 48, size - 60
+    most = max((b["n"] for b in bins), default=0) or 1
+    x = lambda v: pad + v * inner  # noqa: E731
+    y = lambda v: 10 + (1 - v) * inner  # noqa: E731
+    parts = [f'<svg viewBox="0 0 {size} {inner + 48}" role="img" style="max-width:{size + 40}px">',
+             f'<rect x="{pad}" y="10" width="{inner}" height="{inner}" fill="none" class="rule" stroke="#d0d7de"/>',
+             f'<line x1="{x(0)}" y1="{y(0)}" x2="{x(1)}" y2="{y(1)}" stroke="#8c959f" stroke-dasharray="4 3"/>']
+    for v, anchor in ((0, "start"), (0.5, "middle"), (1, "end")):
+        parts.append(f'<text x="{x(v)}" y="{inner + 26}" class="axis" text-anchor="{anchor}">{v:.0%}</text>'
+                     f'<text x="{pad - 4}" y="{y(v) + 4}" class="axis" text-anchor="end">{v:.0%}</text>')
+    parts.append(f'<text x="{x(0.5)}" y="{inner + 42}" class="axis" text-anchor="middle">predicted</text>'
+                 f'<text x="10" y="{y(0.5)}" class="axis" transform="rotate(-90 10 {y(0.5)})" '
+                 'text-anchor="middle">actual</text>')
+    for b in bins:
+        if b["n"]:
+            radius = 3 + 9 * (b["n"] / most) ** 0.5
+            parts.append(f'<circle cx="{x(b["predicted"]):.1f}" cy="{y(b["actual"]):.1f}" r="{radius:.1f}" '
+                         f'fill="#0969da" fill-opacity="0.6"><title>predicted {percent(b["predicted"])}, actual '
+                         f'{percent(b["actual"])}, {b["n"]:,} reviews</title></circle>')
     return "".join(parts) + "</svg>"
 
 
@@ -309,17 +343,20 @@ def page(data: dict) -> str:
         for title, key, color in (("Stability", "stability", "#0969da"), ("Difficulty", "difficulty", "#bf8700"),
                                   ("Retrievability", "retrievability", "#1a7f37")):
             rows = [(b["label"], b["cards"], f"{b['cards']:,}") for b in data[key]]
-            out.append(f"<div><b>{title}</b>{svg_hbars(rows, color, 300)}</div>")
+            out.append(f"<div><b>{title}</b>{svg_hbars(rows, color)}</div>")
         out.append("</div>")
     cal = data["calibration"]
     out.append("<h2>Calibration</h2>")
     if cal["n"]:
-        out.append("<table><tr><th>Predicted R</th><th>Reviews</th><th>Predicted</th><th>Actual</th></tr>"
+        out.append("<p>Each dot: the reviews FSRS gave about the same chance of recall. On the diagonal, FSRS "
+                   "predicts your recall well; below it, you forget more than it expects.</p>")
+        out.append("<div class=grid><div>" + svg_calibration(cal["bins"]) + "</div><div>"
+                   "<table><tr><th>Predicted R</th><th>Reviews</th><th>Predicted</th><th>Actual</th></tr>"
                    + "".join(f"<tr><td>{100 * b['lo']:.0f}-{100 * b['hi']:.0f}%</td><td>{b['n']:,}</td>"
                              f"<td>{percent(b['predicted'])}</td><td>{percent(b['actual'])}</td></tr>"
                              for b in cal["bins"] if b["n"])
-                   + f'</table><p class="dim">{cal["n"]:,} reviews · log loss {cal["log_loss"]:.3f} · RMSE over '
-                   f'bins {percent(cal["rmse_bins"])} · {cal["same_day"]:,} same-day reviews left out</p>')
+                   + f'</table></div></div><p class="dim">{cal["n"]:,} reviews · log loss {cal["log_loss"]:.3f} · '
+                   f'RMSE over bins {percent(cal["rmse_bins"])} · {cal["same_day"]:,} same-day reviews left out</p>')
     else:
         out.append('<p class="dim">No reviews a day or more after a previous one yet.</p>')
     out.append("<h2>Trouble spots</h2>")

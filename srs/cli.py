@@ -343,6 +343,8 @@ def stats_(
     from srs import clock
     from srs.stats import compute
 
+    if html_file is not None and not html_file.resolve().parent.is_dir():
+        raise SrsError("no such folder for the page", str(html_file))
     store = _store(ctx)
     data = compute(store, clock.now(), _deck_id(store, deck), days)
     if html_file is not None:
@@ -359,7 +361,7 @@ def stats_(
     else:
         from srs.charts import render
 
-        render(data, _out())
+        render(data, _out(soft_wrap=False))
 
 
 # -- optimize and history -------------------------------------------------------------
@@ -436,11 +438,14 @@ class _Bar:
     """A progress bar (rich) on standard error, for big jobs and only when it is a terminal."""
 
     def __init__(self, threshold: int):
-        self.threshold, self.progress, self.tasks = threshold, None, {}
+        self.threshold, self.progress, self.tasks, self.off = threshold, None, {}, not sys.stderr.isatty()
 
     def __call__(self, task: str, done: int, total: Optional[int]) -> None:
+        if self.off:
+            return
         if self.progress is None:
-            if (total is not None and total < self.threshold) or not sys.stderr.isatty():
+            if total is not None and total < self.threshold:  # the first report decides, for the whole job
+                self.off = True
                 return
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -480,6 +485,31 @@ def import_history(
 
 
 # -- anki -----------------------------------------------------------------------------
+
+
+@export_app.command("anki")
+def export_anki(
+    ctx: typer.Context,
+    out: Path = typer.Argument(..., help="The Anki package to write (.apkg); replaced if it exists.", dir_okay=False),
+    decks: Optional[List[str]] = typer.Option(None, "--deck", help="Only this deck (repeat for several; default: "
+                                              "all decks)."),
+    with_progress: bool = typer.Option(False, "--with-progress", help="Also export each card's scheduling, FSRS "
+                                       "memory state and review history, and each deck's settings."),
+) -> None:
+    """Write decks as an Anki package, to import in Anki (File > Import).
+
+    Exporting again and importing again updates the cards in Anki instead of duplicating
+    them. The file is written whole or not at all.
+
+    Example: srs export anki my.apkg --deck "AI Engineer vs ML Engineer" --with-progress
+    """
+    from srs import clock
+    from srs.anki_export import export_decks
+    from srs.display import safe
+
+    counts = export_decks(_store(ctx), out, decks, with_progress=with_progress, now=clock.now())
+    print(safe(f"{out}: {counts['cards']:,} card(s) from {counts['decks']} deck(s)"
+               + (f" with {counts['revlog']:,} review(s)" if with_progress else "")))
 
 
 # -- entry point ---------------------------------------------------------------------

@@ -297,3 +297,13 @@ def test_time_oddities_stay_sane(tmp_path, zone, moments):
     # the day limit held in every learner day, whatever the zone
     assert conn.execute("SELECT max(n) FROM (SELECT count(*) AS n FROM reviews WHERE prev_state = 0 "
                         "GROUP BY substr(reviewed_at, 1, 10))").fetchone()[0] <= 2 * 20
+
+
+def test_stats_index_in_the_migration_is_the_one_stats_reads():
+    from srs.migrations import apply
+    from srs.stats import STATS_INDEX, WRONG_CHOICES_INDEX
+
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    apply(conn)
+    sql = {row[0] for row in conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
+    assert STATS_INDEX in sql and WRONG_CHOICES_INDEX in sql
