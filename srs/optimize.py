@@ -20,7 +20,9 @@ other is not clearly better. Every fitted set is kept in `parameter_sets` with i
 date, scope and metrics, adopted or not. Adopting stores the set in the settings and
 replays every card's history in that scope with `fsrs` (`scheduling.replay`), all in
 one transaction: card states and each review's `prev_*` state follow the new set; the
-history itself (times, ratings) is untouched.
+history itself (times, ratings) is untouched. Replaying costs about 50 us a review, so
+with a million reviews other sessions wait (and give up after SQLite's busy timeout)
+until it is done.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ MIN_REVIEWS = 400  # reviews a day or more apart needed to fit (Anki asks for 40
 # fsrs-rs trains 5 epochs by default. On histories simulated from known parameters that
 # leaves the training loss above the true parameters' (it underfits, more so with
 # `card_ids`); 10 epochs, one item at a time, came within 0.6% of the true parameters'
-# held-out log loss on 20 such histories and did as well on the real log
-# (benchmarks/optimizers.py). It costs a few seconds for a million reviews.
+# held-out log loss on 20 such histories (two parameter sets, 20,000-47,000 reviews a day
+# or more apart) and did as well on the real log (benchmarks/optimizers.py). It costs a
+# few seconds for a million reviews.
 EPOCHS = 10
 BIG = 50_000  # reviews from which a front end should show progress
 ProgressFn = Optional[Callable[[str, int, Optional[int]], None]]  # (task, done, total or None)
@@ -48,13 +51,24 @@ ProgressFn = Optional[Callable[[str, int, Optional[int]], None]]  # (task, done,
 class History:
     """A scope's review log as FSRS items with the card and time of each item's last review, in time order.
 
-    fsrs-rs weighs items by recency, taking their order as time order: they must come sorted.
+    fsrs-rs's fit and evaluation depend on the order of the items (it takes it for time
+    order), so they come sorted by the time of their last review.
     """
 
     items: list = field(default_factory=list)
     card_ids: list[int] = field(default_factory=list)
     times: list[str] = field(default_factory=list)
     reviews: int = 0  # review rows read (same-day ones included)
+
+
+def fsrs_rs():
+    """The fsrs-rs binding, or a clear error when it is not installed."""
+    try:
+        import fsrs_rs_python
+    except ImportError:
+        raise SrsError("fitting FSRS parameters needs fsrs-rs-python: pip install 'fsrs-rs-python>=0.9.3,<0.10'"
+                       ) from None
+    return fsrs_rs_python
 
 
 def default_parameters() -> list[float]:
@@ -75,7 +89,8 @@ def learner_day_number(epoch: int, day_start_hour: int) -> int:
 
 def load_history(store, deck_id: int | None = None, progress: ProgressFn = None) -> History:
     """The FSRS items of a deck (or of all decks), each card's reviews in time order."""
-    from fsrs_rs_python import FSRSItem, FSRSReview
+    rs = fsrs_rs()
+    FSRSItem, FSRSReview = rs.FSRSItem, rs.FSRSReview
 
     from srs.scheduling import Settings
 
@@ -114,9 +129,7 @@ def load_history(store, deck_id: int | None = None, progress: ProgressFn = None)
 
 def evaluate(parameters, items) -> dict:
     """Log loss and RMSE over bins of `parameters` on FSRS items (fsrs-rs's evaluation)."""
-    from fsrs_rs_python import FSRS
-
-    result = FSRS(list(parameters)).evaluate(items)
+    result = fsrs_rs().FSRS(list(parameters)).evaluate(items)
     return {"log_loss": round(result.log_loss, 6), "rmse_bins": round(result.rmse_bins, 6)}
 
 
@@ -127,11 +140,11 @@ def fit(items, *, epochs: int = EPOCHS, card_ids=None) -> list[float]:
     each card's items as one expanding window: faster, but it underfits (see EPOCHS).
     """
     from fsrs.scheduler import LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS
-    from fsrs_rs_python import FSRS, TrainingConfig
 
+    rs = fsrs_rs()
     try:
-        raw = FSRS(default_parameters()).compute_parameters(items, card_ids=card_ids,
-                                                            training_config=TrainingConfig(num_epochs=epochs))
+        raw = rs.FSRS(default_parameters()).compute_parameters(
+            items, card_ids=card_ids, training_config=rs.TrainingConfig(num_epochs=epochs))
     except Exception as error:  # fsrs-rs reports its own errors as plain exceptions
         raise SrsError(f"fsrs-rs could not fit parameters: {error}") from None
     if len(raw) != len(LOWER_BOUNDS_PARAMETERS):
@@ -166,9 +179,9 @@ def optimize(store, deck_id: int | None = None, *, now: datetime, progress: Prog
     history = load_history(store, deck_id, progress)
     count = len(history.items)
     if count < MIN_REVIEWS:
-        where = "this deck" if deck_id is not None else "all decks"
-        raise SrsError(f"too little history to fit FSRS parameters: {where} has {count} review(s) made a day or "
-                       f"more after the card's previous review; at least {MIN_REVIEWS} are needed")
+        where = "in this deck" if deck_id is not None else "in all decks"
+        raise SrsError(f"too little history to fit FSRS parameters: {count} review(s) made a day or more after the "
+                       f"card's previous review {where}; at least {MIN_REVIEWS} are needed")
     current = current_parameters(store, deck_id)
     if progress:
         progress("fitting FSRS parameters", 0, None)
@@ -192,7 +205,7 @@ def optimize(store, deck_id: int | None = None, *, now: datetime, progress: Prog
 def _optimizer_name() -> str:
     from importlib.metadata import version
 
-    return f"fsrs-rs-python {version('fsrs-rs-python')}"
+    return f"fsrs-rs-python {version('fsrs-rs-python')} ({EPOCHS} epochs)"
 
 
 def _store_parameters(conn, deck_id: int | None, parameters: list[float]) -> None:
@@ -298,9 +311,10 @@ def retention_table(store, deck_id: int | None = None, *, now: datetime, progres
     """
     import random
 
-    from fsrs_rs_python import Card, optimal_retention, simulate
-
     from srs.scheduling import Settings
+
+    rs = fsrs_rs()
+    Card, optimal_retention, simulate = rs.Card, rs.optimal_retention, rs.simulate
 
     decks = [d for d in store.decks() if deck_id is None or d["id"] == deck_id]
     settings = {d["id"]: Settings.from_dict(store.deck_settings(d["id"])) for d in decks}
@@ -378,9 +392,7 @@ class _Totals:
 
 
 def _config(settings, probs: dict, costs, deck_size: int, learn_limit: int):
-    from fsrs_rs_python import default_simulator_config
-
-    config = default_simulator_config()
+    config = fsrs_rs().default_simulator_config()
     config.deck_size, config.learn_span, config.learn_limit = deck_size, DAYS, learn_limit
     config.max_cost_perday = 1e12  # no cap: the workload is what is measured
     config.max_ivl = float(settings.maximum_interval)

@@ -120,12 +120,10 @@ def answer(settings: Settings, card_id: int, progress: Progress, rating: int, wh
     """The card's progress after answering `rating` at `when`."""
     import fsrs
 
-    state = random.getstate()
+    # fsrs draws its fuzz from the global `random`; seeding it per card and answer makes the
+    # interval shown before an answer the one given. (srs itself draws nothing else from it.)
     random.seed(card_id * 1_000_003 + progress.reps)
-    try:
-        card, _ = scheduler(settings).review_card(to_fsrs(card_id, progress, when), fsrs.Rating(rating), when)
-    finally:
-        random.setstate(state)
+    card, _ = scheduler(settings).review_card(to_fsrs(card_id, progress, when), fsrs.Rating(rating), when)
     lapse = progress.state == "review" and rating == 1
     return Progress(state=card.state.name.lower(), step=card.step, stability=card.stability,
                     difficulty=card.difficulty, due=card.due, last_review=card.last_review,
@@ -150,22 +148,19 @@ def replay(card_id: int, reviews: list[Review], settings_values: dict) -> tuple[
     settings = Settings.from_dict(settings_values)
     progress = Progress()
     rows = []
+    due_text = last_text = None  # the previous answer's times, already formatted
     for review in sorted(reviews, key=lambda r: r.reviewed_at):
         before = progress
         progress = answer(settings, card_id, before, review.rating, review.reviewed_at)
         kind = review_kind(before)
-        rows.append((card_id, to_text(review.reviewed_at), review.rating, ("learn", "review", "relearn").index(kind),
+        reviewed_text, next_due_text = to_text(review.reviewed_at), to_text(progress.due)
+        rows.append((card_id, reviewed_text, review.rating, ("learn", "review", "relearn").index(kind),
                      review.duration_ms, review.choice, None if review.correct is None else int(review.correct),
-                     to_text(progress.due), getattr(review, "source", None) or "import",
+                     next_due_text, getattr(review, "source", None) or "import",
                      ("new", "learning", "review", "relearning").index(before.state), before.step, before.stability,
-                     before.difficulty, _t(before.due), _t(before.last_review), before.reps, before.lapses))
+                     before.difficulty, due_text, last_text, before.reps, before.lapses))
+        due_text, last_text = next_due_text, reviewed_text  # an answer is the card's last review
     return rows, progress
-
-
-def _t(moment):
-    from srs.clock import to_text
-
-    return None if moment is None else to_text(moment)
 
 
 def format_interval(delta: timedelta) -> str:

@@ -150,31 +150,42 @@ def test_optimize_adopts_stores_and_reschedules(real_db):
     assert [s["adopted"] for s in optimize.parameter_sets(store)] == [True, False]
 
 
-def test_deck_parameters_are_the_decks_own(real_db):
+def deck_rows(store: Store, deck_id: int) -> list:
+    return store.conn.execute(
+        "SELECT s.*, r.* FROM card_state s JOIN reviews r ON r.card_id = s.card_id WHERE s.deck_id = ? "
+        "ORDER BY r.id", (deck_id,)).fetchall()
+
+
+def test_deck_parameters_are_the_decks_own(real_db, tmp_path):
+    other_log = tmp_path / "other.csv"
+    other_log.write_text("card_id,review_rating,review_time,review_duration\n"
+                         "1,3,2024-05-01T10:00:00Z,4000\n1,3,2024-05-03T10:00:00Z,4000\n"
+                         "1,1,2024-05-20T10:00:00Z,4000\n2,4,2024-05-02T10:00:00Z,4000\n")
+    srs(real_db, "import-history", str(other_log))
     store = Store(real_db)
-    deck_id = store.deck_id(DECK)
+    deck_id, other_id = store.deck_id(DECK), store.deck_id("history: other")
+    other_before = deck_rows(store, other_id)
+
     out = srs(real_db, "optimize", DECK).stdout
     assert "Adopted" in out and "log loss" in out
-    own = store.decks()[0]["settings"]["parameters"]
+    own = store.deck_settings(deck_id)["parameters"]
     assert len(own) == 21 and "parameters" not in store.global_settings()
+    assert "parameters" not in store.deck_settings(other_id)
     assert optimize.parameter_sets(store, deck_id)[0]["parameters"] == own
     assert optimize.parameter_sets(store) == []
-    # fitting all decks sets the global parameters but leaves a deck with its own alone
-    before = snapshot(store)
+    assert deck_rows(store, other_id) == other_before  # another deck is not touched
+
+    # fitting all decks sets the global parameters: a deck with its own keeps them (and its schedule)
+    deck_before = deck_rows(store, deck_id)
     data = json.loads(srs(real_db, "optimize", "--json").stdout)
-    assert data["adopted"] is True and store.global_settings()["parameters"] == data["parameters"]
-    assert snapshot(store) == before
+    assert data["adopted"] is True and data["reviews"] == 6_276 + 2
+    assert store.global_settings()["parameters"] == data["parameters"]
     assert store.deck_settings(deck_id)["parameters"] == own
-
-
-def test_not_adopted_when_current_parameters_predict_better(real_db):
-    store = Store(real_db)
-    fitted = optimize.optimize(store, now=clock.parse_time(NOW))["parameters"]
-    before = snapshot(store)
-    # pretend a later history: the current set is already the fit, any other fit would have to beat it
-    result = optimize.optimize(store, now=clock.parse_time(NOW))
-    assert result["parameters"] == fitted and result["adopted"] is False
-    assert snapshot(store) == before
+    assert store.deck_settings(other_id)["parameters"] == data["parameters"]
+    assert deck_rows(store, deck_id) == deck_before
+    assert deck_rows(store, other_id) != other_before  # replayed with the new global set
+    card = next(store.cards(other_id, with_reviews=True))
+    assert card.progress == scheduling.replay(card.id, card.reviews, store.deck_settings(other_id))[1]
 
 
 def test_too_little_history_says_how_much_is_needed(tmp_path, capsys):
@@ -191,8 +202,8 @@ def test_too_little_history_says_how_much_is_needed(tmp_path, capsys):
         cli.main(["--db", str(db), "optimize"])
     assert exit_.value.code == 1
     err = capsys.readouterr().err.strip()
-    assert err == ("srs: error: too little history to fit FSRS parameters: all decks has 90 review(s) made a day or "
-                   "more after the card's previous review; at least 400 are needed")
+    assert err == ("srs: error: too little history to fit FSRS parameters: 90 review(s) made a day or more after "
+                   "the card's previous review in all decks; at least 400 are needed")
     assert optimize.parameter_sets(Store(db)) == []
 
 
