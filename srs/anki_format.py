@@ -19,6 +19,7 @@ BASIC_MODEL_NAME = "srs basic"
 CHOICE_MODEL_NAME = "srs choice"
 GUID_NAMESPACE = "srs"  # note guid = genanki.guid_for("srs", card id)
 DEFAULT_DECK_ID = 1  # Anki's "Default" deck
+HTML_MARK = "<!-- srs: html -->"  # in a deck's description: its text is HTML (as in a deck file)
 
 # Anki's revlog `type` for each kind of answer, and back (type 3, "filtered", was an answer
 # in a filtered deck; 4 manual and 5 rescheduled are not answers).

@@ -100,10 +100,10 @@ def field_text(fragment: str) -> str:
     return html_to_text(fragment, collapse=False)
 
 
-def choices_from_html(fragment: str) -> list[str]:
-    """The options of our Choices field: the text of each <li>."""
+def choices_from_html(fragment: str, as_html: bool = False) -> list[str]:
+    """The options of our Choices field: the text (or the HTML) of each <li>."""
     items = re.findall(r"<li\b[^>]*>(.*?)</li\s*>", fragment, flags=re.IGNORECASE | re.DOTALL)
-    return [field_text(item) for item in items]
+    return items if as_html else [field_text(item) for item in items]
 
 
 # -- templates and clozes (just enough of Anki's template language to read a card) --------

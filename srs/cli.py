@@ -494,12 +494,14 @@ def export_anki(
     decks: Optional[List[str]] = typer.Option(None, "--deck", help="Only this deck (repeat for several; default: "
                                               "all decks)."),
     with_progress: bool = typer.Option(False, "--with-progress", help="Also export each card's scheduling, FSRS "
-                                       "memory state and review history, and each deck's settings."),
+                                       "memory state and review history."),
 ) -> None:
     """Write decks as an Anki package, to import in Anki (File > Import).
 
-    Exporting again and importing again updates the cards in Anki instead of duplicating
-    them. The file is written whole or not at all.
+    Each deck's settings travel as its Anki preset (applied when you import presets).
+    Importing a later export again updates the notes in Anki instead of duplicating
+    them; Anki keeps its own scheduling of cards it already has. The file is written
+    whole or not at all.
 
     Example: srs export anki my.apkg --deck "AI Engineer vs ML Engineer" --with-progress
     """

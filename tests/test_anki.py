@@ -33,15 +33,10 @@ from anki.collection import (  # noqa: E402
     ImportAnkiPackageRequest,
 )
 
-import srs.anki as srs_anki  # noqa: E402
-from srs.anki import (  # noqa: E402
-    BASIC_MODEL_ID,
-    CHOICE_MODEL_ID,
-    FIELDS,
-    note_guid,
-    read_apkg,
-    write_apkg,
-)
+import srs.anki_package as anki_package  # noqa: E402
+from srs.anki_export import note_guid, write_apkg  # noqa: E402
+from srs.anki_format import BASIC_MODEL_ID, CHOICE_MODEL_ID, FIELDS  # noqa: E402
+from srs.anki_import import read_apkg  # noqa: E402
 from srs.clock import learner_day  # noqa: E402
 from srs.model import CardSpec, DeckSpec, Progress, Review, SrsError, StoredCard  # noqa: E402
 
@@ -619,14 +614,14 @@ def test_duplicate_member_is_refused(tmp_path):
 
 
 def test_zip_bomb_declared_size(tmp_path, monkeypatch):
-    monkeypatch.setattr(srs_anki, "MAX_MEMBER_BYTES", 1024 * 1024)
+    monkeypatch.setattr(anki_package, "MAX_MEMBER_BYTES", 1024 * 1024)
     path = make_zip(tmp_path / "bomb.apkg", {"collection.anki2": b"\0" * (3 * 1024 * 1024)})
     assert_rejected(path, "too large")
 
 
 def test_zip_bomb_lying_header(tmp_path, monkeypatch):
     """A member whose declared size is small but which inflates to more: stopped anyway."""
-    monkeypatch.setattr(srs_anki, "MAX_MEMBER_BYTES", 1024 * 1024)
+    monkeypatch.setattr(anki_package, "MAX_MEMBER_BYTES", 1024 * 1024)
     path = make_zip(tmp_path / "bomb.apkg", {"collection.anki2": b"\0" * (3 * 1024 * 1024)})
     data = bytearray(path.read_bytes())
     # rewrite the uncompressed size in the local header and the central directory
@@ -640,7 +635,7 @@ def test_zip_bomb_lying_header(tmp_path, monkeypatch):
 def test_zstd_bomb_stops_at_the_cap(tmp_path, monkeypatch):
     zstandard = pytest.importorskip("zstandard")
 
-    monkeypatch.setattr(srs_anki, "MAX_MEMBER_BYTES", 1024 * 1024)
+    monkeypatch.setattr(anki_package, "MAX_MEMBER_BYTES", 1024 * 1024)
     bomb = zstandard.ZstdCompressor().compress(b"\0" * (4 * 1024 * 1024))
     assert len(bomb) < 1024 * 1024
     path = make_zip(tmp_path / "z.apkg", {"meta": b"\x08\x03", "collection.anki21b": bomb, "collection.anki2": b""})
@@ -648,7 +643,7 @@ def test_zstd_bomb_stops_at_the_cap(tmp_path, monkeypatch):
 
 
 def test_too_many_members(tmp_path, monkeypatch):
-    monkeypatch.setattr(srs_anki, "MAX_MEMBERS", 50)
+    monkeypatch.setattr(anki_package, "MAX_MEMBERS", 50)
     members = {str(i): b"" for i in range(60)}
     members["collection.anki2"] = b""
     assert_rejected(make_zip(tmp_path / "many.apkg", members, compression=zipfile.ZIP_STORED), "members")
@@ -812,3 +807,76 @@ def test_answers_after_now_are_kept_at_or_before_now(tmp_path):
     assert ids == [now_ms - 2, now_ms - 1, now_ms]
     assert data["lrt"] == now_ms // 1000
     assert conf["schedVer"] == 2 and conf["rollover"] == 4
+
+
+# -- the parts of an export, against plain references -------------------------------------
+
+
+def reference_ids(wanted: list[int], now_ms: int) -> list[int]:
+    """Unique revlog ids as plainly as possible: in order of (wanted, position), each at least
+    one more than the previous; then, from the last, none after now nor after the next minus one."""
+    order = sorted(range(len(wanted)), key=lambda i: (wanted[i], i))
+    ids = [0] * len(wanted)
+    previous = None
+    for i in order:
+        ids[i] = previous = wanted[i] if previous is None else max(wanted[i], previous + 1)
+    ceiling = now_ms
+    for i in reversed(order):
+        ids[i] = ceiling = min(ids[i], ceiling)
+        ceiling -= 1
+    return ids
+
+
+@settings(max_examples=200, deadline=None)
+@given(wanted=st.lists(st.integers(1_000, 1_040), max_size=40), now=st.integers(1_000, 1_060))
+def test_revlog_ids_are_unique_ordered_and_never_after_now(wanted, now):
+    from srs.anki_progress import STAGE, STAGING, insert_revlog
+
+    conn = sqlite3.connect(":memory:")
+    conn.executescript("create table revlog (id integer primary key, cid integer, usn integer, ease integer, "
+                       "ivl integer, lastIvl integer, factor integer, time integer, type integer);"
+                       "create index ix_revlog_cid on revlog (cid);"
+                       "create table cards (id integer primary key, data text);")
+    conn.execute(STAGING)
+    conn.executemany(STAGE, [(w, 1, 3, 0, 0, 0, position, 0) for position, w in enumerate(wanted)])
+    assert insert_revlog(conn, now * 1000) == len(wanted)
+    got = dict(conn.execute("select time, id from revlog"))  # `time` carries each row's position here
+    assert [got[position] for position in range(len(wanted))] == reference_ids(wanted, now)
+
+
+ZONES = ["UTC", "Europe/London", "America/New_York", "America/St_Johns", "Australia/Lord_Howe", "Asia/Kathmandu",
+         "Pacific/Chatham", "Pacific/Auckland", "America/Sao_Paulo"]
+
+
+# DST changes in 2025 (UTC): New York, St John's, London, Lord Howe (half an hour, both ways),
+# Chatham, Auckland, and Sao Paulo (none since 2019).
+CHANGES = [datetime(2025, 3, 9, 7), datetime(2025, 3, 9, 5, 30), datetime(2025, 3, 30, 1), datetime(2025, 4, 5, 15),
+           datetime(2025, 10, 4, 15, 30), datetime(2025, 4, 5, 14), datetime(2025, 9, 27, 14), datetime(2025, 11, 2, 6)]
+NEAR_CHANGES = st.builds(lambda change, shift: int(change.replace(tzinfo=UTC).timestamp() * 1_000_000) + shift,
+                         st.sampled_from(CHANGES), st.integers(-3 * 3_600_000_000, 3 * 3_600_000_000))
+
+
+@settings(max_examples=300, deadline=None)
+@given(zone=st.sampled_from(ZONES), rollover=st.integers(0, 23),
+       moments=st.lists(st.integers(1_600_000_000_000_000, 1_800_000_000_000_000) | NEAR_CHANGES, min_size=1,
+                        max_size=30))
+def test_export_day_numbers_are_learner_days(zone, rollover, moments):
+    """`Days.day` (from cached UTC offsets) is clock.learner_day, in any zone, around any DST change."""
+    import time
+
+    from srs.anki_progress import Days
+
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = zone
+    time.tzset()
+    try:
+        days = Days(1_411_124_400, rollover)
+        for us in moments + [m + shift for m in moments for shift in (3_600_000_000, 86_400_000_000)]:
+            moment = datetime.fromtimestamp(us // 1_000_000, UTC)
+            assert days.day(us) == (learner_day(moment, rollover) - datetime(1970, 1, 1).date()).days, (zone, us)
+    finally:
+        if saved is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()

@@ -45,7 +45,7 @@ class Tmux:
         return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name, "-S", "-200"], check=True,
                               capture_output=True, text=True).stdout
 
-    def wait_for(self, text: str, timeout: float = 20) -> str:
+    def wait_for(self, text: str, timeout: float = 60) -> str:
         deadline = time.monotonic() + timeout
         while True:
             screen = self.screen()
@@ -112,7 +112,13 @@ def test_wrong_choice_suggests_again(tmux_review):
     term.keys(options["9"])
     screen = term.wait_for("Enter = Again")
     assert "✗ Wrong. The answer is: 7" in screen
-    term.keys("Enter", "q")
+    before = term.screen().count("Your answer [a-c]")
+    term.keys("Enter")  # Again: the card comes back within the learn-ahead window
+    deadline = time.monotonic() + 20
+    while term.screen().count("Your answer [a-c]") == before:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    term.keys("q")
     term.wait_for("EXIT=0")
 
 

@@ -1,0 +1,414 @@
+"""Writing Anki packages (.apkg): our cards as notes, with their progress when asked.
+
+`export_decks(store, path, ...)` exports decks straight from the store (what
+`srs export anki` runs); `write_apkg(path, cards, ...)` writes given `StoredCard`s.
+Both write one note (and one card) per card, of note type "srs basic" or "srs choice"
+(see `anki_format`), in a deck named like the card's deck, parent decks included.
+Re-exporting updates the notes in Anki instead of duplicating them: note guids, note
+type ids and deck ids are fixed. Card text is escaped (it is plain text) unless its deck
+declares HTML content. With progress, each card carries its scheduling, FSRS memory
+state and review log, and each deck its options (see `anki_progress`).
+
+genanki writes the collection's schema, note types and decks; notes, cards and the
+revlog are inserted in bulk, the review history streamed from the store card by card,
+so a large export keeps little in memory. The package is zipped next to the target and
+renamed into place: a killed export leaves either no package or a complete one.
+"""
+
+from __future__ import annotations
+
+import copy
+import glob
+import html
+import itertools
+import json
+import os
+import re
+import shutil
+import sqlite3
+import tempfile
+import unicodedata
+import zipfile
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
+from pathlib import Path
+from typing import Iterable
+
+import genanki
+
+from srs.anki_format import (
+    BASIC_AFMT, BASIC_MODEL_ID, BASIC_MODEL_NAME, BASIC_QFMT, CHOICE_AFMT, CHOICE_MODEL_ID, CHOICE_MODEL_NAME,
+    CHOICE_QFMT, CSS, FIELDS, GUID_NAMESPACE, HTML_MARK, REVLOG_TYPES, deck_id_for, normalize_deck_name, stable_id,
+)
+from srs.anki_progress import STAGE, STAGING, Days, card_columns, insert_revlog, revlog_rows, to_us
+from srs.clock import DEFAULT_DAY_START_HOUR
+from srs.model import CardSpec, Progress, SrsError, StoredCard
+from srs.scheduling import Settings
+from srs.store import STATE_NAMES
+
+_BATCH = 5_000
+
+
+def _model(model_id: int, name: str, qfmt: str, afmt: str) -> genanki.Model:
+    return genanki.Model(model_id, name, fields=[{"name": field} for field in FIELDS],
+                         templates=[{"name": "Card 1", "qfmt": qfmt, "afmt": afmt}], css=CSS,
+                         model_type=genanki.Model.FRONT_BACK, sort_field_index=0)
+
+
+BASIC_MODEL = _model(BASIC_MODEL_ID, BASIC_MODEL_NAME, BASIC_QFMT, BASIC_AFMT)
+CHOICE_MODEL = _model(CHOICE_MODEL_ID, CHOICE_MODEL_NAME, CHOICE_QFMT, CHOICE_AFMT)
+
+
+def note_guid(card_id: int) -> str:
+    return genanki.guid_for(GUID_NAMESPACE, card_id)
+
+
+@dataclass(frozen=True)
+class DeckOptions:
+    """How one deck is exported: its scheduling settings and whether its text is HTML."""
+
+    settings: Settings = Settings()
+    html: bool = False
+    given: bool = False  # write the settings as the deck's Anki options
+
+    @classmethod
+    def from_settings(cls, values: dict | None) -> DeckOptions:
+        """From a deck's settings as the store keeps them (`Store.deck_settings`)."""
+        if values is None:
+            return cls()
+        return cls(Settings.from_dict(values), html=bool(values.get("html", False)), given=True)
+
+
+# -- entry points ----------------------------------------------------------------------
+
+
+def export_decks(store, path, decks: list[str] | None = None, *, with_progress: bool, now: datetime) -> dict:
+    """Export the named decks (all when None) from the store; returns {"decks", "notes", "cards", "revlog"}.
+
+    Each deck's settings become its Anki options; a deck declaring HTML content is
+    exported as HTML, every other deck's text is escaped.
+    """
+    with store.snapshot():  # answers given meanwhile (another session) are all in or all out
+        if decks:
+            names = {deck["id"]: deck["name"] for deck in store.decks()}
+            chosen = [(deck_id, names[deck_id]) for deck_id in dict.fromkeys(store.deck_id(name) for name in decks)]
+        else:
+            chosen = [(deck["id"], deck["name"]) for deck in store.decks()]
+        options = {normalize_deck_name(name): DeckOptions.from_settings(store.deck_settings(deck_id))
+                   for deck_id, name in chosen}
+        cards = (_stored_card(row) for deck_id, _ in chosen for row in store.card_rows(deck_id))
+        histories = None
+        if with_progress:
+            histories = groupby(store.review_rows([deck_id for deck_id, _ in chosen]), key=itemgetter(0))
+        rollover = int(store.global_settings().get("day_start_hour", DEFAULT_DAY_START_HOUR))
+        empty = "nothing to export: no cards in " + (", ".join(repr(name) for _, name in chosen) or "the store")
+        counts = _write(path, cards, options, histories, now=now, rollover=rollover, progress=with_progress,
+                        empty_error=empty)
+    return {"decks": len(chosen), **counts}
+
+
+def write_apkg(path, cards: Iterable[StoredCard], *, with_progress: bool, now: datetime,
+               deck_options: dict[str, dict] | None = None,
+               day_start_hour: int = DEFAULT_DAY_START_HOUR) -> dict:
+    """Write `cards` (with their `reviews` when `with_progress`) as an Anki package at `path`.
+
+    Returns {"notes", "cards", "revlog"} counts. `deck_options` maps a deck name to its
+    settings, as the store keeps them: `desired_retention`, `parameters`, `learning_steps`,
+    `relearning_steps` (minutes), `maximum_interval`, `new_per_day`, `reviews_per_day`,
+    and `html` (the deck's text is HTML: exported as is). They become the deck's Anki
+    options and the retention and decay stored with each card.
+    """
+    cards = list(cards)
+    seen: set[int] = set()
+    for card in cards:
+        if card.id in seen:
+            raise SrsError(f"card {card.id} is listed twice", path=str(path))
+        seen.add(card.id)
+    options = {normalize_deck_name(name): DeckOptions.from_settings(raw) for name, raw in (deck_options or {}).items()}
+    histories = None
+    if with_progress:
+        default = DeckOptions()
+        histories = ((card.id, _replayed(card, options.get(normalize_deck_name(card.deck), default).settings))
+                     for card in cards if card.reviews)
+    return _write(path, cards, options, histories, now=now, rollover=day_start_hour, progress=with_progress)
+
+
+def _replayed(card: StoredCard, settings: Settings) -> list[tuple]:
+    """A card's history as `Store.review_rows` gives it, with the difficulty before each answer
+    replayed with FSRS (for revlog.factor)."""
+    from srs.scheduling import replay
+
+    reviews = sorted(card.reviews, key=lambda r: to_us(r.reviewed_at))
+    try:
+        before = [row[12] for row in replay(card.id, reviews, {**asdict(settings), "fuzz": False})[0]]
+    except Exception:  # a history FSRS cannot replay only loses the revlog difficulties
+        before = [None] * len(reviews)
+    return [(card.id, to_us(review.reviewed_at), int(review.rating), REVLOG_TYPES.get(review.kind, 1),
+             review.duration_ms, to_us(review.due_after) if review.due_after else None, difficulty)
+            for review, difficulty in zip(reviews, before)]
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _stored_card(row: tuple) -> StoredCard:
+    """A card from `Store.card_rows` (columns as `Store.cards` reads them). Times are parsed with
+    fromisoformat: `clock.from_text` (strptime, about 20 us) would take seconds on 100,000 cards."""
+    spec = CardSpec(question=row[3], answer=row[5], options=json.loads(row[4]) if row[4] else None,
+                    explanation=row[7], key_source=row[6], source_id=row[8],
+                    tags=json.loads(row[9]) if row[9] else [])
+    progress = Progress(state=STATE_NAMES[row[10]], step=row[11], stability=row[12], difficulty=row[13],
+                        due=_time(row[14]), last_review=_time(row[15]), reps=row[16], lapses=row[17],
+                        suspended=bool(row[18]))
+    return StoredCard(id=row[0], deck=row[1], spec=spec, progress=progress, deck_id=row[19])
+
+
+# -- notes -----------------------------------------------------------------------------
+
+
+def _field(text: str | None, as_html: bool) -> str:
+    """A field's HTML: plain text escaped with newlines as <br> (NFC, as Anki stores it), or HTML as is."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFC", str(text)).replace("\r\n", "\n").replace("\r", "\n")
+    return text if as_html else html.escape(text, quote=True).replace("\n", "<br>")
+
+
+def note_fields(card: StoredCard, as_html: bool = False) -> list[str]:
+    spec = card.spec
+    question = _field(spec.question, as_html) or "(no question)"  # an empty front makes no card
+    choices = ""
+    if spec.options is not None:
+        items = "".join(f"<li>{_field(option, as_html)}</li>" for option in spec.options)
+        choices = f'<ol class="srs-choices" type="A">{items}</ol>'
+    return [question, choices, _field(spec.answer, as_html), _field(spec.explanation, as_html),
+            _field(spec.source_id, False), str(card.id)]
+
+
+def _tags(tags: list[str]) -> str:
+    """Anki's tags column: unique (ignoring case), sorted, no spaces inside, space-padded."""
+    out: list[str] = []
+    for tag in tags or []:
+        tag = re.sub(r"\s+", "_", unicodedata.normalize("NFC", str(tag)).strip())
+        if tag and tag.casefold() not in {t.casefold() for t in out}:
+            out.append(tag)
+    return " " + " ".join(sorted(out, key=str.casefold)) + " "
+
+
+# -- the collection --------------------------------------------------------------------
+
+
+def _write(path, cards: Iterable[StoredCard], options: dict[str, DeckOptions], histories, *, now: datetime,
+           rollover: int, progress: bool, empty_error: str | None = None) -> dict:
+    """Fill a collection in a private temporary folder, then zip it into place."""
+    now_us = to_us(now)
+    target = Path(path)
+    _remove_leftovers(Path(tempfile.gettempdir()), "srs-apkg-")
+    with tempfile.TemporaryDirectory(prefix=f"srs-apkg-{os.getpid()}.") as tmp:
+        db_path = os.path.join(tmp, "collection.anki2")
+        conn = sqlite3.connect(db_path, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = OFF")  # a scratch file: the package is what must be whole
+            conn.execute("PRAGMA synchronous = OFF")
+            writer = _Collection(conn, options, now_us=now_us, rollover=rollover, progress=progress)
+            conn.execute("BEGIN")
+            for card in cards:
+                writer.add_card(card)
+            writer.flush()
+            for card_id, answers in histories or ():
+                writer.add_history(card_id, answers)
+            counts = writer.finish()
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        if empty_error and not counts["cards"]:
+            raise SrsError(empty_error)
+        _zip_atomically(target, db_path)
+    return counts
+
+
+class _Collection:
+    """The package's collection as it is filled: notes and cards, then histories, then decks."""
+
+    def __init__(self, conn, options: dict[str, DeckOptions], *, now_us: int, rollover: int, progress: bool):
+        self.conn, self.options, self.now_us, self.progress = conn, options, now_us, progress
+        self.stamp = now_us // 1_000_000
+        self.ids = itertools.count(now_us // 1000)  # note and card ids, as genanki numbers them
+        genanki.Package([]).write_to_db(conn.cursor(), self.stamp, self.ids)  # schema and the col row
+        self.days = Days(conn.execute("SELECT crt FROM col").fetchone()[0], rollover)
+        self.default = DeckOptions()
+        self.decks: dict[str, set[int]] = {}  # deck name -> model ids used
+        self.deck_names: dict[str, tuple[str, int]] = {}  # our deck name -> (Anki's name, deck id)
+        self.cards: dict[int, tuple[int, float | None]] = {}  # our card id -> (Anki card id, difficulty)
+        self.notes_out: list[tuple] = []
+        self.cards_out: list[tuple] = []
+        self.revlog_out: list[tuple] = []  # staged (see anki_progress.insert_revlog)
+        self.revlog = 0
+        if progress:
+            conn.execute(STAGING)
+
+    def add_card(self, card: StoredCard) -> None:
+        deck, deck_id = self.deck_names.get(card.deck) or self._deck(card.deck)
+        opts = self.options.get(deck, self.default)
+        model = CHOICE_MODEL if card.spec.options is not None else BASIC_MODEL
+        self.decks.setdefault(deck, set()).add(model.model_id)
+        nid, cid = next(self.ids), next(self.ids)
+        fields = note_fields(card, opts.html)
+        self.notes_out.append((nid, note_guid(card.id), model.model_id, self.stamp, -1, _tags(card.spec.tags),
+                               "\x1f".join(fields), fields[0], 0, 0, ""))
+        position = len(self.cards) + 1
+        if self.progress:
+            p = card.progress
+            lrt = to_us(p.last_review) // 1_000_000 if p.last_review else None
+            columns = card_columns(p, opts.settings, days=self.days, now_us=self.now_us, position=position, lrt=lrt)
+        else:
+            columns = (0, 0, position, 0, 0, 0, 0, 0, "")
+        self.cards_out.append((cid, nid, deck_id, 0, self.stamp, -1, *columns[:8], 0, 0, 0, columns[8]))
+        self.cards[card.id] = (cid, card.progress.difficulty)
+        if len(self.cards_out) >= _BATCH:
+            self.flush()
+
+    def _deck(self, name: str) -> tuple[str, int]:
+        deck = normalize_deck_name(name)
+        self.deck_names[name] = (deck, deck_id_for(deck))
+        return self.deck_names[name]
+
+    def flush(self) -> None:
+        for sql, rows in (("INSERT INTO notes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.notes_out),
+                          ("INSERT INTO cards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           self.cards_out),
+                          (STAGE, self.revlog_out)):
+            if rows:
+                self.conn.executemany(sql, rows)
+                rows.clear()
+
+    def add_history(self, card_id: int, history: Iterable[tuple]) -> None:
+        """A card's answers, as `Store.review_rows` gives them (oldest first)."""
+        known = self.cards.get(card_id)
+        if known is not None:
+            cid, difficulty = known
+            self.revlog_out.extend(revlog_rows(cid, list(history), difficulty, self.days))
+            if len(self.revlog_out) >= _BATCH:
+                self.flush()
+
+    def finish(self) -> dict:
+        self.flush()
+        if self.progress:
+            self.revlog = insert_revlog(self.conn, self.now_us)
+        cursor = self.conn.cursor()
+        for name in _with_parents(self.decks):
+            deck = genanki.Deck(deck_id_for(name), name, HTML_MARK if self.options.get(name, self.default).html else "")
+            for model in (BASIC_MODEL, CHOICE_MODEL):
+                if model.model_id in self.decks.get(name, ()):
+                    deck.add_model(model)
+            deck.write_to_db(cursor, self.stamp, self.ids)
+        self._configure()
+        return {"notes": len(self.cards), "cards": len(self.cards), "revlog": self.revlog}
+
+    def _configure(self) -> None:
+        """Scheduler settings of the collection, and each deck's options when they are given."""
+        conf_text, decks_text, dconf_text = self.conn.execute("SELECT conf, decks, dconf FROM col").fetchone()
+        conf, decks, dconf = json.loads(conf_text), json.loads(decks_text), json.loads(dconf_text)
+        conf.update(schedVer=2,  # without it Anki takes the package for V1 and shifts learning ratings
+                    rollover=self.days.rollover_s // 3600,
+                    creationOffset=self.days.minutes_west,  # day numbers from the local date of crt
+                    nextPos=len(self.cards) + 1)
+        for name, opts in self.options.items():
+            did = str(deck_id_for(name))
+            if not opts.given or did not in decks:
+                continue
+            conf_id = stable_id("deck-options", name)
+            dconf[str(conf_id)] = _deck_config(dconf["1"], conf_id, name, opts.settings, self.stamp)
+            decks[did]["conf"] = conf_id
+        self.conn.execute("UPDATE col SET conf = ?, decks = ?, dconf = ?",
+                          (json.dumps(conf), json.dumps(decks), json.dumps(dconf)))
+
+
+def _with_parents(names: Iterable[str]) -> list[str]:
+    out: dict[str, None] = {}
+    for name in names:
+        parts = name.split("::")
+        for depth in range(1, len(parts) + 1):
+            out["::".join(parts[:depth])] = None
+    return list(out)
+
+
+def _deck_config(default: dict, conf_id: int, name: str, settings: Settings, stamp: int) -> dict:
+    entry = copy.deepcopy(default)
+    entry.update(id=conf_id, name=f"srs: {name}", mod=stamp, usn=-1, desiredRetention=settings.desired_retention)
+    entry["new"].update(delays=list(settings.learning_steps), perDay=settings.new_per_day)
+    entry["lapse"]["delays"] = list(settings.relearning_steps)
+    entry["rev"].update(maxIvl=settings.maximum_interval, perDay=settings.reviews_per_day)
+    if settings.parameters:
+        key = {17: "fsrsWeights", 19: "fsrsParams5"}.get(len(settings.parameters), "fsrsParams6")
+        entry[key] = list(settings.parameters)
+    return entry
+
+
+# -- the package file ------------------------------------------------------------------
+
+
+def _zip_atomically(target: Path, db_path: str) -> None:
+    """Zip the collection next to `target`, then rename it into place (fsynced first)."""
+    directory = target.parent if str(target.parent) else Path(".")
+    _remove_leftovers(directory, f".{target.name}.", ".tmp")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=directory)
+    except OSError as err:
+        raise SrsError(f"cannot write: {err.strerror or err}", path=str(target)) from None
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())  # as a new file would be (mkstemp's are private)
+        with os.fdopen(fd, "wb") as handle:
+            # the fastest deflate level: twice as fast as the default for a tenth more bytes
+            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+                archive.write(db_path, "collection.anki2")
+                archive.writestr("media", "{}")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except BaseException as err:
+        try:
+            os.unlink(tmp_name)
+        except OSError:
+            pass
+        if isinstance(err, OSError):
+            raise SrsError(f"cannot write: {err.strerror or err}", path=str(target)) from None
+        raise
+    try:  # the rename itself survives a crash once the folder is synced
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
+def _remove_leftovers(directory: Path, prefix: str, suffix: str = "") -> None:
+    """Remove what killed exports left behind: `{prefix}{pid}.*{suffix}` whose process is gone."""
+    for leftover in directory.glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"):
+        pid = leftover.name[len(prefix):].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True

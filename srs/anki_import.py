@@ -1,0 +1,242 @@
+"""Reading Anki packages into `DeckSpec`s: `read_apkg(path, with_progress=...)`.
+
+Reads packages written by genanki or srs (`collection.anki2`), by Anki's legacy export
+(`collection.anki21`) and by current Anki (`collection.anki21b`, schema 18, where note
+types and decks have tables of their own). Each Anki card becomes a `CardSpec`: notes
+of our own note types come back as the cards we wrote (choice cards with their options
+and key; in a deck whose description carries our HTML mark, as HTML); any other note is
+rendered through its templates and read as text (see `anki_text`). With `with_progress`
+each card also brings its answers from the revlog.
+
+A pure converter: it never touches the store; opening the package safely is
+`anki_package`'s job.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import datetime, timedelta, timezone
+
+from srs.anki_format import FIELDS, HTML_MARK, REVLOG_KINDS, normalize_deck_name, note_kind
+from srs.anki_package import open_collection, pb_int, pb_text, protobuf_fields
+from srs.anki_text import (
+    ANSWER_RULE, TEMPLATE_TAG, choices_from_html, cloze_numbers, cloze_text, field_text, html_to_text,
+    render_template,
+)
+from srs.model import CardSpec, DeckSpec, Review, SrsError
+
+
+class _Notetype:
+    def __init__(self, ntid: int, name: str, kind: int, fields: list[str], templates: list[tuple[str, str]]):
+        self.id = ntid
+        self.name = name
+        self.kind = kind  # 0 normal, 1 cloze
+        self.fields = fields
+        self.templates = templates  # (qfmt, afmt) by ord
+        self.ours = note_kind(ntid, name, fields)  # "basic", "choice", "either" or None
+
+
+def read_apkg(path, *, with_progress: bool = False) -> list[DeckSpec]:
+    """The decks of an Anki package, one DeckSpec per Anki deck that has cards.
+
+    Each Anki card becomes a CardSpec (a basic-and-reversed note gives two, a cloze note
+    one per deletion), `source_id` being the note guid, suffixed with `:ord` for cards
+    after a note's first. With `with_progress`, each CardSpec carries its review history
+    from the revlog (answers only: see `_reviews`).
+
+    Anything wrong with the file raises SrsError naming it; nothing is extracted to disk.
+    """
+    with open_collection(path) as (conn, name):
+        return _read_collection(conn, str(path), name, with_progress=with_progress)
+
+
+def _read_collection(conn, path: str, name: str, *, with_progress: bool) -> list[DeckSpec]:
+    tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
+    missing = {"col", "notes", "cards"} - tables
+    if missing:
+        raise SrsError(f"{name} is not an Anki collection (no {', '.join(sorted(missing))} table)", path)
+    notetypes = _read_notetypes(conn, tables)
+    anki_decks = _read_decks(conn, tables)
+    notes = {}
+    for nid, guid, mid, tags, flds in conn.execute("select id, guid, mid, tags, flds from notes"):
+        notes[nid] = (str(guid), mid, str(tags or ""), str(flds or "").split("\x1f"))
+    revlog: dict[int, list] = {}
+    if with_progress and "revlog" in tables:
+        for row in conn.execute("select id, cid, ease, ivl, factor, time, type from revlog order by id"):
+            revlog.setdefault(row[1], []).append((row[0], row[2], row[3], row[4], row[5], row[6]))
+
+    decks: dict[str, DeckSpec] = {}
+    skipped = 0
+    used_notes: set[int] = set()
+    seen_source_ids: set[str] = set()
+    for cid, nid, did, ord_, odid in conn.execute("select id, nid, did, ord, odid from cards order by nid, ord, id"):
+        note = notes.get(nid)
+        if note is None:
+            skipped += 1
+            continue
+        guid, mid, tags, fields = note
+        deck_id = odid or did
+        deck_name, as_html = anki_decks.get(deck_id, ("Default", False))
+        spec = _spec_for_card(notetypes.get(mid), fields, ord_)
+        if spec is not None and as_html:
+            spec = _html_spec(spec, notetypes.get(mid), fields)
+        source_id = guid if ord_ == 0 else f"{guid}:{ord_}"
+        if spec is None or not spec.question.strip() or source_id in seen_source_ids:
+            skipped += 1  # nothing to ask, or a duplicate card ordinal
+            continue
+        seen_source_ids.add(source_id)
+        spec.source_id = source_id
+        spec.tags = [tag for tag in tags.split() if tag]
+        if with_progress:
+            spec.reviews = _reviews(revlog.get(cid, []))
+        deck = decks.get(deck_name)
+        if deck is None:
+            # a source of its own per deck: the store takes a deck of a known source for a renamed one
+            deck = decks[deck_name] = DeckSpec(name=deck_name, source=f"{path}#{deck_id}", html=as_html)
+        deck.cards.append(spec)
+        used_notes.add(nid)
+
+    result = [decks[key] for key in sorted(decks, key=str.casefold)]
+    for deck in result:
+        deck.report = {"format": name, "cards": len(deck.cards),
+                       "reviews": sum(len(card.reviews) for card in deck.cards)}
+    if result:
+        result[0].report.update(package_notes=len(used_notes), package_skipped=skipped)
+    return result
+
+
+def _json_column(conn, column: str) -> dict:
+    """A JSON object kept in the `col` row (legacy collections: models, decks), or {}."""
+    row = conn.execute(f"select {column} from col").fetchone()
+    try:
+        value = json.loads(row[0]) if row and row[0] else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _json_items(conn, column: str):
+    """(id, object) for each entry of a JSON object in `col` whose id is a number."""
+    for key, value in _json_column(conn, column).items():
+        if isinstance(value, dict):
+            try:
+                yield int(value.get("id", key)), value
+            except (TypeError, ValueError):
+                continue
+
+
+def _read_notetypes(conn, tables: set[str]) -> dict[int, _Notetype]:
+    out: dict[int, _Notetype] = {}
+    if {"notetypes", "fields", "templates"} <= tables:  # schema 18: tables with protobuf configs
+        fields: dict[int, list[tuple[int, str]]] = {}
+        for ntid, ord_, name in conn.execute("select ntid, ord, name from fields"):
+            fields.setdefault(ntid, []).append((ord_, str(name)))
+        templates: dict[int, list[tuple[int, str, str]]] = {}
+        for ntid, ord_, config in conn.execute("select ntid, ord, config from templates"):
+            message = protobuf_fields(bytes(config or b""))
+            templates.setdefault(ntid, []).append((ord_, pb_text(message, 1), pb_text(message, 2)))
+        for ntid, name, config in conn.execute("select id, name, config from notetypes"):
+            kind = pb_int(protobuf_fields(bytes(config or b"")), 1)
+            out[ntid] = _Notetype(ntid, str(name), kind, [n for _, n in sorted(fields.get(ntid, []))],
+                                  [(q, a) for _, q, a in sorted(templates.get(ntid, []))])
+    for ntid, model in _json_items(conn, "models"):  # legacy: JSON in col.models
+        if ntid in out:
+            continue
+        flds = sorted((f for f in model.get("flds") or [] if isinstance(f, dict)), key=lambda f: f.get("ord", 0))
+        tmpls = sorted((t for t in model.get("tmpls") or [] if isinstance(t, dict)), key=lambda t: t.get("ord", 0))
+        out[ntid] = _Notetype(ntid, str(model.get("name", "")), int(model.get("type", 0) or 0),
+                              [str(f.get("name", "")) for f in flds],
+                              [(str(t.get("qfmt", "")), str(t.get("afmt", ""))) for t in tmpls])
+    return out
+
+
+def _read_decks(conn, tables: set[str]) -> dict[int, tuple[str, bool]]:
+    """Deck id -> (name, whether its description marks it as an srs deck of HTML content)."""
+    out: dict[int, tuple[str, bool]] = {}
+    if "decks" in tables:  # schema 18: the description is in the protobuf `kind` (normal deck: 1, description: 4)
+        for did, name, kind in conn.execute("select id, name, kind from decks"):
+            normal = protobuf_fields(bytes(kind or b"")).get(1, [b""])[-1]
+            description = pb_text(protobuf_fields(normal), 4) if isinstance(normal, bytes) else ""
+            out[did] = (normalize_deck_name(str(name).replace("\x1f", "::")), HTML_MARK in description)
+    for did, deck in _json_items(conn, "decks"):
+        if did not in out:
+            out[did] = (normalize_deck_name(str(deck.get("name", ""))), HTML_MARK in str(deck.get("desc", "")))
+    return out
+
+
+def _html_spec(spec: CardSpec, notetype: _Notetype | None, fields: list[str]) -> CardSpec:
+    """A card of a deck of HTML content: our notes' fields as they are, any other note's text escaped."""
+    if notetype is not None and notetype.ours is not None:
+        values = dict(zip(FIELDS, fields + [""] * (len(FIELDS) - len(fields))))
+        spec.question, spec.explanation = values["Question"], values["Explanation"] or None
+        if spec.options is not None:
+            spec.options = choices_from_html(values["Choices"], as_html=True)
+            spec.answer = values["Answer"] or None
+        else:
+            spec.answer = values["Answer"]
+        return spec
+    escape = lambda text: html.escape(text).replace("\n", "<br>") if text else text  # noqa: E731
+    spec.question, spec.answer, spec.explanation = escape(spec.question), escape(spec.answer), escape(spec.explanation)
+    return spec
+
+
+def _spec_for_card(notetype: _Notetype | None, fields: list[str], ord_: int) -> CardSpec | None:
+    """The CardSpec one Anki card stands for, or None when it has nothing to ask."""
+    if notetype is None:  # unknown note type: first field asks, second answers
+        question = html_to_text(fields[0]) if fields else ""
+        answer = html_to_text(fields[1]) if len(fields) > 1 else ""
+        return CardSpec(question=question, answer=answer) if question else None
+    if notetype.ours is not None:
+        values = dict(zip(FIELDS, fields + [""] * (len(FIELDS) - len(fields))))
+        question = field_text(values["Question"])
+        options = choices_from_html(values["Choices"])
+        answer = field_text(values["Answer"])
+        explanation = field_text(values["Explanation"]) or None
+        if notetype.ours == "choice" or (notetype.ours == "either" and options):
+            return CardSpec(question=question, options=options, answer=answer or None, explanation=explanation,
+                            key_source="anki" if answer else None)
+        return CardSpec(question=question, answer=answer, explanation=explanation)
+
+    named = dict(zip(notetype.fields, fields))
+    if notetype.kind == 1:  # cloze
+        qfmt, afmt = notetype.templates[0] if notetype.templates else ("{{cloze:Text}}", "{{cloze:Text}}")
+        if "image-occlusion" in qfmt.replace("_", "-").lower():
+            return None
+        active = ord_ + 1
+        cloze_fields = [m.split(":")[-1].strip() for m in TEMPLATE_TAG.findall(qfmt) if "cloze:" in m]
+        if active not in set().union(*(cloze_numbers(named.get(n, "")) for n in cloze_fields)):
+            return None  # this card's cloze number no longer exists in the note
+        question_html = render_template(qfmt, named, front=None, cloze=active, answer_side=False)
+        answer_html = "<br>".join(cloze_text(named.get(name, ""), None) for name in cloze_fields if named.get(name))
+        extra_html = render_template(afmt, named, front="", cloze=active, answer_side=True, omit_cloze=True)
+        return CardSpec(question=html_to_text(question_html), answer=html_to_text(answer_html),
+                        explanation=html_to_text(ANSWER_RULE.split(extra_html)[-1]) or None)
+    if ord_ >= len(notetype.templates):
+        return None
+    qfmt, afmt = notetype.templates[ord_]
+    question = html_to_text(render_template(qfmt, named, front=None, cloze=None, answer_side=False))
+    if not question:
+        return None
+    back_html = render_template(afmt, named, front="", cloze=None, answer_side=True)
+    return CardSpec(question=question, answer=html_to_text(ANSWER_RULE.split(back_html)[-1]))
+
+
+def _reviews(rows) -> list[Review]:
+    """Reviews from revlog rows; manual entries (type 4: set due date, forget...), reschedules
+    (type 5), rows without a rating (ease 0) and previews in filtered decks (type 3, factor 0)
+    are skipped: they are not answers."""
+    out = []
+    for revlog_id, ease, ivl, factor, taken, kind in rows:
+        if kind not in REVLOG_KINDS or not ease or not 1 <= ease <= 4 or (kind == 3 and not factor):
+            continue
+        reviewed_at = datetime.fromtimestamp(revlog_id / 1000, timezone.utc)
+        if ivl > 0:
+            due_after = reviewed_at + timedelta(days=ivl)
+        elif ivl < 0:
+            due_after = reviewed_at + timedelta(seconds=-ivl)
+        else:
+            due_after = None
+        out.append(Review(reviewed_at=reviewed_at, rating=int(ease), kind=REVLOG_KINDS[kind],
+                          duration_ms=int(taken) if taken is not None else None, due_after=due_after))
+    return out
