@@ -189,7 +189,7 @@ def render(data: dict, console: Console) -> None:
         console.print(f"Log loss {cal['log_loss']:.3f} · RMSE over bins {percent(cal['rmse_bins'])} · "
                       f"{cal['n']:,} reviews a day or more after the card's previous one")
         console.print(Text(f"({cal['same_day']:,} same-day reviews are left out: FSRS predicts 100% for them.) "
-                           "Well calibrated: actual close to predicted in every row.", style="dim"))
+                           + calibration_verdict(cal["rmse_bins"]), style="dim"))
     else:
         console.print("[dim]No reviews a day or more after a previous one yet.[/]")
 
@@ -370,3 +370,12 @@ def page(data: dict) -> str:
             f'<td class=q>{e(r["choice"])}</td><td class=q>{e(r["answer"] or "?")}</td><td>{r["times"]}</td></tr>'
             for r in data["wrong_choices"]) + "</table>")
     return "\n".join(out) + "\n</html>\n"
+
+
+def calibration_verdict(rmse_bins: float) -> str:
+    """One sentence on how far predictions are from what happened (RMSE over bins)."""
+    if rmse_bins <= 0.05:
+        return "Well calibrated: what FSRS predicts is close to what happens."
+    if rmse_bins <= 0.10:
+        return "Roughly calibrated; 'srs optimize' may fit FSRS to you better."
+    return "Poorly calibrated: predictions and recall differ a lot; try 'srs optimize'."

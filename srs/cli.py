@@ -47,10 +47,13 @@ def main_options(
     ctx.obj = {"db": db}
 
 
-def _store(ctx: typer.Context):
+def _store(ctx: typer.Context, create: bool = False):
+    """The store; commands that only read (or review) refuse a database that does not exist yet."""
     from srs.store import Store, default_db_path
 
     path = ctx.find_root().obj["db"] or default_db_path()
+    if not create and not path.exists():
+        raise SrsError(f"no database at {path} yet; start with: srs import decks/")
     return Store(path)
 
 
@@ -89,10 +92,13 @@ def import_(
     from srs.sources import read_sources
 
     specs, skipped = read_sources(paths, with_progress=with_progress)
-    if write_deck is not None:
-        _write_deck(specs, write_deck)
-    store = _store(ctx)
+    if write_deck is not None and (len(specs) != 1 or not write_deck.parent.is_dir()):
+        raise SrsError("--write-deck needs exactly one lesson to import" if len(specs) != 1
+                       else f"no such folder for --write-deck: {write_deck.parent}")
+    store = _store(ctx, create=True)
     results = store.sync_decks(specs, clock.now())
+    if write_deck is not None:
+        _write_deck(specs[0], write_deck)
     out = _out()
     for result in results:
         line = (f"{result.deck}: {result.added} added, {result.updated} updated, {result.unchanged} unchanged, "
@@ -112,14 +118,15 @@ def import_(
         out.print("Give the missing keys with 'srs key', or when the cards come up in 'srs review'.")
 
 
-def _write_deck(specs, path: Path) -> None:
+def _write_deck(spec, path: Path) -> None:
     from srs.decks import format_deck
 
-    if len(specs) != 1:
-        raise SrsError("--write-deck needs exactly one lesson to import")
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(format_deck(specs[0]), encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(format_deck(spec), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as error:
+        raise SrsError(f"cannot write the deck file: {error.strerror}", str(path)) from None
 
 
 def _plain(text: str):
@@ -195,11 +202,19 @@ def status(
         return
     from srs.display import table
 
-    print(table(["Deck", "New", "Learning", "Due now", "Due today", "Total", "Unkeyed"],
-                [[row[k] for k in ("deck", "new", "learning", "due_now", "due_today", "total", "unkeyed")]
+    print(table(["Deck", "New", "Learning", "Due now", "Due today", "Suspended", "Unkeyed", "Total"],
+                [[row[k] for k in ("deck", "new", "learning", "due_now", "due_today", "suspended", "unkeyed",
+                                   "total")]
                  for row in data["decks"]]))
     if data["next_due"]:
         print(f"Next card due: {_when(data['next_due'])}")
+
+
+def _local(iso: str | None) -> str:
+    """A stored UTC time as the learner's local time, to the minute (as status and review show times)."""
+    from srs import clock
+
+    return "" if iso is None else clock.parse_time(iso).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def _when(iso: str) -> str:
@@ -236,7 +251,7 @@ def cards(
     for card in objects:
         table.add_row(str(card["id"]), _plain(card["deck"]), card["kind"], _plain(card["question"][:60]),
                       card["state"] + (" (suspended)" if card["suspended"] else ""),
-                      (card["due"] or "")[:16].replace("T", " "), str(card["reps"]))
+                      _local(card["due"]), str(card["reps"]))
     _out().print(table)
 
 
@@ -267,11 +282,11 @@ def log(
         writer.writerows(objects)
     else:
         for row in objects:
-            print(f"{row['reviewed_at'][:19].replace('T', ' ')}  card {row['card_id']:>6}  {row['kind']:<7} "
+            print(f"{_local(row['reviewed_at'])}  card {row['card_id']:>6}  {row['kind']:<7} "
                   f"rating {row['rating']}  {row['duration_ms'] or 0:>6} ms")
 
 
-@app.command()
+@app.command(context_settings={"ignore_unknown_options": True})
 def config(
     ctx: typer.Context,
     args: List[str] = typer.Argument(None, help="[DECK] [KEY VALUE]"),
@@ -279,32 +294,34 @@ def config(
     """Show or change scheduling settings, for one deck or (without a deck) for all.
 
     Keys: desired_retention, new_per_day, reviews_per_day, learning_steps,
-    relearning_steps, day_start_hour, maximum_interval, fuzz.
+    relearning_steps, day_start_hour, maximum_interval, fuzz. Limits are per deck.
 
     Examples: srs config; srs config new_per_day 10; srs config "My deck" desired_retention 0.85
     """
     from srs.scheduling import SETTING_HELP, Settings, parse_setting
 
-    store = _store(ctx)
+    store = _store(ctx, create=True)
     args = list(args or [])
-    deck_id = None
-    if args and (len(args) in (1, 3) or args[0] not in SETTING_HELP):
-        deck_id = store.deck_id(args.pop(0))
-    if len(args) == 2:
+    if len(args) > 3:
+        raise SrsError("too many arguments: srs config [DECK] [KEY VALUE]")
+    if len(args) in (1, 3) and args[0] in SETTING_HELP and (len(args) == 1 or args[1] not in SETTING_HELP):
+        raise SrsError(f"give a value: srs config {args[0]} VALUE ({SETTING_HELP[args[0]]})")
+    deck_id = store.deck_id(args.pop(0)) if len(args) in (1, 3) else None
+    if args:
         key_, value = args[0], parse_setting(args[0], args[1])
         if deck_id is None:
             store.set_global_setting(key_, value)
         else:
             store.set_deck_setting(deck_id, key_, value)
-    elif args:
-        raise SrsError("give KEY and VALUE together, e.g. 'srs config new_per_day 10'")
+    own = store.deck_own_settings(deck_id) if deck_id is not None else {}
     values = store.deck_settings(deck_id) if deck_id is not None else store.global_settings()
     settings = Settings.from_dict(values)
     for name in SETTING_HELP:
         value = getattr(settings, name)
         if isinstance(value, tuple):
             value = " ".join(f"{v:g}" for v in value)
-        print(f"{name} = {value}")
+        note = "  (this deck)" if name in own else ""
+        print(f"{name} = {value}{note}")
 
 
 @app.command()
@@ -317,10 +334,7 @@ def suspend(
 
     Example: srs suspend 12 13 --undo
     """
-    store = _store(ctx)
-    for card_id in card_ids:
-        store.card(card_id)
-        store.set_suspended(card_id, not undo)
+    _store(ctx).set_suspended(card_ids, not undo)
     print(f"{len(card_ids)} card(s) {'unsuspended' if undo else 'suspended'}.")
 
 
@@ -478,7 +492,7 @@ def import_history(
     from srs import clock
     from srs.history import import_history as run
 
-    data = run(_store(ctx), path, clock.now())
+    data = run(_store(ctx, create=True), path, clock.now())
     print(_plain(f"{data['deck']}: {data['cards_added']:,} card(s) added with {data['reviews_added']:,} review(s)"
                  + (f"; {data['cards_already_present']:,} card(s) already imported, left as they are"
                     if data["cards_already_present"] else "")))

@@ -122,16 +122,18 @@ def _time(text: str, path: str, line: int) -> datetime:
 
 
 def import_history(store, path: str | Path, now: datetime) -> dict:
-    """Import a review log into `store`; returns what it did (cards added, reviews added, cards skipped)."""
+    """Import a review log into `store`; returns what it did (cards added, reviews added, cards skipped).
+
+    A log only adds: cards it does not mention are left as they are, and a card that
+    already has a history keeps it (a grown log adds its new cards, not new rows to old ones).
+    """
     spec = read_history(path)
-    known = {row[0] for row in store.conn.execute(
-        "SELECT c.source_id FROM cards c JOIN decks d ON d.id = c.deck_id WHERE d.name = ? OR d.source = ?",
-        (spec.name, spec.source))}
-    fresh = [card for card in spec.cards if card.source_id not in known]
+    spec.partial = True
+    before = store.review_count()
     result = store.sync_decks([spec], now)[0]
     return {"deck": spec.name, "cards": len(spec.cards), "reviews_in_file": spec.report["reviews"],
-            "cards_added": result.added, "reviews_added": sum(len(card.reviews) for card in fresh),
-            "cards_already_present": len(spec.cards) - len(fresh)}
+            "cards_added": result.added, "reviews_added": store.review_count() - before,
+            "cards_already_present": len(spec.cards) - result.histories}
 
 
 # -- simulated learners ---------------------------------------------------------------

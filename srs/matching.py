@@ -9,7 +9,8 @@ passes, each only over what the earlier ones left:
    typo fixed, a word changed. A pair is taken when the questions are nearly the
    same, or when they are fairly close and the answer or options are unchanged.
    Pairs are taken best first. Templated questions ("capital of Peru?" / "capital
-   of Chile?") differ by more than a typo and are not paired.
+   of Chile?") differ by more than a typo and are not paired, nor are two cards the
+   source gives different ids.
 
 Whatever stays unmatched is new (in the file) or retired (in the store).
 """
@@ -59,6 +60,8 @@ def match_cards(cards: list[CardSpec], existing: list) -> dict[int, object]:
         for row in left_rows:
             if (row.options is None) != (options is None):
                 continue
+            if card.source_id and row.source_id and card.source_id != row.source_id:
+                continue  # the source names both cards, and they are different cards
             matcher = SequenceMatcher(None, question, normalise(row.question), autojunk=False)
             if matcher.real_quick_ratio() < FAIRLY_CLOSE or matcher.quick_ratio() < FAIRLY_CLOSE:
                 continue

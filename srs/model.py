@@ -64,6 +64,7 @@ class DeckSpec:
     notes: str | None = None  # free text kept with the deck (a lesson's premise...)
     report: dict = field(default_factory=dict)  # parser's own figures for the import report
     html: bool = False  # the deck's text is HTML on purpose (exported as is, not escaped)
+    partial: bool = False  # the source lists only some of the deck's cards: the others are not retired
 
 
 @dataclass

@@ -59,7 +59,10 @@ def read_sources(paths: list[str], *, with_progress: bool = False) -> tuple[list
         raise SrsError(f"no deck files found in {', '.join(paths)}")
     specs: list[DeckSpec] = []
     for path in files:
-        specs.extend(read_source(path, with_progress=with_progress))
+        for spec in read_source(path, with_progress=with_progress):
+            if spec.source and spec.source.startswith(str(path)):  # one spelling of a file, wherever it is run from
+                spec.source = str(path.resolve()) + spec.source[len(str(path)):]
+            specs.append(spec)
     seen: dict[str, str | None] = {}
     for spec in specs:
         if spec.name in seen:

@@ -44,6 +44,7 @@ class ImportResult:
     unchanged: int = 0
     retired: int = 0
     unkeyed: int = 0
+    histories: int = 0  # cards whose review history came with the source
     report: dict = field(default_factory=dict)
 
 
@@ -153,10 +154,11 @@ class Store:
 
     def deck_settings(self, deck_id: int) -> dict:
         """The settings in force for a deck: its own over the global ones (over defaults, in scheduling)."""
-        merged = self.global_settings()
-        row = self.conn.execute("SELECT settings FROM decks WHERE id = ?", (deck_id,)).fetchone()
-        merged.update(json.loads(row[0]))
-        return merged
+        return {**self.global_settings(), **self.deck_own_settings(deck_id)}
+
+    def deck_own_settings(self, deck_id: int) -> dict:
+        """The settings a deck sets itself (not inherited from the global ones)."""
+        return json.loads(self.conn.execute("SELECT settings FROM decks WHERE id = ?", (deck_id,)).fetchone()[0])
 
     def set_deck_setting(self, deck_id: int, key: str, value) -> None:
         with self.write() as conn:
@@ -195,11 +197,11 @@ class Store:
         result = ImportResult(deck=spec.name, source=spec.source, report=dict(spec.report))
         existing = [
             _Existing(*r) for r in conn.execute(
-                "SELECT id, question, options, answer, key_source, explanation, source_id, tags, retired, position "
+                "SELECT id, kind, question, options, answer, key_source, explanation, source_id, tags, retired, position "
                 "FROM cards WHERE deck_id = ? ORDER BY position", (deck_id,))
         ]
         pairs = match_cards(spec.cards, existing)
-        updates, inserts, moves = [], [], []
+        updates, inserts, moves, histories = [], [], [], []
         for position, card in enumerate(spec.cards):
             old = pairs.get(position)
             if old is None:
@@ -209,9 +211,9 @@ class Store:
             if not answer and old.answer and old.key_source == "learner" and (
                     card.options is None or old.answer in card.options):
                 answer, key_source = old.answer, old.key_source  # what the learner gave survives re-import
-            new = (card.question, _json(card.options), answer, key_source, card.explanation,
+            new = (card.kind, card.question, _json(card.options), answer, key_source, card.explanation,
                    card.source_id, _json(card.tags or None))
-            if new != (old.question, old.options, old.answer, old.key_source, old.explanation,
+            if new != (old.kind, old.question, old.options, old.answer, old.key_source, old.explanation,
                        old.source_id, old.tags) or old.retired:
                 updates.append((*new, position, stamp, old.id))
                 result.updated += 1
@@ -221,14 +223,21 @@ class Store:
                     moves.append((position, old.id))
             if card.options is not None and answer is None:
                 result.unkeyed += 1
+            if card.reviews:
+                histories.append((old.id, card.reviews))
         conn.executemany(
-            "UPDATE cards SET question = ?, options = ?, answer = ?, key_source = ?, explanation = ?, "
+            "UPDATE cards SET kind = ?, question = ?, options = ?, answer = ?, key_source = ?, explanation = ?, "
             "source_id = ?, tags = ?, position = ?, updated_at = ?, retired = 0 WHERE id = ?", updates)
         conn.executemany("UPDATE cards SET position = ? WHERE id = ?", moves)
         conn.executemany("UPDATE card_state SET position = ?, retired = 0 WHERE card_id = ?",
-                         [(u[7], u[9]) for u in updates] + moves)
+                         [(u[8], u[10]) for u in updates] + moves)
+        for card_id, reviews in histories:  # a history for a card that has none yet (e.g. --with-progress later)
+            if conn.execute("SELECT NOT EXISTS (SELECT 1 FROM reviews WHERE card_id = ?)", (card_id,)).fetchone()[0]:
+                self._insert_history(card_id, reviews)
+                result.histories += 1
         matched = {old.id for old in pairs.values()}
-        gone = [(old.id,) for old in existing if old.id not in matched and not old.retired]
+        gone = [] if spec.partial else [
+            (old.id,) for old in existing if old.id not in matched and not old.retired]
         conn.executemany("UPDATE cards SET retired = 1, updated_at = ? WHERE id = ?", [(stamp, g[0]) for g in gone])
         conn.executemany("UPDATE card_state SET retired = 1 WHERE card_id = ?", gone)
         result.retired = len(gone)
@@ -242,6 +251,7 @@ class Store:
                          (card_id, deck_id, position))
             if card.reviews:
                 self._insert_history(card_id, card.reviews)
+                result.histories += 1
             if card.options is not None and card.answer is None:
                 result.unkeyed += 1
         result.added = len(inserts)
@@ -322,6 +332,9 @@ class Store:
             args = list(deck_ids)
         return self.conn.execute(sql + " ORDER BY r.card_id, r.reviewed_at, r.id", args)
 
+    def review_count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM reviews").fetchone()[0]
+
     def log_rows(self, deck_id: int | None = None) -> Iterator[tuple]:
         sql = ("SELECT r.id, r.card_id, d.name, r.reviewed_at, r.rating, r.kind, r.duration_ms, r.choice, r.correct "
                "FROM reviews r JOIN cards c ON c.id = r.card_id JOIN decks d ON d.id = c.deck_id ")
@@ -375,9 +388,14 @@ class Store:
             conn.execute("DELETE FROM reviews WHERE id = ?", (review_id,))
         return card_id
 
-    def set_suspended(self, card_id: int, suspended: bool = True) -> None:
+    def set_suspended(self, card_ids: int | list[int], suspended: bool = True) -> None:
+        """Suspend (or unsuspend) cards, all or none: an unknown id changes nothing."""
+        ids = [card_ids] if isinstance(card_ids, int) else list(card_ids)
         with self.write() as conn:
-            conn.execute("UPDATE card_state SET suspended = ? WHERE card_id = ?", (int(suspended), card_id))
+            for card_id in ids:
+                if conn.execute("UPDATE card_state SET suspended = ? WHERE card_id = ?",
+                                (int(suspended), card_id)).rowcount == 0:
+                    raise SrsError(f"no card with id {card_id} (see 'srs cards')")
 
     def set_answer(self, card_id: int, answer: str, key_source: str = "learner") -> None:
         """Record the key of a choice card (or the answer of a basic one) given by the learner."""
@@ -399,6 +417,7 @@ class Store:
 @dataclass
 class _Existing:
     id: int
+    kind: str
     question: str
     options: str | None
     answer: str | None

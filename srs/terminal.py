@@ -247,6 +247,7 @@ def run_keying(store, deck_id: int | None, console: Console, keys: Keys) -> None
                     raise Quit()
                 if key == "" or (len(key) == 1 and key in letters):
                     break
+                console.print(f"Press a letter from {letters[0]} to {letters[-1]}, Enter to skip, or q.", style="yellow")
             if key:
                 store.set_answer(card.id, options[letters.index(key)], "learner")
                 done += 1

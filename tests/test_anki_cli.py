@@ -228,12 +228,19 @@ def test_export_errors_leave_nothing(tmp_path, deck, case, capsys):
     if case == "no such folder":
         Cli(db)("import", str(deck))
         out = tmp_path / "missing" / "out.apkg"
+    else:  # a database with a deck file's worth of nothing: every card retired
+        empty = tmp_path / "empty.md"
+        empty.write_text("# E\n\n## Q?\nA\n")
+        Cli(db)("import", str(empty))
+        import sqlite3
+
+        sqlite3.connect(db, isolation_level=None).execute("UPDATE cards SET retired = 1")
     with pytest.raises(SystemExit) as exit_:
         main(["--db", str(db), "export", "anki", str(out), "--with-progress"])
     assert exit_.value.code == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert ("nothing to export: no cards in the store" in err) if case == "empty store" else (
+    assert ("srs: error: nothing to export: no cards in 'E'" in err) if case == "empty store" else (
         err.startswith(f"srs: error: {out}: cannot write: No such file or directory"))
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".apkg") == []
 

@@ -98,6 +98,8 @@ def test_nothing_half_written_on_error_with_existing_db(tmp_path):
 
 def test_bad_input_gets_one_line_and_nonzero_exit(tmp_path):
     db = str(tmp_path / "srs.db")
+    (tmp_path / "ok.md").write_text(DECK)
+    assert run_srs("--db", db, "import", str(tmp_path / "ok.md")).returncode == 0
     cases = [
         (["--db", db, "import", str(tmp_path / "missing.md")], "no such file or folder"),
         (["--db", db, "import", "--frobnicate", "x"], "No such option: --frobnicate"),
@@ -125,3 +127,51 @@ def test_lesson_and_its_deck_file_land_on_the_same_cards(cli, tmp_path):
     assert ids_by_question(cli) == ids
     text = written.read_text()
     assert text.count("- [x]") == 5
+
+
+def test_changing_a_card_between_basic_and_choice_updates_its_kind(cli, tmp_path):
+    deck = tmp_path / "k.md"
+    deck.write_text("# K\n\n## Which is right?\nthe answer\n")
+    cli("import", str(deck))
+    deck.write_text("# K\n\n## Which is right?\n- [ ] this\n- [ ] that\n")
+    cli("import", str(deck))
+    (card,) = cli.json("cards")
+    assert card["kind"] == "choice" and card["options"] == ["this", "that"] and card["answer"] is None
+    assert cli.json("status")["decks"][0]["unkeyed"] == 1
+
+
+def test_renamed_deck_stays_one_deck_whatever_the_path_spelling(cli, tmp_path, monkeypatch):
+    deck = tmp_path / "d.md"
+    deck.write_text("# Old name\n\n## Q?\nA\n")
+    monkeypatch.chdir(tmp_path)
+    cli("import", "d.md")
+    deck.write_text("# New name\n\n## Q?\nA\n")
+    cli("import", str(deck))
+    assert [d["deck"] for d in cli.json("status")["decks"]] == ["New name"]
+
+
+def test_suspend_is_all_or_nothing_and_write_deck_waits_for_the_store(cli, tmp_path):
+    deck = tmp_path / "d.md"
+    deck.write_text(DECK)
+    cli("import", str(deck))
+    result = run_srs("--db", str(cli.db), "suspend", "1", "999")
+    assert result.returncode == 1 and "no card with id 999" in result.stderr
+    assert not any(c["suspended"] for c in cli.json("cards"))
+    from conftest import HERE
+
+    result = run_srs("--db", str(cli.db), "import", str(HERE / "lessons" / "seed.txt"), "--write-deck",
+                     str(tmp_path / "missing-folder" / "out.md"))
+    assert result.returncode == 1 and "no such folder for --write-deck" in result.stderr
+    assert "AI Engineer" not in " ".join(d["deck"] for d in cli.json("status")["decks"])
+    other = tmp_path / "not-srs.db"
+    sqlite3.connect(other).execute("CREATE TABLE x (y)")
+    result = run_srs("--db", str(other), "import", str(HERE / "lessons" / "seed.txt"), "--write-deck",
+                     str(tmp_path / "w.md"))
+    assert result.returncode == 1 and not (tmp_path / "w.md").exists()
+
+
+def test_read_only_commands_do_not_create_a_database(tmp_path):
+    for command in ("status", "cards", "log", "review", "stats"):
+        result = run_srs("--db", str(tmp_path / "nowhere" / "srs.db"), command)
+        assert result.returncode == 1 and "no database at" in result.stderr, command
+    assert not (tmp_path / "nowhere").exists()

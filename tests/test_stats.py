@@ -300,6 +300,7 @@ def test_terminal_and_html_reports(history, tmp_path):
 
 
 def test_empty_store_and_unknown_deck(cli):
+    cli("config")  # creates the database, with no deck in it
     data = cli.json("stats", now=NOW)
     assert data["reviews"] == 0 and data["true_retention"] == {"today": None, "7d": None, "30d": None, "all": None}
     assert data["calibration"]["n"] == 0 and data["calibration"]["log_loss"] is None
