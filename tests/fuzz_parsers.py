@@ -9,8 +9,10 @@ a crash that atheris reports with the input that caused it.
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
+import shutil
 import sys
 import tempfile
 import zipfile
@@ -26,6 +28,7 @@ with atheris.instrument_imports():
 from pathlib import Path
 
 SCRATCH = Path(tempfile.mkdtemp(prefix="srs-fuzz-"))
+atexit.register(shutil.rmtree, SCRATCH, ignore_errors=True)
 
 
 def text_of(data: bytes) -> str:
