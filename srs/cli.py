@@ -7,8 +7,6 @@ on standard error and exit non-zero, never a traceback.
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -49,12 +47,10 @@ def main_options(
 
 def _store(ctx: typer.Context, create: bool = False):
     """The store; commands that only read (or review) refuse a database that does not exist yet."""
-    from srs.store import Store, default_db_path
+    from srs.entry import database_path
+    from srs.store import Store
 
-    path = ctx.find_root().obj["db"] or default_db_path()
-    if not create and not path.exists():
-        raise SrsError(f"no database at {path} yet; start with: srs import decks/")
-    return Store(path)
+    return Store(database_path(ctx.find_root().obj["db"], create))
 
 
 def _out(soft_wrap: bool = True) -> "Console":
@@ -189,25 +185,9 @@ def status(
 
     Example: srs status --json
     """
-    from srs import clock
-    from srs.read_outs import status as compute
+    from srs.entry import quick_status
 
-    store = _store(ctx)
-    data = compute(store, clock.now())
-    if as_json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
-        return
-    if not data["decks"]:
-        print("No decks yet. Import some: srs import decks/")
-        return
-    from srs.display import table
-
-    print(table(["Deck", "New", "Learning", "Due now", "Due today", "Suspended", "Unkeyed", "Total"],
-                [[row[k] for k in ("deck", "new", "learning", "due_now", "due_today", "suspended", "unkeyed",
-                                   "total")]
-                 for row in data["decks"]]))
-    if data["next_due"]:
-        print(f"Next card due: {_when(data['next_due'])}")
+    quick_status(ctx.find_root().obj["db"], as_json)
 
 
 def _local(iso: str | None) -> str:
@@ -215,16 +195,6 @@ def _local(iso: str | None) -> str:
     from srs import clock
 
     return "" if iso is None else clock.parse_time(iso).astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-def _when(iso: str) -> str:
-    from srs import clock
-    from srs.scheduling import format_interval
-
-    moment = clock.parse_time(iso)
-    wait = moment - clock.now()
-    text = "now" if wait.total_seconds() <= 0 else "in " + format_interval(wait)
-    return f"{text} ({moment.astimezone().strftime('%Y-%m-%d %H:%M')})"
 
 
 @app.command()
@@ -531,36 +501,24 @@ def export_anki(
 # -- entry point ---------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> None:
+def run(argv: list[str] | None = None) -> int:
+    """Run the typer app; usage errors (unknown option, missing argument...) become one line."""
+    from srs.entry import fail
+
     try:
-        code = app(args=argv, prog_name="srs", standalone_mode=False)
-    except SrsError as error:
-        _fail(str(error))
-    except typer.TyperException as error:  # usage errors: unknown option, missing argument...
+        return app(args=argv, prog_name="srs", standalone_mode=False) or 0
+    except typer.TyperException as error:
         ctx = getattr(error, "ctx", None)
         if type(error).__name__ == "NoArgsIsHelpError":
             print(error.format_message(), file=sys.stderr)
             sys.exit(2)
         where = f"srs {ctx.command_path.split(' ', 1)[1]} --help" if ctx and " " in ctx.command_path else "srs --help"
-        _fail(f"{error.format_message()} (see '{where}')", error.exit_code)
+        fail(f"{error.format_message()} (see '{where}')", error.exit_code)
     except typer.Abort:
         sys.exit(130)
-    except KeyboardInterrupt:
-        print(file=sys.stderr)
-        sys.exit(130)
-    except sqlite3.DatabaseError as error:
-        _fail(f"database error: {error}")
-    except BrokenPipeError:
-        sys.exit(0)
-    except Exception as error:  # a bug: one line for the learner, the traceback with SRS_DEBUG=1
-        if os.environ.get("SRS_DEBUG"):
-            raise
-        _fail(f"internal error: {type(error).__name__}: {error} (run with SRS_DEBUG=1 for details; please report it)",
-              70)
-    else:
-        sys.exit(code or 0)
 
 
-def _fail(message: str, code: int = 1) -> None:
-    print(f"srs: error: {' '.join(message.split())}", file=sys.stderr)
-    sys.exit(code)
+def main(argv: list[str] | None = None) -> None:
+    from srs.entry import main as entry_main
+
+    entry_main(argv)

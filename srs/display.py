@@ -42,3 +42,26 @@ def table(headers: list[str], rows: list[list], max_first: int = 40) -> str:
         return "  ".join(out).rstrip()
 
     return "\n".join([line(headers)] + [line(row) for row in cells])
+
+
+def status_text(data: dict) -> str:
+    """`srs status` for people: a table of the decks and when the next card is due."""
+    if not data["decks"]:
+        return "No decks yet. Import some: srs import decks/"
+    keys = ("deck", "new", "learning", "due_now", "due_today", "suspended", "unkeyed", "total")
+    text = table(["Deck", "New", "Learning", "Due now", "Due today", "Suspended", "Unkeyed", "Total"],
+                 [[row[k] for k in keys] for row in data["decks"]])
+    if data["next_due"]:
+        text += f"\nNext card due: {when(data['next_due'])}"
+    return text
+
+
+def when(iso: str) -> str:
+    """A time to come, for the learner: "in 3h (2026-05-01 14:00)" in local time."""
+    from srs import clock
+    from srs.scheduling import format_interval
+
+    moment = clock.parse_time(iso)
+    wait = moment - clock.now()
+    text = "now" if wait.total_seconds() <= 0 else "in " + format_interval(wait)
+    return f"{text} ({moment.astimezone().strftime('%Y-%m-%d %H:%M')})"

@@ -1,0 +1,479 @@
+"""The srs benchmark suite: cold commands, imports, exports and review latency, against targets.
+
+    python benchmarks/run.py [--sizes 1000,10000,100000] [--quick] [--runs 5] [--json]
+
+For each size it builds (or reuses, from the cache folder) a collection of that many
+cards with ten reviews per card (`make_collection.py`), copies it to a scratch folder
+and measures, with SRS_NOW set to the collection's fixed "now":
+
+- cold-process wall time (median of --runs, after one unmeasured warm-up run, so the
+  OS file cache and .pyc files are warm) of `srs --help`, `srs status`, `srs stats`,
+  `srs cards --json` (output to a file), with the console script (`srs` next to this
+  Python) and, for --help and status, also with `python -m srs`; CPU time and peak
+  memory (ru_maxrss of that one child, from os.wait4) beside each;
+- `srs import` of a generated 10,000-card deck file into a copy of the collection, and
+  its unchanged re-import;
+- `srs export anki OUT.apkg` with and without --with-progress, with peak memory;
+- in process, the latency from an answer to the next card being ready in a
+  `ReviewSession` (`answer()` then `next_card()`, commit included), median and 99th
+  percentile over --answers answers; and the same plus `remaining()` and `preview()`,
+  which the terminal also calls before showing a card.
+
+References measured in the same run are printed beside the figures: `python -c "import
+typer"` (the floor of our CLI framework) for cold starts, and a bare sqlite3 query
+(`SELECT count(*) FROM card_state WHERE due <= ?`, in process) for the store. Commands
+that do not exist yet print "n/a". Timings are wall time on whatever else the machine is
+running: the load average is printed before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_collection import GENERATOR_VERSION, NOW, NOW_TEXT, deck_file_text  # noqa: E402
+
+REVIEWS_PER_CARD = 10
+STATUS_VS_TYPER = 1.5
+P99_MS = 10.0
+LIMITS_S = {"stats": 2.0, "cards --json": 3.0, "import": 3.0, "re-import": 1.0, "export+progress": 30.0}
+EXPORT_MB = 500
+BUILD_S = 60  # make_collection of 100,000 cards and 1,000,000 reviews
+
+
+@dataclass
+class Row:
+    measure: str
+    cards: int | None
+    seconds: float | None  # the median (None: not measured, "n/a")
+    cpu: float | None = None  # median CPU seconds (user + system) of the child
+    p99: float | None = None
+    peak_mb: float | None = None
+    reference: str = ""
+    target: str = ""
+    holds: bool | None = None
+    note: str = ""
+    samples: list[float] = field(default_factory=list)
+
+
+# -- running things --------------------------------------------------------------------
+
+
+# A small process forks and execs each measured command and reports its wall time and rusage:
+# a child's ru_maxrss counts the memory of the process it was forked from, so forking from
+# this (growing) process would inflate every peak.
+_HELPER = """
+import os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv(sys.argv[1], sys.argv[1:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - started
+sys.stderr.write(f"\\n@@bench {wall} {usage.ru_utime + usage.ru_stime} {usage.ru_maxrss} "
+                 f"{os.waitstatus_to_exitcode(status)}\\n")
+"""
+
+
+def run_child(argv: list[str], env: dict, stdout: Path | None = None) -> tuple[float, float, float, int, str]:
+    """One process: (wall s, cpu s, peak MB, exit code, stderr tail)."""
+    with tempfile.TemporaryFile() as err, open(stdout or os.devnull, "wb") as out:
+        subprocess.run([sys.executable, "-S", "-c", _HELPER, *argv], stdout=out, stderr=err,
+                       stdin=subprocess.DEVNULL, env=env, check=False)
+        err.seek(0)
+        text = err.read().decode(errors="replace")
+    body, _, report = text.rpartition("@@bench ")
+    if not report:
+        raise RuntimeError(f"could not run {' '.join(argv)}: {text[-500:]}")
+    wall, cpu, peak_kb, code = report.split()
+    return float(wall), float(cpu), int(peak_kb) / 1024, int(code), body[-500:]
+
+
+def cold(measure: str, cards: int | None, argv: list[str], env: dict, runs: int, *, warmup: int = 1,
+         stdout: Path | None = None, prepare=None) -> Row:
+    """Median of `runs` fresh processes after `warmup` unmeasured ones; `prepare()` runs before each."""
+    walls, cpus, peaks = [], [], []
+    for number in range(warmup + runs):
+        if prepare:
+            prepare()
+        wall, cpu, peak, code, tail = run_child(argv, env, stdout)
+        if code != 0:
+            raise RuntimeError(f"{' '.join(argv)} exited {code}: {tail}")
+        if number >= warmup:
+            walls.append(wall), cpus.append(cpu), peaks.append(peak)
+    return Row(measure, cards, statistics.median(walls), statistics.median(cpus), peak_mb=max(peaks),
+               samples=walls)
+
+
+def exists(launcher: list[str], *command: str) -> bool:
+    """Whether `srs COMMAND --help` works (another engineer may not have added it yet)."""
+    return subprocess.run([*launcher, *command, "--help"], capture_output=True).returncode == 0
+
+
+def launchers() -> dict[str, list[str]]:
+    found = {"-m": [sys.executable, "-m", "srs"]}
+    script = Path(sys.executable).parent / "srs"
+    if not script.exists() and shutil.which("srs"):
+        script = Path(shutil.which("srs"))
+    if script.exists():
+        found["script"] = [str(script)]
+    return found
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+# -- collections ------------------------------------------------------------------------
+
+
+def collection(cache: Path, cards: int, seed: int) -> Path:
+    """The cached collection of `cards` cards (built once, atomically; brought up to the current schema)."""
+    from srs.store import Store
+
+    reviews = cards * REVIEWS_PER_CARD
+    path = cache / f"collection-{cards}c-{reviews}r-seed{seed}-gen{GENERATOR_VERSION}.db"
+    if not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        for leftover in cache.glob(partial.name + "*"):
+            leftover.unlink()
+        print(f"building {path.name} ...", file=sys.stderr, flush=True)
+        built = subprocess.run([sys.executable, str(Path(__file__).with_name("make_collection.py")), "--cards",
+                                str(cards), "--reviews", str(reviews), "--seed", str(seed), "--db", str(partial),
+                                "--json"], check=True, stdout=subprocess.PIPE, text=True)
+        summary = json.loads(built.stdout.strip().splitlines()[-1])
+        print(f"  built in {summary['seconds']['total']:.1f} s", file=sys.stderr, flush=True)
+        path.with_suffix(".json").write_text(json.dumps(summary))
+        partial.replace(path)
+    Store(path).close()  # applies any migration added since it was built, so no measured run pays for it
+    for backup in cache.glob(path.name + ".v*.bak"):
+        backup.unlink()
+    return path
+
+
+def describe(db: Path) -> str:
+    conn = sqlite3.connect(db)
+    try:
+        reviews = conn.execute("SELECT count(*) FROM reviews").fetchone()[0]
+        states = dict(conn.execute("SELECT state, count(*) FROM card_state WHERE retired = 0 GROUP BY state"))
+        due = conn.execute("SELECT count(*) FROM card_state WHERE state > 0 AND retired = 0 AND suspended = 0 "
+                           "AND due <= ?", (NOW.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),)).fetchone()[0]
+    finally:
+        conn.close()
+    names = ("new", "learning", "review", "relearning")
+    return (f"{reviews:,} reviews; " + ", ".join(f"{states.get(i, 0):,} {n}" for i, n in enumerate(names))
+            + f"; {due:,} due now; {db.stat().st_size / 2**20:.0f} MB")
+
+
+SQL_REFERENCE = "SELECT count(*) FROM card_state WHERE due <= ?"
+
+
+def sql_reference(db: Path, repeat: int = 200) -> float:
+    """Median time of a bare due-count query through Python's sqlite3, in process."""
+    conn = sqlite3.connect(db)
+    try:
+        now = NOW.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            conn.execute(SQL_REFERENCE, (now,)).fetchone()
+            times.append(time.perf_counter() - started)
+    finally:
+        conn.close()
+    return statistics.median(times)
+
+
+# -- review latency, in process --------------------------------------------------------
+
+
+def answer_latency(db: Path, answers: int, seed: int = 0) -> tuple[list[float], list[float]]:
+    """Seconds from before `answer()` to after the next `next_card()`; and the same plus remaining() and preview().
+
+    The session's clock starts at NOW and moves on by each answer's duration; when the
+    day's queue is empty it moves to the next day.
+    """
+    from srs.session import ReviewSession
+    from srs.store import Store
+
+    store = Store(db)
+    moment = [NOW]
+    session = ReviewSession(store, now=lambda: moment[0])
+    rng = random.Random(seed)
+    card = session.next_card()
+    if card is not None:
+        session.remaining(), session.preview(card)  # as the terminal does before the first answer
+    bare, full, days = [], [], 0
+    while len(bare) < answers:
+        if card is None:
+            days += 1
+            if days > 365:
+                break
+            moment[0] = NOW + timedelta(days=days)
+            card = session.next_card()
+            continue
+        rating = rng.choices((1, 2, 3, 4), (0.12, 0.08, 0.7, 0.1))[0]
+        duration = rng.randint(2_000, 20_000)
+        choice = None
+        if card.spec.options:
+            choice = card.spec.answer if rating > 1 and card.spec.answer else card.spec.options[0]
+        moment[0] += timedelta(milliseconds=duration)
+        started = time.perf_counter()
+        session.answer(card, rating, duration, choice)
+        card = session.next_card()
+        ready = time.perf_counter()
+        if card is not None:
+            session.remaining(), session.preview(card)
+        shown = time.perf_counter()
+        bare.append(ready - started)
+        full.append(shown - started)
+    store.close()
+    return bare, full
+
+
+# -- one size ---------------------------------------------------------------------------
+
+
+def bench_size(cards: int, args, env: dict, srs: list[str], has: dict, scratch: Path, deck: Path,
+               typer: Row) -> list[Row]:
+    cached = collection(Path(args.cache), cards, args.seed)
+    rows = []
+    summary_file = cached.with_suffix(".json")
+    if summary_file.exists():  # how long make_collection took (when it built this cache)
+        seconds = json.loads(summary_file.read_text())["seconds"]
+        row = Row("make_collection (when cached)", cards, seconds["total"], seconds.get("store_cpu"),
+                  reference=f"store {seconds['store']:.0f} s of it", note=f"{cards * REVIEWS_PER_CARD:,} reviews")
+        if cards == 100_000:
+            row.target, row.holds = f"< {BUILD_S:g} s", seconds["total"] < BUILD_S
+        rows.append(row)
+    work = scratch / f"c{cards}"
+    work.mkdir()
+    db = work / "srs.db"
+    shutil.copyfile(cached, db)
+    print(f"{cards:,} cards: {describe(db)}", file=sys.stderr, flush=True)
+    base = [*srs, "--db", str(db)]
+    runs = args.runs
+
+    typer_s = typer.seconds
+
+    def ratio_to_typer(row: Row) -> None:
+        row.reference = f"typer x{row.seconds / typer_s:.2f} (cpu x{row.cpu / typer.cpu:.2f})"
+        row.target = f"<= {STATUS_VS_TYPER}x typer"
+        row.holds = row.seconds <= STATUS_VS_TYPER * typer_s
+
+    for name, launcher in LAUNCHERS.items():
+        row = cold(f"srs status [{name}]", cards, [*launcher, "--db", str(db), "status"], env, runs)
+        ratio_to_typer(row)
+        rows.append(row)
+    for measure, command, limit in (("srs stats", ["stats"], LIMITS_S["stats"]),
+                                    ("srs cards --json", ["cards", "--json"], LIMITS_S["cards --json"])):
+        if not has[command[0]]:
+            rows.append(Row(measure, cards, None, note="command not there yet"))
+            continue
+        row = cold(measure, cards, [*base, *command], env, runs, stdout=work / "out.txt")
+        row.reference, row.target = f"typer x{row.seconds / typer_s:.1f}", f"< {limit:g} s"
+        row.holds = row.seconds < limit
+        rows.append(row)
+
+    # import of a deck file into a copy of the collection, then the same file again
+    target_db = work / "import.db"
+
+    def fresh_copy() -> None:
+        for leftover in work.glob("import.db*"):
+            leftover.unlink()
+        shutil.copyfile(cached, target_db)
+
+    imp = [*srs, "--db", str(target_db), "import", str(deck)]
+    size_note = "" if args.deck_cards == 10_000 else f"(target is for 10,000 cards; this deck has {args.deck_cards:,})"
+    row = cold(f"srs import ({args.deck_cards:,}-card deck)", cards, imp, env, min(runs, 3), warmup=0,
+               prepare=fresh_copy)
+    row.target, row.holds, row.note = f"< {LIMITS_S['import']:g} s", row.seconds < LIMITS_S["import"], size_note
+    rows.append(row)
+    row = cold("srs import (unchanged again)", cards, imp, env, runs, warmup=0)
+    row.target, row.holds, row.note = f"< {LIMITS_S['re-import']:g} s", row.seconds < LIMITS_S["re-import"], size_note
+    rows.append(row)
+
+    for measure, extra in (("srs export anki", []), ("srs export anki --with-progress", ["--with-progress"])):
+        if not has["export anki"]:
+            rows.append(Row(measure, cards, None, note="command not there yet"))
+            continue
+        out = work / "out.apkg"
+        row = cold(measure, cards, [*base, "export", "anki", str(out), *extra], env, min(runs, 3))
+        if extra:
+            row.target = f"< {LIMITS_S['export+progress']:g} s, < {EXPORT_MB} MB"
+            row.holds = row.seconds < LIMITS_S["export+progress"] and row.peak_mb < EXPORT_MB
+            if cards != 100_000:
+                row.note = "(target is for 100,000 cards)"
+        rows.append(row)
+
+    # in process: answer -> next card, on a copy of the collection
+    session_db = work / "session.db"
+    shutil.copyfile(cached, session_db)
+    reference = sql_reference(session_db)
+    bare, full = answer_latency(session_db, args.answers, args.seed)
+    for measure, samples, target in (("answer -> next card", bare, True),
+                                     ("  + remaining() + preview() (as shown)", full, False)):
+        if not samples:
+            rows.append(Row(measure, cards, None, note="no card to review"))
+            continue
+        row = Row(measure, cards, statistics.median(samples), p99=percentile(samples, 99),
+                  reference=f"sqlite {reference * 1000:.2f} ms", note=f"{len(samples)} answers")
+        if target:
+            row.target, row.holds = f"p99 < {P99_MS:g} ms", row.p99 * 1000 < P99_MS
+        rows.append(row)
+    shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+LAUNCHERS: dict[str, list[str]] = {}
+
+
+# -- the report ---------------------------------------------------------------------------
+
+
+def fmt(seconds: float | None) -> str:
+    if seconds is None:
+        return "n/a"
+    if seconds < 0.01:
+        return f"{seconds * 1000:.2f} ms"
+    if seconds < 10:
+        return f"{seconds * 1000:.0f} ms"
+    return f"{seconds:.1f} s"
+
+
+def verdict(holds: bool | None) -> str:
+    return "-" if holds is None else ("yes" if holds else "NO")
+
+
+def table(rows: list[Row]) -> str:
+    head = (f"{'measure':<38}{'cards':>8}  {'median':>9}  {'cpu':>8}  {'p99':>8}  {'peak MB':>7}  "
+            f"{'reference (same run)':<26}{'target':<22}{'holds':<5}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        peak = "" if r.peak_mb is None else f"{r.peak_mb:.0f}"
+        cards = "" if r.cards is None else f"{r.cards:,}"
+        lines.append(f"{r.measure:<38}{cards:>8}  {fmt(r.seconds):>9}  {fmt(r.cpu) if r.cpu is not None else '':>8}  "
+                     f"{fmt(r.p99) if r.p99 is not None else '':>8}  {peak:>7}  {r.reference:<26}{r.target:<22}"
+                     f"{verdict(r.holds):<5}" + (f" {r.note}" if r.note else ""))
+    return "\n".join(lines)
+
+
+def scaling(rows: list[Row], sizes: list[int]) -> tuple[str, list[dict]]:
+    """Growth of each measure from the smallest to the largest size, against its limit."""
+    if len(sizes) < 2:
+        return "", []
+    low, high = sizes[0], sizes[-1]
+    cards_ratio = high / low
+    by = {(r.measure, r.cards): r for r in rows}
+    commands = [r for r in rows if r.cards is not None and not r.measure.startswith("make_collection")]
+    measures = list(dict.fromkeys(r.measure for r in commands))
+    out, lines = [], []
+    head = (f"{'growth ' + f'{low:,} -> {high:,} cards':<38}" + "".join(f"{s:>12,}" for s in sizes)
+            + f"  {'growth':>8}  {'limit':>7}  holds")
+    lines += [head, "-" * len(head)]
+    for measure in measures:
+        figures = []
+        for size in sizes:
+            row = by.get((measure, size))
+            value = None if row is None else (row.p99 if row.p99 is not None else row.seconds)
+            figures.append(value)
+        if figures[0] is None or figures[-1] is None:
+            continue
+        growth = figures[-1] / figures[0]
+        strict = measure.startswith("srs status") or measure == "answer -> next card"
+        limit = 2.0 if strict else cards_ratio
+        holds = growth < limit if strict else growth <= limit
+        label = measure + (" (p99)" if by[(measure, low)].p99 is not None else "")
+        lines.append(f"{label:<38}" + "".join(f"{fmt(v):>12}" for v in figures)
+                     + f"  {growth:>7.2f}x  {limit:>6g}x  {verdict(holds)}")
+        out.append({"measure": label, "figures": figures, "growth": growth, "limit": limit, "holds": holds})
+    return "\n".join(lines), out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000", help="collection sizes in cards (comma-separated)")
+    parser.add_argument("--quick", action="store_true", help="one run each, 200 answers, a 1,000-card import deck")
+    parser.add_argument("--runs", type=int, help="measured runs per command (default 5; 1 with --quick)")
+    parser.add_argument("--answers", type=int, help="answers for the latency (default 1000; 200 with --quick)")
+    parser.add_argument("--deck-cards", type=int, help="cards in the import deck (default 10000; 1000 with --quick)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cache", default=os.environ.get("SRS_BENCH_CACHE", str(Path(tempfile.gettempdir())
+                                                                                 / "srs-bench-cache")),
+                        help="folder of built collections (reused when present)")
+    parser.add_argument("--json", action="store_true", help="also print the results as JSON")
+    args = parser.parse_args(argv)
+    sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())
+    args.runs = args.runs or (1 if args.quick else 5)
+    args.answers = args.answers or (200 if args.quick else 1000)
+    args.deck_cards = args.deck_cards or (1_000 if args.quick else 10_000)
+
+    LAUNCHERS.update({name: launcher for name, launcher in sorted(launchers().items(), reverse=True)})
+    primary_name = "script" if "script" in LAUNCHERS else "-m"
+    srs = LAUNCHERS[primary_name]
+    env = {**os.environ, "SRS_NOW": NOW_TEXT}
+    env.pop("SRS_DB", None)
+    has = {"stats": exists(srs, "stats"), "cards": True, "export anki": exists(srs, "export", "anki")}
+    load_before = os.getloadavg()
+
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="srs-bench-") as scratch_name:
+        scratch = Path(scratch_name)
+        deck = scratch / "bench-import.md"
+        deck.write_text(deck_file_text("Bench import", args.deck_cards, seed=args.seed), encoding="utf-8")
+        floor = cold('python -c "pass"', None, [sys.executable, "-c", "pass"], env, args.runs)
+        typer_row = cold('python -c "import typer"', None, [sys.executable, "-c", "import typer"], env, args.runs)
+        typer_row.note = "reference for cold starts"
+        rows += [floor, typer_row]
+        for name, launcher in LAUNCHERS.items():
+            row = cold(f"srs --help [{name}]", None, [*launcher, "--help"], env, args.runs)
+            row.reference = f"typer x{row.seconds / typer_row.seconds:.2f} (cpu x{row.cpu / typer_row.cpu:.2f})"
+            rows.append(row)
+        for cards in sizes:
+            rows += bench_size(cards, args, env, srs, has, scratch, deck, typer_row)
+    load_after = os.getloadavg()
+
+    print(f"srs benchmarks: SRS_NOW={NOW_TEXT}; Python {platform.python_version()}; {os.cpu_count()} CPUs; "
+          f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    print(f"launchers: script = {' '.join(LAUNCHERS.get('script', ['(none)']))}; -m = {sys.executable} -m srs; "
+          f"commands other than --help and status use the {primary_name} launcher")
+    print(f"cold commands: median of {args.runs} run(s) after 1 warm-up; cpu = user + system of the child; "
+          f"peak MB = its ru_maxrss; p99 over the answers")
+    print(f"references: typer = python -c \"import typer\"; sqlite = {SQL_REFERENCE!r} in process (median); "
+          "make_collection = as recorded when the cache was built (cpu: the store's process)")
+    print()
+    print(table(rows))
+    growth_text, growth = scaling(rows, sizes)
+    if growth_text:
+        print()
+        print(growth_text)
+    missed = [r for r in rows if r.holds is False] + [g for g in growth if not g["holds"]]
+    print()
+    print(f"targets: {sum(r.holds is True for r in rows) + sum(g['holds'] for g in growth)} hold, {len(missed)} missed")
+    if args.json:
+        print(json.dumps({"now": NOW_TEXT, "sizes": sizes, "runs": args.runs,
+                          "rows": [{k: v for k, v in asdict(r).items() if k != "samples"} for r in rows],
+                          "growth": growth,
+                          "load_average": [load_before[0], load_after[0]]}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

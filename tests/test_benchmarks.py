@@ -1,0 +1,64 @@
+"""Smoke test of the benchmark scripts on a tiny collection: they run and print their table.
+
+No timing is asserted (speed is what the scripts report, not what tests check).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _run(*args: str, timeout: float = 120) -> str:
+    result = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def test_make_collection_builds_every_kind_of_card(tmp_path):
+    db = tmp_path / "bench.db"
+    out = _run(str(BENCH / "make_collection.py"), "--cards", "200", "--reviews", "2000", "--db", str(db),
+               "--seed", "3")
+    assert "reviews: 2000" in out.replace(",", "")
+    conn = sqlite3.connect(db)
+    try:
+        states = {state for (state,) in conn.execute("SELECT DISTINCT state FROM card_state WHERE retired = 0")}
+        assert states == {0, 1, 2, 3}  # new, learning, review, relearning
+        assert conn.execute("SELECT count(*) FROM reviews").fetchone()[0] == 2000
+        assert conn.execute("SELECT count(DISTINCT deck_id) FROM cards").fetchone()[0] >= 3
+        assert conn.execute("SELECT count(*) FROM cards WHERE retired = 1").fetchone()[0] >= 1
+        assert conn.execute("SELECT count(*) FROM card_state WHERE suspended = 1").fetchone()[0] >= 1
+        assert conn.execute("SELECT count(*) FROM cards WHERE kind = 'choice' AND answer IS NULL").fetchone()[0] >= 1
+        assert conn.execute("SELECT count(*) FROM cards WHERE kind = 'basic'").fetchone()[0] >= 1
+        latest = conn.execute("SELECT max(reviewed_at) FROM reviews").fetchone()[0]
+        assert latest < "2026-06-01T12:00:00"  # every history ends before the benchmarks' "now"
+        # the store computed each card's state from its history: reps match the log
+        assert conn.execute("SELECT count(*) FROM card_state s WHERE s.reps != (SELECT count(*) FROM reviews r "
+                            "WHERE r.card_id = s.card_id)").fetchone()[0] == 0
+    finally:
+        conn.close()
+
+
+def test_run_prints_the_table(tmp_path):
+    out = _run(str(BENCH / "run.py"), "--sizes", "200", "--quick", "--runs", "1", "--answers", "50",
+               "--deck-cards", "200", "--cache", str(tmp_path / "cache"), "--json")
+    table = out.split("\n{", 1)[0]
+    script = (Path(sys.executable).parent / "srs").exists() or shutil.which("srs")
+    launchers = ["-m", "script"] if script else ["-m"]
+    for row in [f"srs {command} [{launcher}]" for command in ("--help", "status") for launcher in launchers]:
+        assert row in table, row
+    for row in ('python -c "import typer"', "srs stats", "srs cards --json", "srs import (200-card deck)",
+                "srs import (unchanged again)", "srs export anki", "srs export anki --with-progress",
+                "answer -> next card", "+ remaining() + preview() (as shown)", "make_collection (when cached)"):
+        assert row in table, row
+    for column in ("median", "cpu", "p99", "peak MB", "reference (same run)", "target", "holds"):
+        assert column in table
+    assert "targets:" in table
+    assert "Traceback" not in out
+    # a second run reuses the cached collection
+    assert list((tmp_path / "cache").glob("collection-200c-2000r-*.db"))
