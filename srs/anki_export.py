@@ -44,9 +44,8 @@ from srs.anki_format import (
 )
 from srs.anki_progress import STAGE, STAGING, Days, card_columns, insert_revlog, revlog_rows, to_us
 from srs.clock import DEFAULT_DAY_START_HOUR
-from srs.model import CardSpec, Progress, SrsError, StoredCard
+from srs.model import SrsError, StoredCard
 from srs.scheduling import Settings
-from srs.store import STATE_NAMES
 
 _BATCH = 5_000
 
@@ -98,7 +97,7 @@ def export_decks(store, path, decks: list[str] | None = None, *, with_progress: 
             chosen = [(deck["id"], deck["name"]) for deck in store.decks()]
         options = {normalize_deck_name(name): DeckOptions.from_settings(store.deck_settings(deck_id))
                    for deck_id, name in chosen}
-        cards = (_stored_card(row) for deck_id, _ in chosen for row in store.card_rows(deck_id))
+        cards = (card for deck_id, _ in chosen for card in store.bulk_cards(deck_id))
         histories = None
         if with_progress:
             histories = groupby(store.review_rows([deck_id for deck_id, _ in chosen]), key=itemgetter(0))
@@ -148,22 +147,6 @@ def _replayed(card: StoredCard, settings: Settings) -> list[tuple]:
     return [(card.id, to_us(review.reviewed_at), int(review.rating), REVLOG_TYPES.get(review.kind, 1),
              review.duration_ms, to_us(review.due_after) if review.due_after else None, difficulty)
             for review, difficulty in zip(reviews, before)]
-
-
-def _time(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def _stored_card(row: tuple) -> StoredCard:
-    """A card from `Store.card_rows` (columns as `Store.cards` reads them). Times are parsed with
-    fromisoformat: `clock.from_text` (strptime, about 20 us) would take seconds on 100,000 cards."""
-    spec = CardSpec(question=row[3], answer=row[5], options=json.loads(row[4]) if row[4] else None,
-                    explanation=row[7], key_source=row[6], source_id=row[8],
-                    tags=json.loads(row[9]) if row[9] else [])
-    progress = Progress(state=STATE_NAMES[row[10]], step=row[11], stability=row[12], difficulty=row[13],
-                        due=_time(row[14]), last_review=_time(row[15]), reps=row[16], lapses=row[17],
-                        suspended=bool(row[18]))
-    return StoredCard(id=row[0], deck=row[1], spec=spec, progress=progress, deck_id=row[19])
 
 
 # -- notes -----------------------------------------------------------------------------

@@ -25,8 +25,8 @@ text decides them (see `_key`); everything else stays unkeyed (answer None).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
+from srs.decks import read_text
 from srs.model import CardSpec, DeckSpec, SrsError
 
 _HEADINGS = {  # normalised, spaces removed
@@ -217,15 +217,5 @@ def _group(body: list[tuple[int, str]], items: list[tuple[str, str]], subtitle: 
 
 
 def read_lesson(path) -> DeckSpec:
-    """Read and parse a lesson file (UTF-8, a BOM is fine)."""
-    src = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as e:
-        raise SrsError(f"cannot read the file: {e.strerror or type(e).__name__}", src) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
-        raise SrsError(f"not UTF-8 text (byte 0x{data[e.start]:02x})", src, line) from None
-    return parse_lesson(text, src)
+    """Read and parse a lesson file (UTF-8, a BOM is fine), as `srs.decks.read_text` reads any source."""
+    return parse_lesson(read_text(path), str(path))

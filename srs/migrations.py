@@ -146,4 +146,12 @@ def m004_stats_indexes(db) -> None:
     db.execute("CREATE INDEX reviews_wrong_choices ON reviews (card_id, choice) WHERE correct = 0")
 
 
+@migration
+def m005_todays_answers_index(db) -> None:
+    # the review queue counts today's own answers per deck on every card; this index lets it
+    # read just today's rows instead of probing the log for every card of the deck
+    db.execute("CREATE INDEX reviews_own_by_time ON reviews (reviewed_at, card_id, prev_state, kind) "
+               "WHERE source IS NULL")
+
+
 LATEST = len(MIGRATIONS)

@@ -27,13 +27,12 @@ until it is done.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Optional
 
-from srs.model import Review, SrsError
+from srs.model import SrsError
 
 MIN_REVIEWS = 400  # reviews a day or more apart needed to fit (Anki asks for 400 too)
 # fsrs-rs trains 5 epochs by default. On histories simulated from known parameters that
@@ -95,12 +94,8 @@ def load_history(store, deck_id: int | None = None, progress: ProgressFn = None)
     from srs.scheduling import Settings
 
     hours = {d["id"]: Settings.from_dict(store.deck_settings(d["id"])).day_start_hour for d in store.decks()}
-    where, args = ("WHERE c.deck_id = ? ", (deck_id,)) if deck_id is not None else ("", ())
-    total = store.conn.execute(f"SELECT count(*) FROM reviews r JOIN cards c ON c.id = r.card_id {where}",
-                               args).fetchone()[0]
-    rows = store.conn.execute(
-        "SELECT r.card_id, c.deck_id, CAST(strftime('%s', r.reviewed_at) AS INTEGER), r.rating, r.reviewed_at "
-        f"FROM reviews r JOIN cards c ON c.id = r.card_id {where}ORDER BY r.card_id, r.reviewed_at, r.id", args)
+    total = store.count_reviews(None if deck_id is None else [deck_id])
+    rows = store.history_rows(deck_id)
     history = History()
     items, card_ids, times = history.items, history.card_ids, history.times
     current, last_day, reviews, hour = None, None, [], 4
@@ -174,8 +169,6 @@ def split_evaluation(store, deck_id: int | None = None, *, train_fraction: float
 
 def optimize(store, deck_id: int | None = None, *, now: datetime, progress: ProgressFn = None) -> dict:
     """Fit, compare with the current set, keep the record, adopt when better (and reschedule)."""
-    from srs.clock import to_text
-
     history = load_history(store, deck_id, progress)
     count = len(history.items)
     if count < MIN_REVIEWS:
@@ -190,14 +183,10 @@ def optimize(store, deck_id: int | None = None, *, now: datetime, progress: Prog
     adopted = after["log_loss"] <= before["log_loss"] and after["rmse_bins"] < before["rmse_bins"]
     if progress:
         progress("fitting FSRS parameters", 1, 1)
-    with store.write() as conn:
-        conn.execute(
-            "INSERT INTO parameter_sets (created_at, deck_id, parameters, reviews, optimizer, log_loss_before, "
-            "rmse_bins_before, log_loss_after, rmse_bins_after, adopted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (to_text(now), deck_id, json.dumps(fitted), count, _optimizer_name(), before["log_loss"],
-             before["rmse_bins"], after["log_loss"], after["rmse_bins"], int(adopted)))
+    with store.write():  # the record, the adoption and the rescheduling: all or nothing
+        store.record_parameter_set(now, deck_id, fitted, count, _optimizer_name(), before, after, adopted)
         if adopted:
-            _store_parameters(conn, deck_id, fitted)
+            store.adopt_parameters(deck_id, fitted)
             _reschedule(store, deck_id, fitted, progress)
     return {"before": before, "after": after, "adopted": adopted, "parameters": fitted, "reviews": count}
 
@@ -208,82 +197,22 @@ def _optimizer_name() -> str:
     return f"fsrs-rs-python {version('fsrs-rs-python')} ({EPOCHS} epochs)"
 
 
-def _store_parameters(conn, deck_id: int | None, parameters: list[float]) -> None:
-    """As `Store.set_deck_setting` / `set_global_setting`, inside the caller's transaction."""
-    if deck_id is None:
-        conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('parameters', ?)", (json.dumps(parameters),))
-        return
-    settings = json.loads(conn.execute("SELECT settings FROM decks WHERE id = ?", (deck_id,)).fetchone()[0])
-    settings["parameters"] = parameters
-    conn.execute("UPDATE decks SET settings = ? WHERE id = ?", (json.dumps(settings), deck_id))
-
-
 def _reschedule(store, deck_id: int | None, parameters: list[float], progress: ProgressFn) -> int:
-    """Replay each reviewed card of the scope with `parameters`; rewrite its state and its reviews' prev_* state.
+    """Replay each reviewed card of the scope with `parameters` (`Store.reschedule`), inside the caller's transaction.
 
-    Runs inside the caller's transaction. With all decks in scope, decks that have their
-    own parameters keep them and are left alone.
+    With all decks in scope, decks that have their own parameters keep them and are left alone.
     """
-    from srs.scheduling import replay
-    from srs.store import STATE_NAMES
-
-    conn = store.conn
     decks = [d for d in store.decks()
              if (d["id"] == deck_id if deck_id is not None else "parameters" not in d["settings"])]
-    total = conn.execute(
-        f"SELECT count(*) FROM reviews r JOIN cards c ON c.id = r.card_id WHERE c.deck_id IN "
-        f"({','.join('?' * len(decks))})", [d["id"] for d in decks]).fetchone()[0] if decks else 0
-    done = 0
-    for deck in decks:
-        values = {**store.deck_settings(deck["id"]), "parameters": parameters}
-        cards = [row[0] for row in conn.execute(
-            "SELECT card_id FROM card_state WHERE deck_id = ? AND reps > 0 ORDER BY card_id", (deck["id"],))]
-        for start in range(0, len(cards), 2000):
-            chunk = cards[start:start + 2000]
-            by_card: dict[int, list] = {}
-            for review_id, card_id, at, rating, duration, kind in conn.execute(
-                    f"SELECT id, card_id, reviewed_at, rating, duration_ms, kind FROM reviews WHERE card_id IN "
-                    f"({','.join('?' * len(chunk))}) ORDER BY card_id, reviewed_at, id", chunk):
-                by_card.setdefault(card_id, []).append(
-                    (review_id, kind, Review(datetime.fromisoformat(at), rating, duration_ms=duration)))
-            review_updates, kind_updates, state_updates = [], [], []
-            for card_id, triples in by_card.items():
-                rows, state = replay(card_id, [review for _, _, review in triples], values)
-                for (review_id, kind, _), row in zip(triples, rows):
-                    review_updates.append((row[7], *row[9:], review_id))
-                    if row[3] != kind:  # rare: kind is indexed, so it is only written when it changes
-                        kind_updates.append((row[3], review_id))
-                state_updates.append((STATE_NAMES.index(state.state), state.step, state.stability, state.difficulty,
-                                      _text(state.due), _text(state.last_review), state.reps, state.lapses, card_id))
-            conn.executemany(
-                "UPDATE reviews SET due_after = ?, prev_state = ?, prev_step = ?, prev_stability = ?, "
-                "prev_difficulty = ?, prev_due = ?, prev_last_review = ?, prev_reps = ?, prev_lapses = ? "
-                "WHERE id = ?", review_updates)
-            conn.executemany("UPDATE reviews SET kind = ? WHERE id = ?", kind_updates)
-            conn.executemany(
-                "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, last_review = ?, "
-                "reps = ?, lapses = ? WHERE card_id = ?", state_updates)
-            done += len(review_updates)
-            if progress:
-                progress("rescheduling cards", done, total)
-    return done
-
-
-def _text(moment: datetime | None) -> str | None:
-    from srs.clock import to_text
-
-    return None if moment is None else to_text(moment)
+    total = store.count_reviews([d["id"] for d in decks])
+    scope = [(d["id"], {**store.deck_settings(d["id"]), "parameters": parameters}) for d in decks]
+    done = (lambda count: progress("rescheduling cards", count, total)) if progress else None
+    return store.reschedule(scope, done)
 
 
 def parameter_sets(store, deck_id: int | None = None) -> list[dict]:
     """Every fitted set of a scope, oldest first."""
-    where, args = ("deck_id = ?", (deck_id,)) if deck_id is not None else ("deck_id IS NULL", ())
-    rows = store.conn.execute(
-        "SELECT created_at, parameters, reviews, optimizer, log_loss_before, rmse_bins_before, log_loss_after, "
-        f"rmse_bins_after, adopted FROM parameter_sets WHERE {where} ORDER BY id", args).fetchall()
-    return [{"created_at": r[0], "parameters": json.loads(r[1]), "reviews": r[2], "optimizer": r[3],
-             "before": {"log_loss": r[4], "rmse_bins": r[5]}, "after": {"log_loss": r[6], "rmse_bins": r[7]},
-             "adopted": bool(r[8])} for r in rows]
+    return store.parameter_sets(deck_id)
 
 
 # -- desired retention: workload and knowledge ------------------------------------------
@@ -320,14 +249,8 @@ def retention_table(store, deck_id: int | None = None, *, now: datetime, progres
     settings = {d["id"]: Settings.from_dict(store.deck_settings(d["id"])) for d in decks}
     main = Settings.from_dict(store.deck_settings(deck_id) if deck_id is not None else store.global_settings())
     main_parameters = current_parameters(store, deck_id)
-    scope, args = ("s.deck_id = ?", (deck_id,)) if deck_id is not None else ("1", ())
-    existing = store.conn.execute(
-        "SELECT s.card_id, s.deck_id, s.stability, s.difficulty, CAST(strftime('%s', s.due) AS INTEGER), "
-        "CAST(strftime('%s', s.last_review) AS INTEGER), s.lapses FROM card_state s WHERE " + scope +
-        " AND s.retired = 0 AND s.suspended = 0 AND s.state > 0 AND s.stability > 0", args).fetchall()
-    new_counts = dict(store.conn.execute(
-        f"SELECT s.deck_id, count(*) FROM card_state s WHERE {scope} AND s.retired = 0 AND s.suspended = 0 "
-        "AND s.state = 0 GROUP BY s.deck_id", args).fetchall())
+    existing = store.studied_card_rows(deck_id)
+    new_counts = store.new_card_counts(deck_id)
     new_cards = sum(new_counts.values())
     new_per_day = sum(settings[d].new_per_day for d in new_counts if d in settings)
     if not existing and not (new_cards and new_per_day):
@@ -408,21 +331,12 @@ def _config(settings, probs: dict, costs, deck_size: int, learn_limit: int):
 
 def _learner_shares(store, deck_id: int | None):
     """The learner's first-rating and pass-rating shares, and answer times, from the log (where there are enough)."""
-    join, args = ("JOIN cards c ON c.id = r.card_id WHERE c.deck_id = ? AND", (deck_id,)) if deck_id is not None \
-        else ("WHERE", ())
+    first, passed, seconds = store.answer_tallies(deck_id, MAX_ANSWER_MS)
     probs = {}
-    first = dict(store.conn.execute(
-        f"SELECT r.rating, count(*) FROM reviews r {join} r.prev_reps = 0 GROUP BY r.rating", args).fetchall())
     if sum(first.values()) >= 50:
         probs["first"] = [first.get(rating, 0) / sum(first.values()) for rating in (1, 2, 3, 4)]
-    passed = dict(store.conn.execute(
-        f"SELECT r.rating, count(*) FROM reviews r {join} r.kind = 1 AND r.rating > 1 GROUP BY r.rating",
-        args).fetchall())
     if sum(passed.values()) >= 50:
         probs["review"] = [passed.get(rating, 0) / sum(passed.values()) for rating in (2, 3, 4)]
-    seconds = {(kind, rating): (count, mean) for kind, rating, count, mean in store.conn.execute(
-        f"SELECT r.kind, r.rating, count(*), avg(min(r.duration_ms, {MAX_ANSWER_MS})) / 1000.0 FROM reviews r "
-        f"{join} r.duration_ms > 0 GROUP BY r.kind, r.rating", args)}
 
     def costs(defaults):
         return [[seconds[(kind, rating)][1] if seconds.get((kind, rating), (0, 0))[0] >= 20

@@ -21,6 +21,7 @@ from srs.scheduling import Settings
 from srs.store import Store
 
 LEARN_AHEAD = timedelta(minutes=20)
+CHECKPOINT_EVERY = 200  # answers between WAL checkpoints in a long session
 
 
 @dataclass
@@ -62,19 +63,24 @@ class ReviewSession:
         ids = [self.deck_id] if self.deck_id is not None else [d["id"] for d in self.store.decks()]
         self.decks = [_Deck(i, Settings.from_dict(self.store.deck_settings(i))) for i in ids]
         self._shuffle = random.Random()
+        self.store.hold_checkpoints()  # answers commit without a WAL checkpoint inside; see close()
 
     # -- the queue ------------------------------------------------------------------
 
-    def _today(self, deck: _Deck, now: datetime) -> tuple[str, str, int, int]:
-        """Day bounds and how many new cards and reviews the deck may still show today."""
-        start, end = clock.day_bounds(now, deck.settings.day_start_hour)
-        start_text, end_text = clock.to_text(start), clock.to_text(end)
-        new_done, reviews_done = self.store.conn.execute(
-            "SELECT coalesce(sum(r.prev_state = 0), 0), coalesce(sum(r.kind = 1), 0) FROM reviews r "
-            "JOIN card_state s ON s.card_id = r.card_id WHERE r.reviewed_at >= ? AND r.reviewed_at < ? "
-            "AND s.deck_id = ? AND r.source IS NULL", (start_text, end_text, deck.id)).fetchone()
-        return (start_text, end_text, max(deck.settings.new_per_day - new_done, 0),
-                max(deck.settings.reviews_per_day - reviews_done, 0))
+    def _today(self, now: datetime) -> dict[int, tuple[str, int, int]]:
+        """Per deck: the end of its learner day, and how many new cards and reviews it may still show today.
+
+        Today's answers are read once for all decks that share a day-start hour."""
+        out = {}
+        for hour in {deck.settings.day_start_hour for deck in self.decks}:
+            start, end = (clock.to_text(t) for t in clock.day_bounds(now, hour))
+            done = self.store.answered_by_deck(start, end)
+            for deck in self.decks:
+                if deck.settings.day_start_hour == hour:
+                    new_done, reviews_done = done.get(deck.id, (0, 0))
+                    out[deck.id] = (end, max(deck.settings.new_per_day - new_done, 0),
+                                    max(deck.settings.reviews_per_day - reviews_done, 0))
+        return out
 
     def next_card(self) -> StoredCard | None:
         """The card to show now, or None when the session is done."""
@@ -83,25 +89,20 @@ class ReviewSession:
             return self.store.card(card_id)
         now = self.now()
         now_text = clock.to_text(now)
-        conn = self.store.conn
+        store = self.store
         learning, review, new = [], [], []
+        today = self._today(now)
         for deck in self.decks:
-            _, end, new_left, reviews_left = self._today(deck, now)
-            row = conn.execute(
-                "SELECT due, card_id FROM card_state WHERE deck_id = ? AND retired = 0 AND suspended = 0 "
-                "AND state IN (1, 3) ORDER BY due LIMIT 1", (deck.id,)).fetchone()
+            end, new_left, reviews_left = today[deck.id]
+            row = store.first_learning(deck.id)
             if row:
                 learning.append(row)
             if reviews_left:
-                row = conn.execute(
-                    "SELECT due, card_id FROM card_state WHERE deck_id = ? AND retired = 0 AND suspended = 0 "
-                    "AND state = 2 AND due < ? ORDER BY due LIMIT 1", (deck.id, end)).fetchone()
+                row = store.first_due_review(deck.id, end)
                 if row:
                     review.append(row)
             if new_left and not new:
-                row = conn.execute(
-                    "SELECT position, card_id FROM card_state WHERE deck_id = ? AND retired = 0 AND suspended = 0 "
-                    "AND state = 0 ORDER BY position LIMIT 1", (deck.id,)).fetchone()
+                row = store.first_new(deck.id)
                 if row:
                     new.append(row)
         learning.sort()
@@ -123,18 +124,13 @@ class ReviewSession:
         """
         now = self.now()
         counts = {"new": 0, "learning": 0, "review": 0}
-        conn = self.store.conn
-        active = "FROM card_state WHERE deck_id = ? AND retired = 0 AND suspended = 0 AND "
+        store = self.store
+        today = self._today(now)
         for deck in self.decks:
-            _, end, new_left, reviews_left = self._today(deck, now)
-            counts["new"] += conn.execute(
-                f"SELECT count(*) FROM (SELECT 1 {active} state = 0 LIMIT ?)", (deck.id, new_left)).fetchone()[0]
-            counts["review"] += conn.execute(
-                f"SELECT count(*) FROM (SELECT 1 {active} state = 2 AND due < ? LIMIT ?)",
-                (deck.id, end, reviews_left)).fetchone()[0]
-            counts["learning"] += sum(conn.execute(
-                f"SELECT count(*) {active} state = ? AND due < ?", (deck.id, state, end)).fetchone()[0]
-                for state in (1, 3))
+            end, new_left, reviews_left = today[deck.id]
+            counts["new"] += store.count_new(deck.id, new_left)
+            counts["review"] += store.count_due_reviews(deck.id, end, reviews_left)
+            counts["learning"] += store.count_due_learning(deck.id, end)
         return counts
 
     # -- one card -------------------------------------------------------------------
@@ -176,7 +172,14 @@ class ReviewSession:
             return False
         right = correct if correct is not None else rating > 1
         self.answered.append(Answered(review_id, card.id, rating, right, duration_ms))
+        if len(self.answered) % CHECKPOINT_EVERY == 0:
+            self.store.checkpoint()
+            self.store.hold_checkpoints()
         return True
+
+    def close(self) -> None:
+        """End the session: fold its answers from the WAL into the database file."""
+        self.store.checkpoint()
 
     def undo(self) -> StoredCard | None:
         """Take back the last answer of this session; the card is shown again next."""
@@ -199,10 +202,6 @@ class ReviewSession:
         return card
 
     def summary(self) -> Summary:
-        deck_ids = [d.id for d in self.decks]
-        marks = ",".join("?" * len(deck_ids)) or "NULL"
-        row = self.store.conn.execute(
-            f"SELECT min(due) FROM card_state WHERE deck_id IN ({marks}) AND retired = 0 AND suspended = 0 "
-            "AND state > 0", deck_ids).fetchone()
         return Summary(cards=len(self.answered), right=sum(a.right for a in self.answered),
-                       seconds=sum(a.duration_ms for a in self.answered) / 1000, next_due=clock.from_text(row[0]))
+                       seconds=sum(a.duration_ms for a in self.answered) / 1000,
+                       next_due=self.store.next_due([d.id for d in self.decks]))

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from srs.clock import from_text, to_text
 from srs.model import CardSpec, DeckSpec, Progress, Review, SrsError, StoredCard
@@ -136,8 +136,8 @@ class Store:
         return {key: json.loads(value) for key, value in rows}
 
     def set_global_setting(self, key: str, value) -> None:
-        with self.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+        with self.write():
+            self._set_setting(None, key, value)
 
     def decks(self) -> list[dict]:
         rows = self.conn.execute("SELECT id, name, source, notes, settings FROM decks ORDER BY name").fetchall()
@@ -161,10 +161,17 @@ class Store:
         return json.loads(self.conn.execute("SELECT settings FROM decks WHERE id = ?", (deck_id,)).fetchone()[0])
 
     def set_deck_setting(self, deck_id: int, key: str, value) -> None:
-        with self.write() as conn:
-            settings = json.loads(conn.execute("SELECT settings FROM decks WHERE id = ?", (deck_id,)).fetchone()[0])
-            settings[key] = value
-            conn.execute("UPDATE decks SET settings = ? WHERE id = ?", (json.dumps(settings), deck_id))
+        with self.write():
+            self._set_setting(deck_id, key, value)
+
+    def _set_setting(self, deck_id: int | None, key: str, value) -> None:
+        """Set a deck's setting (a global one when `deck_id` is None), inside the caller's transaction."""
+        if deck_id is None:
+            self.conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+            return
+        settings = json.loads(self.conn.execute("SELECT settings FROM decks WHERE id = ?", (deck_id,)).fetchone()[0])
+        settings[key] = value
+        self.conn.execute("UPDATE decks SET settings = ? WHERE id = ?", (json.dumps(settings), deck_id))
 
     # -- import ----------------------------------------------------------------------
 
@@ -313,6 +320,10 @@ class Store:
             args.append(deck_id)
         return self.conn.execute(self._CARD_SQL + "WHERE " + where + " ORDER BY d.name, c.position", args).fetchall()
 
+    def bulk_cards(self, deck_id: int | None = None) -> Iterator[StoredCard]:
+        """The cards of `card_rows` (as `cards` gives them), read at once for bulk work (export)."""
+        return (_stored(row) for row in self.card_rows(deck_id))
+
     def reviews_of(self, card_id: int) -> list[Review]:
         rows = self.conn.execute(
             "SELECT reviewed_at, rating, kind, duration_ms, choice, correct, due_after FROM reviews "
@@ -343,6 +354,73 @@ class Store:
             sql += "WHERE c.deck_id = ? "
             args.append(deck_id)
         return self.conn.execute(sql + "ORDER BY r.reviewed_at, r.id", args)
+
+    # -- the review queue (the session's policy picks among these; each reads a queue index) --
+
+    _ACTIVE = "FROM card_state WHERE deck_id = ? AND retired = 0 AND suspended = 0 AND "
+
+    def answered_by_deck(self, start: str, end: str) -> dict[int, tuple[int, int]]:
+        """Per deck, (new cards introduced, reviews made) between two stored times, own answers only."""
+        # today's own answers first (index reviews_own_by_time), then their cards' deck: the cost is
+        # that of one day's answers, not of the collection's size
+        rows = self.conn.execute(
+            "SELECT s.deck_id, sum(r.prev_state = 0), sum(r.kind = 1) FROM reviews r "
+            "CROSS JOIN card_state s ON s.card_id = r.card_id WHERE r.source IS NULL AND r.reviewed_at >= ? "
+            "AND r.reviewed_at < ? GROUP BY s.deck_id", (start, end))
+        return {deck_id: (new, reviews) for deck_id, new, reviews in rows}
+
+    def hold_checkpoints(self) -> None:
+        """For a review session: no WAL checkpoint inside an answer's commit (it can take tens of ms).
+        The answers are as safe in the WAL; `checkpoint` folds them into the database file later."""
+        self.conn.execute("PRAGMA wal_autocheckpoint = 0")
+
+    def checkpoint(self) -> None:
+        self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        self.conn.execute("PRAGMA wal_autocheckpoint = 1000")
+
+    def first_learning(self, deck_id: int) -> tuple[str, int] | None:
+        """(due, card_id) of the deck's (re)learning card due first, due or not."""
+        rows = [self.conn.execute(  # one index range per state: no sort, however many are learning
+            "SELECT due, card_id FROM card_state WHERE deck_id = ? AND retired = 0 AND suspended = 0 "
+            "AND state = ? ORDER BY due LIMIT 1", (deck_id, state)).fetchone() for state in (1, 3)]
+        return min((row for row in rows if row), default=None)
+
+    def first_due_review(self, deck_id: int, before: str) -> tuple[str, int] | None:
+        """(due, card_id) of the deck's most overdue review card due before a stored time."""
+        return self.conn.execute(
+            "SELECT due, card_id FROM card_state WHERE deck_id = ? AND retired = 0 AND suspended = 0 "
+            "AND state = 2 AND due < ? ORDER BY due LIMIT 1", (deck_id, before)).fetchone()
+
+    def first_new(self, deck_id: int) -> tuple[int, int] | None:
+        """(position, card_id) of the deck's first new card in deck order."""
+        return self.conn.execute(
+            "SELECT position, card_id FROM card_state WHERE deck_id = ? AND retired = 0 AND suspended = 0 "
+            "AND state = 0 ORDER BY position LIMIT 1", (deck_id,)).fetchone()
+
+    def count_new(self, deck_id: int, limit: int) -> int:
+        """The deck's new cards, counted up to `limit` at most."""
+        return self.conn.execute(
+            f"SELECT count(*) FROM (SELECT 1 {self._ACTIVE} state = 0 LIMIT ?)", (deck_id, limit)).fetchone()[0]
+
+    def count_due_reviews(self, deck_id: int, before: str, limit: int) -> int:
+        """The deck's review cards due before a stored time, counted up to `limit` at most."""
+        return self.conn.execute(
+            f"SELECT count(*) FROM (SELECT 1 {self._ACTIVE} state = 2 AND due < ? LIMIT ?)",
+            (deck_id, before, limit)).fetchone()[0]
+
+    def count_due_learning(self, deck_id: int, before: str) -> int:
+        """The deck's learning and relearning cards due before a stored time (one index range per state)."""
+        return sum(self.conn.execute(
+            f"SELECT count(*) {self._ACTIVE} state = ? AND due < ?", (deck_id, state, before)).fetchone()[0]
+            for state in (1, 3))
+
+    def next_due(self, deck_ids: list[int]) -> datetime | None:
+        """When the first studied (not new) card of these decks is due; None when there is none."""
+        marks = ",".join("?" * len(deck_ids)) or "NULL"
+        row = self.conn.execute(
+            f"SELECT min(due) FROM card_state WHERE deck_id IN ({marks}) AND retired = 0 AND suspended = 0 "
+            "AND state > 0", deck_ids).fetchone()
+        return from_text(row[0])
 
     # -- answers ---------------------------------------------------------------------
 
@@ -414,6 +492,130 @@ class Store:
         return [_stored(r) for r in self.conn.execute(sql + " ORDER BY d.name, c.position", args)]
 
 
+    # -- FSRS parameters: the optimizer's reads, its record and the rescheduling ----------
+
+    def count_reviews(self, deck_ids: list[int] | None = None) -> int:
+        """Answers to the cards of these decks (of all decks when None)."""
+        if deck_ids is None:
+            return self.conn.execute("SELECT count(*) FROM reviews r JOIN cards c ON c.id = r.card_id").fetchone()[0]
+        if not deck_ids:
+            return 0
+        return self.conn.execute(
+            f"SELECT count(*) FROM reviews r JOIN cards c ON c.id = r.card_id WHERE c.deck_id IN "
+            f"({','.join('?' * len(deck_ids))})", deck_ids).fetchone()[0]
+
+    def history_rows(self, deck_id: int | None = None) -> Iterator[tuple]:
+        """Every answer of a deck (of all decks when None) by card then time:
+        (card_id, deck_id, reviewed_at in Unix seconds, rating, reviewed_at as stored)."""
+        where, args = ("WHERE c.deck_id = ? ", (deck_id,)) if deck_id is not None else ("", ())
+        return self.conn.execute(
+            "SELECT r.card_id, c.deck_id, CAST(strftime('%s', r.reviewed_at) AS INTEGER), r.rating, r.reviewed_at "
+            f"FROM reviews r JOIN cards c ON c.id = r.card_id {where}ORDER BY r.card_id, r.reviewed_at, r.id", args)
+
+    def studied_card_rows(self, deck_id: int | None = None) -> list[tuple]:
+        """Active studied cards with a memory state: (card_id, deck_id, stability, difficulty, due and
+        last_review in Unix seconds, lapses)."""
+        scope, args = ("s.deck_id = ?", (deck_id,)) if deck_id is not None else ("1", ())
+        return self.conn.execute(
+            "SELECT s.card_id, s.deck_id, s.stability, s.difficulty, CAST(strftime('%s', s.due) AS INTEGER), "
+            "CAST(strftime('%s', s.last_review) AS INTEGER), s.lapses FROM card_state s WHERE " + scope +
+            " AND s.retired = 0 AND s.suspended = 0 AND s.state > 0 AND s.stability > 0", args).fetchall()
+
+    def new_card_counts(self, deck_id: int | None = None) -> dict[int, int]:
+        """Active new cards by deck id."""
+        scope, args = ("s.deck_id = ?", (deck_id,)) if deck_id is not None else ("1", ())
+        return dict(self.conn.execute(
+            f"SELECT s.deck_id, count(*) FROM card_state s WHERE {scope} AND s.retired = 0 AND s.suspended = 0 "
+            "AND s.state = 0 GROUP BY s.deck_id", args).fetchall())
+
+    def answer_tallies(self, deck_id: int | None, max_answer_ms: int) -> tuple[dict, dict, dict]:
+        """From the log of a deck (all decks when None): answers by rating of first answers, answers by rating of
+        passed reviews, and {(kind, rating): (answers, mean seconds)} of timed answers, times capped."""
+        join, args = ("JOIN cards c ON c.id = r.card_id WHERE c.deck_id = ? AND", (deck_id,)) \
+            if deck_id is not None else ("WHERE", ())
+        first = dict(self.conn.execute(
+            f"SELECT r.rating, count(*) FROM reviews r {join} r.prev_reps = 0 GROUP BY r.rating", args).fetchall())
+        passed = dict(self.conn.execute(
+            f"SELECT r.rating, count(*) FROM reviews r {join} r.kind = 1 AND r.rating > 1 GROUP BY r.rating",
+            args).fetchall())
+        seconds = {(kind, rating): (count, mean) for kind, rating, count, mean in self.conn.execute(
+            f"SELECT r.kind, r.rating, count(*), avg(min(r.duration_ms, {max_answer_ms})) / 1000.0 FROM reviews r "
+            f"{join} r.duration_ms > 0 GROUP BY r.kind, r.rating", args)}
+        return first, passed, seconds
+
+    def parameter_sets(self, deck_id: int | None = None) -> list[dict]:
+        """Every fitted set of a scope (a deck, or the global scope when None), oldest first."""
+        where, args = ("deck_id = ?", (deck_id,)) if deck_id is not None else ("deck_id IS NULL", ())
+        rows = self.conn.execute(
+            "SELECT created_at, parameters, reviews, optimizer, log_loss_before, rmse_bins_before, log_loss_after, "
+            f"rmse_bins_after, adopted FROM parameter_sets WHERE {where} ORDER BY id", args).fetchall()
+        return [{"created_at": r[0], "parameters": json.loads(r[1]), "reviews": r[2], "optimizer": r[3],
+                 "before": {"log_loss": r[4], "rmse_bins": r[5]}, "after": {"log_loss": r[6], "rmse_bins": r[7]},
+                 "adopted": bool(r[8])} for r in rows]
+
+    def record_parameter_set(self, now: datetime, deck_id: int | None, parameters: list[float], reviews: int,
+                             optimizer: str, before: dict, after: dict, adopted: bool) -> None:
+        """Keep a fitted set with its metrics. Inside the caller's `write()` (with `adopt_parameters`)."""
+        self._in_write()
+        self.conn.execute(
+            "INSERT INTO parameter_sets (created_at, deck_id, parameters, reviews, optimizer, log_loss_before, "
+            "rmse_bins_before, log_loss_after, rmse_bins_after, adopted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (to_text(now), deck_id, json.dumps(parameters), reviews, optimizer, before["log_loss"],
+             before["rmse_bins"], after["log_loss"], after["rmse_bins"], int(adopted)))
+
+    def adopt_parameters(self, deck_id: int | None, parameters: list[float]) -> None:
+        """Make a set the deck's (the global one when None). Inside the caller's `write()`, with `reschedule`."""
+        self._in_write()
+        self._set_setting(deck_id, "parameters", parameters)
+
+    def reschedule(self, decks: list[tuple[int, dict]], done: Callable[[int], None] | None = None) -> int:
+        """Replay each reviewed card of each (deck id, settings) with `fsrs`; rewrite its state and its reviews'
+        `prev_*` state and `due_after` (the history itself stays). Inside the caller's `write()`, 2,000 cards at a
+        time; `done` is told the reviews replayed so far after each chunk. Returns the reviews replayed."""
+        from srs.scheduling import replay
+
+        self._in_write()
+        conn = self.conn
+        count = 0
+        for deck_id, values in decks:
+            cards = [row[0] for row in conn.execute(
+                "SELECT card_id FROM card_state WHERE deck_id = ? AND reps > 0 ORDER BY card_id", (deck_id,))]
+            for start in range(0, len(cards), 2000):
+                chunk = cards[start:start + 2000]
+                by_card: dict[int, list] = {}
+                for review_id, card_id, at, rating, duration, kind in conn.execute(
+                        f"SELECT id, card_id, reviewed_at, rating, duration_ms, kind FROM reviews WHERE card_id IN "
+                        f"({','.join('?' * len(chunk))}) ORDER BY card_id, reviewed_at, id", chunk):
+                    by_card.setdefault(card_id, []).append(
+                        (review_id, kind, Review(datetime.fromisoformat(at), rating, duration_ms=duration)))
+                review_updates, kind_updates, state_updates = [], [], []
+                for card_id, triples in by_card.items():
+                    rows, state = replay(card_id, [review for _, _, review in triples], values)
+                    for (review_id, kind, _), row in zip(triples, rows):
+                        review_updates.append((row[7], *row[9:], review_id))
+                        if row[3] != kind:  # rare: kind is indexed, so it is only written when it changes
+                            kind_updates.append((row[3], review_id))
+                    state_updates.append((STATE_NAMES.index(state.state), state.step, state.stability,
+                                          state.difficulty, _t(state.due), _t(state.last_review), state.reps,
+                                          state.lapses, card_id))
+                conn.executemany(
+                    "UPDATE reviews SET due_after = ?, prev_state = ?, prev_step = ?, prev_stability = ?, "
+                    "prev_difficulty = ?, prev_due = ?, prev_last_review = ?, prev_reps = ?, prev_lapses = ? "
+                    "WHERE id = ?", review_updates)
+                conn.executemany("UPDATE reviews SET kind = ? WHERE id = ?", kind_updates)
+                conn.executemany(
+                    "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, "
+                    "last_review = ?, reps = ?, lapses = ? WHERE card_id = ?", state_updates)
+                count += len(review_updates)
+                if done:
+                    done(count)
+        return count
+
+    def _in_write(self) -> None:
+        if not self.conn.in_transaction:
+            raise RuntimeError("this store method runs inside `Store.write()`")
+
+
 @dataclass
 class _Existing:
     id: int
@@ -441,7 +643,10 @@ def _t(moment: datetime | None) -> str | None:
     return None if moment is None else to_text(moment)
 
 
+
+
 def _stored(row: tuple) -> StoredCard:
+    """A card from a row in the column order of `Store._CARD_SQL`."""
     spec = CardSpec(question=row[3], answer=row[5], options=json.loads(row[4]) if row[4] else None,
                     explanation=row[7], key_source=row[6], source_id=row[8],
                     tags=json.loads(row[9]) if row[9] else [])

@@ -94,6 +94,8 @@ def run_review(session: ReviewSession, console: Console, keys: Keys) -> None:
         console.print()
         _print_summary(session, console)
         raise
+    finally:
+        session.close()
     _print_summary(session, console)
 
 
