@@ -8,6 +8,8 @@ applied migration is also recorded, with its time, in the `_srs_migrations` tabl
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Callable
 
 MIGRATIONS: list[Callable] = []
@@ -22,6 +24,8 @@ def migration(fn: Callable) -> Callable:
 
     def run(db) -> None:
         fn(db)
+        if os.environ.get("SRS_SLOW_MIGRATIONS"):  # the crash tests widen the window to kill a migration in
+            time.sleep(float(os.environ["SRS_SLOW_MIGRATIONS"]))
         db.execute(f"PRAGMA user_version = {number}")  # part of the migration's transaction
 
     run.__name__ = fn.__name__

@@ -222,6 +222,32 @@ def test_every_earlier_version_migrates_with_data_intact(tmp_path, version):
                    env={"SRS_NOW": "2026-03-01T10:00:00Z"}).returncode == 0
 
 
+def test_sigkill_during_migration_leaves_a_whole_version(tmp_path):
+    """Kill `srs status` while it migrates a v1 database: each migration is all or nothing."""
+    rng = random.Random(3)
+    versions = set()
+    with sqlite3.connect(FIXTURES / "schema-v1.db") as original:
+        reviews = original.execute("SELECT * FROM reviews ORDER BY id").fetchall()
+    for round_ in range(20):
+        db = tmp_path / f"old-{round_}.db"
+        shutil.copy(FIXTURES / "schema-v1.db", db)
+        proc = start(db, "status", SRS_SLOW_MIGRATIONS="0.05")
+        time.sleep(0.05 + rng.random() * 0.4)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        conn = integrity(db)
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        applied = conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0]
+        assert applied == version  # the recorded migrations are exactly the ones applied
+        assert conn.execute("SELECT * FROM reviews ORDER BY id").fetchall() == reviews
+        versions.add(version)
+        conn.close()
+        assert run_srs("--db", str(db), "status").returncode == 0  # and the next run finishes the upgrade
+        assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == LATEST
+    assert versions
+    print("versions seen after kills:", sorted(versions))
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
