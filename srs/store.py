@@ -95,6 +95,7 @@ class Store:
             if mode != "wal":
                 conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA cache_size = -65536")  # 64 MB of page cache, used only as needed
         conn.execute("PRAGMA foreign_keys = ON")
 
     def _backup(self, version: int) -> None:
