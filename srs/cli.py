@@ -53,7 +53,7 @@ def _store(ctx: typer.Context, create: bool = False):
     return Store(database_path(ctx.find_root().obj["db"], create))
 
 
-def _out(soft_wrap: bool = True) -> "Console":
+def _out(soft_wrap: bool = True):
     """Standard output through rich; soft wrap leaves long lines whole for scripts and pipes."""
     from rich.console import Console
 

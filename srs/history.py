@@ -45,15 +45,10 @@ def placeholder_question(card_id: int | str) -> str:
 
 def read_history(path: str | Path) -> DeckSpec:
     """Parse a review log; any bad row stops the import with an error naming the file and line."""
+    from srs.decks import read_text
+
     name = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise SrsError("no such file", name) from None
-    except UnicodeDecodeError:
-        raise SrsError("not a UTF-8 text file", name) from None
-    except OSError as error:
-        raise SrsError(f"cannot read the file: {error.strerror}", name) from None
+    text = read_text(path)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [column.strip().lower() for column in next(reader)]

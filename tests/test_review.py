@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import HERE, run_srs
+from conftest import run_srs
 from srs.model import Progress
 from srs import scheduling
 
