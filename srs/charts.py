@@ -120,7 +120,7 @@ def render(data: dict, console: Console) -> None:
     """The whole report on a terminal, fitted to its width."""
     width = console.width
     scope = "all decks" if data["deck"] is None else safe(data["deck"])
-    console.print(Text(f"Statistics · {scope} · {data['reviews']:,} reviews", style="bold"))
+    console.print(Text(f"Statistics · {scope} · {plural(data['reviews'], 'review')}", style="bold"))
     console.print(Text(f"Learner day {data['today']}; days start at {data['day_start_hour']}:00.", style="dim"))
     _section(console, "True retention")
     table = Table("", *PERIOD_NAMES.values(), box=None, header_style="bold")
@@ -143,7 +143,7 @@ def render(data: dict, console: Console) -> None:
     _section(console, f"Reviews per day, last {data['days']} days")
     console.print(columns_chart([d["reviews"] for d in daily], [d["date"][5:] for d in daily], width))
     active = sum(1 for d in daily if d["reviews"])
-    console.print(f"{done:,} reviews in {duration(seconds)} on {active} of {len(daily)} days"
+    console.print(f"{plural(done, 'review')} in {duration(seconds)} on {active} of {len(daily)} days"
                   + (f" · {done / active:.0f} a study day · {seconds / done:.1f} s a review" if done else ""))
     console.print(f"Streak: {data['streak']['current']} days (longest {data['streak']['longest']}) · "
                   f"{data['study_days']:,} study days in all")
@@ -379,3 +379,7 @@ def calibration_verdict(rmse_bins: float) -> str:
     if rmse_bins <= 0.10:
         return "Roughly calibrated; 'srs optimize' may fit FSRS to you better."
     return "Poorly calibrated: predictions and recall differ a lot; try 'srs optimize'."
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
