@@ -88,32 +88,21 @@ class ReviewSession:
             card_id, self._returning = self._returning, None
             return self.store.card(card_id)
         now = self.now()
-        now_text = clock.to_text(now)
         store = self.store
-        learning, review, new = [], [], []
+        # each kind of card is looked for only when no card of an earlier kind is ready
+        learning = sorted(row for deck in self.decks if (row := store.first_learning(deck.id)))
+        if learning and learning[0][0] <= clock.to_text(now):
+            return store.card(learning[0][1])
         today = self._today(now)
-        for deck in self.decks:
-            end, new_left, reviews_left = today[deck.id]
-            row = store.first_learning(deck.id)
-            if row:
-                learning.append(row)
-            if reviews_left:
-                row = store.first_due_review(deck.id, end)
-                if row:
-                    review.append(row)
-            if new_left and not new:
-                row = store.first_new(deck.id)
-                if row:
-                    new.append(row)
-        learning.sort()
-        if learning and learning[0][0] <= now_text:
-            return self.store.card(learning[0][1])
+        review = [row for deck in self.decks if today[deck.id][2]
+                  and (row := store.first_due_review(deck.id, today[deck.id][0]))]
         if review:
-            return self.store.card(min(review)[1])
-        if new:
-            return self.store.card(new[0][1])
+            return store.card(min(review)[1])
+        for deck in self.decks:  # new cards: decks in order, each within its day's limit
+            if today[deck.id][1] and (row := store.first_new(deck.id)):
+                return store.card(row[1])
         if learning and learning[0][0] <= clock.to_text(now + LEARN_AHEAD):
-            return self.store.card(learning[0][1])
+            return store.card(learning[0][1])
         return None
 
     def remaining(self) -> dict[str, int]:
