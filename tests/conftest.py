@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from contextlib import contextmanager
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +16,22 @@ from typer.testing import CliRunner
 from srs.cli import app
 
 HERE = Path(__file__).parent
+
+
+@contextmanager
+def time_zone(name: str):
+    """The process's local time zone set to `name` (TZ), restored afterwards."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = name
+    time.tzset()
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = old
+        time.tzset()
 
 
 class Cli:

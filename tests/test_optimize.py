@@ -34,15 +34,10 @@ TRUE = [0.4, 1.2, 3.5, 12.0, 6.0, 0.5, 2.0, 0.01, 1.5, 0.15, 0.9, 1.8, 0.1, 0.3,
 @pytest.fixture(autouse=True)
 def utc():
     """Learner days in UTC, whatever the machine's zone (day numbers depend on it)."""
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    yield
-    if old is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
+    from conftest import time_zone
+
+    with time_zone("UTC"):
+        yield
 
 
 def srs(db: Path, *args: str, now: str = NOW):

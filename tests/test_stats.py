@@ -11,9 +11,7 @@ against our own SQL.
 from __future__ import annotations
 
 import math
-import os
 import sqlite3
-import time
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
 
@@ -41,15 +39,10 @@ DECK_B = "# Deck B\n\n" + "".join(f"## B {i}?\nB answer {i}\n\n" for i in range(
 
 @pytest.fixture(scope="module")
 def zone():
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = ZONE
-    time.tzset()
-    yield
-    if old is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
+    from conftest import time_zone
+
+    with time_zone(ZONE):
+        yield
 
 
 @pytest.fixture(scope="module")
