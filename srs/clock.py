@@ -52,10 +52,6 @@ def from_text(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text)  # reads the stored form (…Z) directly, 40 times faster than strptime
 
 
-def local_zone():
-    return datetime.now().astimezone().tzinfo  # the machine's zone (TZ is honoured)
-
-
 def learner_day(moment: datetime, day_start_hour: int = DEFAULT_DAY_START_HOUR) -> date:
     """The learner's calendar day a moment falls in: days start at `day_start_hour` local time."""
     local = moment.astimezone()  # local zone of this machine, honouring TZ

@@ -135,12 +135,6 @@ def preview(settings: Settings, card_id: int, progress: Progress, when: datetime
     return {rating: answer(settings, card_id, progress, rating, when).due - when for rating in RATINGS}
 
 
-def retrievability(settings: Settings, card_id: int, progress: Progress, when: datetime) -> float | None:
-    if progress.state == "new" or progress.stability is None:
-        return None
-    return scheduler(settings).get_card_retrievability(to_fsrs(card_id, progress, when), when)
-
-
 def replay(card_id: int, reviews: list[Review], settings_values: dict) -> tuple[list[tuple], Progress]:
     """Rebuild a card's state from a history; returns review-log rows (as the store inserts them) and the state."""
     from srs.clock import to_text
