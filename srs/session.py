@@ -11,6 +11,7 @@ ahead" limit).
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
@@ -22,6 +23,7 @@ from srs.store import Store
 
 LEARN_AHEAD = timedelta(minutes=20)
 CHECKPOINT_EVERY = 200  # answers between WAL checkpoints in a long session
+RECOUNT_SECONDS = 30  # how often today's answers are counted again from the store
 
 
 @dataclass
@@ -63,6 +65,7 @@ class ReviewSession:
         ids = [self.deck_id] if self.deck_id is not None else [d["id"] for d in self.store.decks()]
         self.decks = [_Deck(i, Settings.from_dict(self.store.deck_settings(i))) for i in ids]
         self._shuffle = random.Random()
+        self._done: dict = {}  # today's answer counts per deck, see _answered_by_deck
         self.store.hold_checkpoints()  # answers commit without a WAL checkpoint inside; see close()
 
     # -- the queue ------------------------------------------------------------------
@@ -74,13 +77,31 @@ class ReviewSession:
         out = {}
         for hour in {deck.settings.day_start_hour for deck in self.decks}:
             start, end = (clock.to_text(t) for t in clock.day_bounds(now, hour))
-            done = self.store.answered_by_deck(start, end)
+            done = self._answered_by_deck(start, end)
             for deck in self.decks:
                 if deck.settings.day_start_hour == hour:
                     new_done, reviews_done = done.get(deck.id, (0, 0))
                     out[deck.id] = (end, max(deck.settings.new_per_day - new_done, 0),
                                     max(deck.settings.reviews_per_day - reviews_done, 0))
         return out
+
+    def _answered_by_deck(self, start: str, end: str) -> dict[int, list[int]]:
+        """Today's (new cards, reviews) per deck: read from the store, then kept up to date by this
+        session's own answers; read again every RECOUNT_SECONDS (to see other sessions' answers),
+        when the day changes and after an undo."""
+        cached = self._done.get((start, end))
+        if cached is None or time.monotonic() - cached[0] > RECOUNT_SECONDS:
+            counts = {deck: list(pair) for deck, pair in self.store.answered_by_deck(start, end).items()}
+            self._done[(start, end)] = (time.monotonic(), counts)
+            return counts
+        return cached[1]
+
+    def _count_answer(self, card: StoredCard, when: datetime) -> None:
+        for (start, end), (_, counts) in self._done.items():
+            if start <= clock.to_text(when) < end:
+                pair = counts.setdefault(card.deck_id, [0, 0])
+                pair[0] += card.progress.state == "new"
+                pair[1] += card.progress.state == "review"
 
     def next_card(self) -> StoredCard | None:
         """The card to show now, or None when the session is done."""
@@ -161,9 +182,9 @@ class ReviewSession:
             return False
         right = correct if correct is not None else rating > 1
         self.answered.append(Answered(review_id, card.id, rating, right, duration_ms))
+        self._count_answer(card, now)
         if len(self.answered) % CHECKPOINT_EVERY == 0:
-            self.store.checkpoint()
-            self.store.hold_checkpoints()
+            self.store.checkpoint_in_background()
         return True
 
     def close(self) -> None:
@@ -175,6 +196,7 @@ class ReviewSession:
         while self.answered:
             last = self.answered.pop()
             card_id = self.store.undo_answer(last.review_id)
+            self._done = {}  # counted again from the store
             if card_id is not None:
                 self._returning = card_id
                 return self.store.card(card_id)

@@ -50,6 +50,7 @@ class ImportResult:
 class Store:
     def __init__(self, path: str | os.PathLike, *, create: bool = True):
         self.path = Path(path)
+        self._checkpointer = None  # a background WAL checkpoint (review sessions), if one runs
         if self.path.is_dir():
             raise SrsError("is a directory, not a database file", str(self.path))
         fresh = not self.path.exists() or self.path.stat().st_size == 0
@@ -107,6 +108,7 @@ class Store:
             copy.close()
 
     def close(self) -> None:
+        self.wait_for_checkpoint()
         self.conn.close()
 
     @contextmanager
@@ -375,8 +377,35 @@ class Store:
         self.conn.execute("PRAGMA wal_autocheckpoint = 0")
 
     def checkpoint(self) -> None:
+        """Fold the WAL into the database file now, and let commits checkpoint again as usual."""
+        self.wait_for_checkpoint()
         self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         self.conn.execute("PRAGMA wal_autocheckpoint = 1000")
+
+    def checkpoint_in_background(self) -> None:
+        """Fold the WAL into the database file from a thread of its own (its own connection), so that
+        the learner's next answer does not wait for it. A PASSIVE checkpoint never blocks a writer."""
+        import threading
+
+        if self._checkpointer is not None and self._checkpointer.is_alive():
+            return
+
+        def run() -> None:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                pass  # the next checkpoint (or the next session's) catches up
+            finally:
+                conn.close()
+
+        self._checkpointer = threading.Thread(target=run, name="srs-checkpoint", daemon=True)
+        self._checkpointer.start()
+
+    def wait_for_checkpoint(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.join()
+            self._checkpointer = None
 
     def first_learning(self, deck_id: int) -> tuple[str, int] | None:
         """(due, card_id) of the deck's (re)learning card due first, due or not."""
