@@ -25,8 +25,9 @@ def status(store: Store, now: datetime) -> dict:
     now_text = clock.to_text(now)
     decks = []
     conn = store.conn
+    shared = store.global_settings()
     for deck in store.decks():
-        settings = Settings.from_dict({**store.global_settings(), **deck["settings"]})
+        settings = Settings.from_dict({**shared, **deck["settings"]})
         _, end = clock.day_bounds(now, settings.day_start_hour)
         def count(where: str, *args) -> int:  # each count is a range of the queue index
             return conn.execute(f"SELECT count(*) FROM card_state WHERE deck_id = ? AND retired = 0 AND {where}",

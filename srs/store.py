@@ -199,10 +199,8 @@ class Store:
             deck_id = row[0]
             conn.execute("UPDATE decks SET name = ?, source = coalesce(?, source), notes = ? WHERE id = ?",
                          (spec.name, spec.source, spec.notes, deck_id))
-        settings = json.loads(conn.execute("SELECT settings FROM decks WHERE id = ?", (deck_id,)).fetchone()[0])
-        if settings.get("html", False) != spec.html:
-            settings["html"] = spec.html  # the deck file decides whether its text is HTML
-            conn.execute("UPDATE decks SET settings = ? WHERE id = ?", (json.dumps(settings), deck_id))
+        if self.deck_own_settings(deck_id).get("html", False) != spec.html:
+            self._set_setting(deck_id, "html", spec.html)  # the deck file decides whether its text is HTML
         result = ImportResult(deck=spec.name, source=spec.source, report=dict(spec.report))
         existing = [
             _Existing(*r) for r in conn.execute(
