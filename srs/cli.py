@@ -490,7 +490,7 @@ def export_anki(
     Example: srs export anki my.apkg --deck "AI Engineer vs ML Engineer" --with-progress
     """
     from srs import clock
-    from srs.anki_export import export_decks
+    from srs.anki.export import export_decks
     from srs.display import safe
 
     counts = export_decks(_store(ctx), out, decks, with_progress=with_progress, now=clock.now())

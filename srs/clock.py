@@ -8,7 +8,8 @@ starts at a local hour (default 4 a.m., as in Anki).
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, time, timedelta, timezone
+import time as _time
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 DEFAULT_DAY_START_HOUR = 4
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -52,19 +53,47 @@ def from_text(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text)  # reads the stored form (…Z) directly, 40 times faster than strptime
 
 
-def learner_day(moment: datetime, day_start_hour: int = DEFAULT_DAY_START_HOUR) -> date:
+# -- the learner's day: the one place it is defined ---------------------------------------
+#
+# A learner day starts at `day_start_hour` local time (4 a.m. by default, as in Anki) and
+# runs to the same hour the next local day. Everything that counts days (the scheduler's
+# elapsed days and intervals, the review queue and its limits, status, stats, the
+# optimizer, Anki's due day numbers on import and export) asks these functions.
+# `tz` is the learner's time zone: None means this machine's local zone (honouring TZ).
+
+_EPOCH_DATE = date(1970, 1, 1)
+
+
+def learner_day(moment: datetime, day_start_hour: int = DEFAULT_DAY_START_HOUR, tz: tzinfo | None = None) -> date:
     """The learner's calendar day a moment falls in: days start at `day_start_hour` local time."""
-    local = moment.astimezone()  # local zone of this machine, honouring TZ
+    local = moment.astimezone(tz)  # tz None: the local zone of this machine, honouring TZ
     return (local - timedelta(hours=day_start_hour)).date()
 
 
-def day_start(day: date, day_start_hour: int = DEFAULT_DAY_START_HOUR) -> datetime:
-    """The UTC moment a learner day begins."""
-    naive = datetime.combine(day, time(hour=day_start_hour))
-    return naive.astimezone().astimezone(timezone.utc)  # interpret as local wall time
+def day_number(moment: datetime, day_start_hour: int = DEFAULT_DAY_START_HOUR, tz: tzinfo | None = None) -> int:
+    """The learner day of a moment as a count of days since 1970-01-01 (what FSRS and Anki count in)."""
+    return (learner_day(moment, day_start_hour, tz) - _EPOCH_DATE).days
 
 
-def day_bounds(moment: datetime, day_start_hour: int = DEFAULT_DAY_START_HOUR) -> tuple[datetime, datetime]:
+def epoch_day_number(seconds: int, day_start_hour: int = DEFAULT_DAY_START_HOUR) -> int:
+    """`day_number` of a Unix time in the machine's local zone, without building datetimes (bulk work).
+
+    Equal to `day_number(datetime.fromtimestamp(seconds, timezone.utc), day_start_hour)` (tested)."""
+    return (seconds + _time.localtime(seconds).tm_gmtoff - day_start_hour * 3600) // 86400
+
+
+def day_start(day: date | int, day_start_hour: int = DEFAULT_DAY_START_HOUR, tz: tzinfo | None = None) -> datetime:
+    """The UTC moment a learner day begins (`day` as a date or a `day_number`)."""
+    if isinstance(day, int):
+        day = _EPOCH_DATE + timedelta(days=day)
+    if tz is None:
+        naive = datetime.combine(day, time(hour=day_start_hour))
+        return naive.astimezone().astimezone(timezone.utc)  # interpret as local wall time
+    return datetime.combine(day, time(hour=day_start_hour), tzinfo=tz).astimezone(timezone.utc)
+
+
+def day_bounds(moment: datetime, day_start_hour: int = DEFAULT_DAY_START_HOUR,
+               tz: tzinfo | None = None) -> tuple[datetime, datetime]:
     """UTC start and end of the learner day containing `moment`."""
-    day = learner_day(moment, day_start_hour)
-    return day_start(day, day_start_hour), day_start(day + timedelta(days=1), day_start_hour)
+    day = learner_day(moment, day_start_hour, tz)
+    return day_start(day, day_start_hour, tz), day_start(day + timedelta(days=1), day_start_hour, tz)

@@ -128,7 +128,7 @@ def _sniff(lines: list[str], start: int, path: str, suffix: str) -> str:
 
 
 def _html_to_text(fragment: str) -> str:
-    from srs.anki_text import html_to_text  # the same reduction as for Anki packages
+    from srs.anki.text import html_to_text  # the same reduction as for Anki packages
 
     return html_to_text(fragment)
 

@@ -27,11 +27,11 @@ until it is done.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Optional
 
+from srs.clock import epoch_day_number
 from srs.model import SrsError
 
 MIN_REVIEWS = 400  # reviews a day or more apart needed to fit (Anki asks for 400 too)
@@ -81,11 +81,6 @@ def current_parameters(store, deck_id: int | None = None) -> list[float]:
     return list(values.get("parameters") or default_parameters())
 
 
-def learner_day_number(epoch: int, day_start_hour: int) -> int:
-    """Days since 1970-01-01 of the learner day a Unix time falls in (same days as `clock.learner_day`)."""
-    return (epoch + time.localtime(epoch).tm_gmtoff - day_start_hour * 3600) // 86400
-
-
 def load_history(store, deck_id: int | None = None, progress: ProgressFn = None) -> History:
     """The FSRS items of a deck (or of all decks), each card's reviews in time order."""
     rs = fsrs_rs()
@@ -102,7 +97,7 @@ def load_history(store, deck_id: int | None = None, progress: ProgressFn = None)
     for count, (card_id, deck, epoch, rating, text) in enumerate(rows, 1):
         if card_id != current:
             current, last_day, reviews, hour = card_id, None, [], hours.get(deck, 4)
-        day = learner_day_number(epoch, hour)
+        day = epoch_day_number(epoch, hour)
         delta = 0 if last_day is None else max(day - last_day, 0)
         reviews.append(FSRSReview(rating, delta))
         if delta >= 1:
@@ -270,11 +265,11 @@ def retention_table(store, deck_id: int | None = None, *, now: datetime, progres
             cards = []
             for card_id, deck, stability, difficulty, due, last, lapses in sample:
                 hour = settings[deck].day_start_hour
-                today = learner_day_number(epoch_now, hour)
+                today = epoch_day_number(epoch_now, hour)
                 card = Card()
                 card.id, card.stability, card.difficulty, card.lapses = card_id, stability, difficulty, lapses
-                card.last_date = float(learner_day_number(last, hour) - today)
-                card.due = float(max(learner_day_number(due, hour) - today, 0))
+                card.last_date = float(epoch_day_number(last, hour) - today)
+                card.due = float(max(epoch_day_number(due, hour) - today, 0))
                 card.interval = max(card.due - card.last_date, 1.0)
                 card.desired_retention, card.parameters = retention, deck_parameters[deck]
                 cards.append(card)

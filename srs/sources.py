@@ -48,7 +48,7 @@ def read_source(path: Path, *, with_progress: bool = False) -> list[DeckSpec]:
         from srs.csv_decks import read_table
 
         return [read_table(path)]
-    from srs.anki_import import read_apkg
+    from srs.anki.reader import read_apkg
 
     return read_apkg(path, with_progress=with_progress)
 

@@ -33,10 +33,10 @@ from anki.collection import (  # noqa: E402
     ImportAnkiPackageRequest,
 )
 
-import srs.anki_package as anki_package  # noqa: E402
-from srs.anki_export import note_guid, write_apkg  # noqa: E402
-from srs.anki_format import BASIC_MODEL_ID, CHOICE_MODEL_ID, FIELDS  # noqa: E402
-from srs.anki_import import read_apkg  # noqa: E402
+import srs.anki.package as anki_package  # noqa: E402
+from srs.anki.export import note_guid, write_apkg  # noqa: E402
+from srs.anki.format import BASIC_MODEL_ID, CHOICE_MODEL_ID, FIELDS  # noqa: E402
+from srs.anki.reader import read_apkg  # noqa: E402
 from srs.clock import learner_day  # noqa: E402
 from srs.model import CardSpec, DeckSpec, Progress, Review, SrsError, StoredCard  # noqa: E402
 
@@ -830,7 +830,7 @@ def reference_ids(wanted: list[int], now_ms: int) -> list[int]:
 @settings(max_examples=200, deadline=None)
 @given(wanted=st.lists(st.integers(1_000, 1_040), max_size=40), now=st.integers(1_000, 1_060))
 def test_revlog_ids_are_unique_ordered_and_never_after_now(wanted, now):
-    from srs.anki_progress import STAGE, STAGING, insert_revlog
+    from srs.anki.progress import STAGE, STAGING, insert_revlog
 
     conn = sqlite3.connect(":memory:")
     conn.executescript("create table revlog (id integer primary key, cid integer, usn integer, ease integer, "
@@ -864,7 +864,7 @@ def test_export_day_numbers_are_learner_days(zone, rollover, moments):
     """`Days.day` (from cached UTC offsets) is clock.learner_day, in any zone, around any DST change."""
     import time
 
-    from srs.anki_progress import Days
+    from srs.anki.progress import Days
 
     saved = os.environ.get("TZ")
     os.environ["TZ"] = zone

@@ -445,10 +445,10 @@ def test_hostile_packages_are_refused_and_nothing_is_written(tmp_path, deck, kin
 def test_member_inflating_past_the_cap_is_refused(tmp_path, monkeypatch, capsys):
     """A zstd-compressed collection (as current Anki writes) that inflates past the cap: a bomb."""
     zstandard = pytest.importorskip("zstandard")
-    import srs.anki_package
+    import srs.anki.package
     from srs.cli import main
 
-    monkeypatch.setattr(srs.anki_package, "MAX_MEMBER_BYTES", 1024 * 1024)
+    monkeypatch.setattr(srs.anki.package, "MAX_MEMBER_BYTES", 1024 * 1024)
     path = tmp_path / "bomb.apkg"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("meta", b"\x08\x03")  # package version 3: collection.anki21b

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
 
-from srs.anki_export import write_apkg
-from srs.anki_import import read_apkg
+from srs.anki.export import write_apkg
+from srs.anki.reader import read_apkg
 from srs.clock import learner_day
 from srs.model import CardSpec, Progress, Review, StoredCard
 

@@ -1,6 +1,6 @@
 """Our cards' progress as Anki keeps it: the scheduling columns of `cards` and the `revlog`.
 
-Used by `anki_export` when a package is written with progress. Format notes, from
+Used by `anki.export` when a package is written with progress. Format notes, from
 Anki's rslib:
 
 * card `data` JSON holds the FSRS memory state: `s` stability (Anki rounds to 4 places),

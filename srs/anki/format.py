@@ -1,6 +1,6 @@
 """What an srs Anki package is made of: fixed identities, our two note types, deck names.
 
-Shared by `anki_export` (which writes packages) and `anki_import` (which reads them back,
+Shared by `anki.export` (which writes packages) and `anki.reader` (which reads them back,
 recognising our own note types by their ids, names and fields). Nothing here reads or
 writes a file.
 

@@ -5,11 +5,11 @@ Reads packages written by genanki or srs (`collection.anki2`), by Anki's legacy 
 types and decks have tables of their own). Each Anki card becomes a `CardSpec`: notes
 of our own note types come back as the cards we wrote (choice cards with their options
 and key; in a deck whose description carries our HTML mark, as HTML); any other note is
-rendered through its templates and read as text (see `anki_text`). With `with_progress`
+rendered through its templates and read as text (see `anki.text`). With `with_progress`
 each card also brings its answers from the revlog.
 
 A pure converter: it never touches the store; opening the package safely is
-`anki_package`'s job.
+`anki.package`'s job.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import html
 import json
 from datetime import datetime, timedelta, timezone
 
-from srs.anki_format import FIELDS, HTML_MARK, REVLOG_KINDS, normalize_deck_name, note_kind
-from srs.anki_package import open_collection, pb_int, pb_text, protobuf_fields
-from srs.anki_text import (
+from srs.anki.format import FIELDS, HTML_MARK, REVLOG_KINDS, normalize_deck_name, note_kind
+from srs.anki.package import open_collection, pb_int, pb_text, protobuf_fields
+from srs.anki.text import (
     ANSWER_RULE, TEMPLATE_TAG, choices_from_html, cloze_numbers, cloze_text, field_text, html_to_text,
     render_template,
 )

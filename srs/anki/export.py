@@ -3,11 +3,11 @@
 `export_decks(store, path, ...)` exports decks straight from the store (what
 `srs export anki` runs); `write_apkg(path, cards, ...)` writes given `StoredCard`s.
 Both write one note (and one card) per card, of note type "srs basic" or "srs choice"
-(see `anki_format`), in a deck named like the card's deck, parent decks included.
+(see `anki.format`), in a deck named like the card's deck, parent decks included.
 Re-exporting updates the notes in Anki instead of duplicating them: note guids, note
 type ids and deck ids are fixed. Card text is escaped (it is plain text) unless its deck
 declares HTML content. With progress, each card carries its scheduling, FSRS memory
-state and review log, and each deck its options (see `anki_progress`).
+state and review log, and each deck its options (see `anki.progress`).
 
 genanki writes the collection's schema, note types and decks; notes, cards and the
 revlog are inserted in bulk, the review history streamed from the store card by card,
@@ -38,11 +38,11 @@ from typing import Iterable
 
 import genanki
 
-from srs.anki_format import (
+from srs.anki.format import (
     BASIC_AFMT, BASIC_MODEL_ID, BASIC_MODEL_NAME, BASIC_QFMT, CHOICE_AFMT, CHOICE_MODEL_ID, CHOICE_MODEL_NAME,
     CHOICE_QFMT, CSS, FIELDS, GUID_NAMESPACE, HTML_MARK, REVLOG_TYPES, deck_id_for, normalize_deck_name, stable_id,
 )
-from srs.anki_progress import STAGE, STAGING, Days, card_columns, insert_revlog, revlog_rows, to_us
+from srs.anki.progress import STAGE, STAGING, Days, card_columns, insert_revlog, revlog_rows, to_us
 from srs.clock import DEFAULT_DAY_START_HOUR
 from srs.model import SrsError, StoredCard
 from srs.scheduling import Settings
@@ -228,7 +228,7 @@ class _Collection:
         self.cards: dict[int, tuple[int, float | None]] = {}  # our card id -> (Anki card id, difficulty)
         self.notes_out: list[tuple] = []
         self.cards_out: list[tuple] = []
-        self.revlog_out: list[tuple] = []  # staged (see anki_progress.insert_revlog)
+        self.revlog_out: list[tuple] = []  # staged (see anki.progress.insert_revlog)
         self.revlog = 0
         if progress:
             conn.execute(STAGING)
