@@ -31,6 +31,8 @@ class Settings:
     maximum_interval: int = 36500  # days
     fuzz: bool = True
     parameters: tuple[float, ...] | None = None  # None: fsrs's defaults
+    load_balance: bool = True  # pick the day in the fuzz window by the load (srs.load_balance)
+    easy_days: tuple[float, ...] = (1.0,) * 7  # Monday..Sunday: 1 normal, 0.5 reduced, 0 minimum
 
     @classmethod
     def from_dict(cls, values: dict) -> "Settings":
@@ -54,6 +56,9 @@ SETTING_HELP = {
     "day_start_hour": "local hour the learner day starts, 0-23 (default 4)",
     "maximum_interval": "longest interval in days (default 36500)",
     "fuzz": "spread intervals a little, true/false (default true)",
+    "load_balance": "spread reviews evenly over the days of the fuzz range, true/false (default true)",
+    "easy_days": ("weekdays with fewer reviews: 'sat sun' (minimum), 'sat:0 sun:0.5' or 'sun:reduced', "
+                  "7 levels Mon..Sun '1 1 1 1 1 0 0.5', or 'none' (default none)"),
 }
 
 
@@ -61,6 +66,13 @@ def parse_setting(key: str, text: str):
     """A setting's value from the command line, checked. Raises SrsError with the allowed form."""
     if key not in SETTING_HELP:
         raise SrsError(f"unknown setting {key!r}; settings: {', '.join(SETTING_HELP)}")
+    if key == "easy_days":
+        from srs.load_balance import parse_easy_days
+
+        try:
+            return parse_easy_days(text)
+        except ValueError as error:
+            raise SrsError(f"bad value {text!r} for easy_days: {error}") from None
     try:
         if key == "desired_retention":
             value = float(text)

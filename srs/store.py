@@ -449,6 +449,28 @@ class Store:
             "AND state > 0", deck_ids).fetchone()
         return from_text(row[0])
 
+    def due_counts_by_day(self, deck_ids: list[int], first_day: int, last_day: int,
+                          day_start_hour: int) -> dict[int, int]:
+        """Review-state cards (not suspended, not retired) of these decks due on each learner day
+        number from `first_day` to `last_day` (both included); days with none are left out.
+
+        The day boundaries come from `clock.day_start` (the one definition of the learner day, DST
+        included) as stored times; SQLite counts each day as one range of the queue index
+        (deck, retired, suspended, state, due), all days in one query, without reading a row."""
+        deck_ids = list(deck_ids)
+        if not deck_ids or last_day < first_day:
+            return {}
+        starts = [to_text(_first_moment(day, day_start_hour)) for day in range(first_day, last_day + 2)]
+        bounds = [(first_day + i, starts[i], starts[i + 1]) for i in range(len(starts) - 1)]
+        decks = ",".join("?" * len(deck_ids))
+        rows = self.conn.execute(
+            f"WITH bounds(day, lo, hi) AS (VALUES {','.join(['(?, ?, ?)'] * len(bounds))}) "
+            "SELECT b.day, (SELECT count(*) FROM card_state s "
+            f"WHERE s.deck_id IN ({decks}) AND s.retired = 0 AND s.suspended = 0 AND s.state = 2 "
+            "AND s.due >= b.lo AND s.due < b.hi) FROM bounds b",
+            [value for bound in bounds for value in bound] + deck_ids)
+        return {day: count for day, count in rows if count}
+
     # -- answers ---------------------------------------------------------------------
 
     def record_answer(self, card_id: int, before: Progress, review: Review, after: Progress) -> int | None:
@@ -660,6 +682,30 @@ class _Existing:
 
 # Unix microseconds of a stored time ('YYYY-MM-DDTHH:MM:SS.ffffffZ'), in SQL: a million times are read at once.
 _US = "(CAST(strftime('%s', {0}) AS INTEGER) * 1000000 + CAST(substr({0}, 21, 6) AS INTEGER))"
+
+
+def _first_moment(day: int, day_start_hour: int) -> datetime:
+    """The first moment (to the second) that `clock.day_number` puts in learner day `day`.
+
+    `clock.day_start` gives it, except when the day-start hour does not exist that day (it falls
+    in a DST gap, e.g. 2 a.m. in New York on the day summer time starts): there it is an hour
+    early. Checked with day_number, and searched for by halving when it is off."""
+    from datetime import timedelta
+
+    from srs.clock import day_number, day_start
+
+    start = day_start(day, day_start_hour)
+    second = timedelta(seconds=1)
+    if day_number(start, day_start_hour) == day and day_number(start - second, day_start_hour) == day - 1:
+        return start
+    low, high = -3 * 3600, 3 * 3600  # in seconds from `start`: day_number(low) < day <= day_number(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if day_number(start + middle * second, day_start_hour) >= day:
+            high = middle
+        else:
+            low = middle
+    return start + high * second
 
 
 def _json(value) -> str | None:
