@@ -19,6 +19,11 @@ and measures, with SRS_NOW set to the collection's fixed "now":
   percentile over --answers answers; and the same plus `remaining()` and `preview()`,
   which the terminal also calls before showing a card.
 
+Then, on the 10,000-card collection (or the size nearest below it that is run), the spread
+of daily review counts over --balance-days simulated days (60; 20 with --quick) with Anki's
+load balancer and with plain fuzz (`load_balance.py`: a learner studying every day through
+a `ReviewSession`; its docstring says which path schedules the intervals).
+
 References measured in the same run are printed beside the figures: `python -c "import
 typer"` (the floor of our CLI framework) for cold starts, and a bare sqlite3 query
 (`SELECT count(*) FROM card_state WHERE due <= ?`, in process) for the store. Commands
@@ -346,6 +351,30 @@ def bench_size(cards: int, args, env: dict, srs: list[str], has: dict, scratch: 
 LAUNCHERS: dict[str, list[str]] = {}
 
 
+def balance_rows(args, sizes: list[int], scratch: Path) -> tuple[list[Row], str]:
+    """The load balancer against plain fuzz: daily review-state answers over simulated days."""
+    import load_balance
+
+    below = [size for size in sizes if size <= 10_000]
+    cards = max(below) if below else min(sizes)
+    spreads = load_balance.compare(collection(Path(args.cache), cards, args.seed), args.balance_days,
+                                   seed=args.seed, scratch=scratch)
+    rows = []
+    plain = spreads[0].figures
+    for spread in spreads:
+        f = spread.figures
+        row = Row(f"daily reviews, {spread.variant.split(' [')[0]}", cards, spread.seconds,
+                  reference=f"sd {f['sd']:.1f}, max/min {f['max_over_min'] or 0:.2f}",
+                  note=f"{len(spread.daily)} days, {spread.variant.split(' [')[1][:-1]} path; 2nd half: "
+                       f"sd {f['sd_second_half']:.1f}, max/min {f['max_over_min_second_half'] or 0:.2f}; "
+                       f"mean |day-to-day change| {f['mean_day_to_day_change']:.1f}")
+        if spread is not spreads[0]:
+            row.target = "2nd-half sd < plain's"
+            row.holds = f["sd_second_half"] < plain["sd_second_half"]
+        rows.append(row)
+    return rows, load_balance.table(spreads, cards)
+
+
 # -- the report ---------------------------------------------------------------------------
 
 
@@ -415,6 +444,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, help="measured runs per command (default 5; 1 with --quick)")
     parser.add_argument("--answers", type=int, help="answers for the latency (default 1000; 200 with --quick)")
     parser.add_argument("--deck-cards", type=int, help="cards in the import deck (default 10000; 1000 with --quick)")
+    parser.add_argument("--balance-days", type=int, help="days simulated for the load balancer (default 60; 20 "
+                        "with --quick; 0 skips it)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache", default=os.environ.get("SRS_BENCH_CACHE", str(Path(tempfile.gettempdir())
                                                                                  / "srs-bench-cache")),
@@ -425,6 +456,8 @@ def main(argv: list[str] | None = None) -> None:
     args.runs = args.runs or (1 if args.quick else 5)
     args.answers = args.answers or (200 if args.quick else 1000)
     args.deck_cards = args.deck_cards or (1_000 if args.quick else 10_000)
+    if args.balance_days is None:
+        args.balance_days = 20 if args.quick else 60
 
     LAUNCHERS.update({name: launcher for name, launcher in sorted(launchers().items(), reverse=True)})
     primary_name = "script" if "script" in LAUNCHERS else "-m"
@@ -449,6 +482,10 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(row)
         for cards in sizes:
             rows += bench_size(cards, args, env, srs, has, scratch, deck, typer_row)
+        balance_text = ""
+        if args.balance_days > 0:
+            balanced, balance_text = balance_rows(args, sizes, scratch)
+            rows += balanced
     load_after = os.getloadavg()
 
     print(f"srs benchmarks: SRS_NOW={NOW_TEXT}; Python {platform.python_version()}; {os.cpu_count()} CPUs; "
@@ -461,6 +498,9 @@ def main(argv: list[str] | None = None) -> None:
           "make_collection = as recorded when the cache was built (cpu: the store's process)")
     print()
     print(table(rows))
+    if balance_text:
+        print()
+        print(balance_text)
     growth_text, growth = scaling(rows, sizes)
     if growth_text:
         print()
