@@ -160,11 +160,13 @@ class LoadBalancer:
         return balancer
 
     def pick(self, lower: int, upper: int, interval: float, today: int, rng: random.Random,
-             avoid: Collection[int] = ()) -> int:
+             avoid: Collection[int] = (), easy_days: Sequence[float] | None = None) -> int:
         """The interval in days, inside [lower, upper], for a card due `interval` days from `today`.
 
         `rng` is the card's seeded generator: the same seed gives the same day. `avoid`: day
-        numbers where a sibling of the card is due (weighted down by `SIBLING_PENALTY`)."""
+        numbers where a sibling of the card is due (weighted down by `SIBLING_PENALTY`).
+        `easy_days`: the card's deck's levels, when they differ from the balancer's (one
+        balancer can then serve a session over decks with different easy days)."""
         if upper < lower:
             raise ValueError(f"empty fuzz window [{lower}, {upper}]")
         if upper == lower:
@@ -176,7 +178,8 @@ class LoadBalancer:
         offsets = range(lower, upper + 1)
         days = [today + offset for offset in offsets]
         counts = [self.due_by_day.get(day, 0) for day in days]
-        on = easy_day_modifiers(self.easy_days, [self.weekday_of(day) for day in days], counts)
+        levels = self.easy_days if easy_days is None else easy_days
+        on = easy_day_modifiers(levels, [self.weekday_of(day) for day in days], counts)
         weights = day_weights(offsets, counts, on, [day in avoid for day in days])
         return weighted_pick(offsets, weights, rng)
 

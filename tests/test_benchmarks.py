@@ -86,3 +86,17 @@ def test_the_fallback_fuzz_window_is_ankis():
              (100.0, 101, 1000): (101, 108), (100.0, 1, 99): (92, 99), (100.0, 97, 103): (97, 103)}
     for (interval, minimum, maximum), bounds in cases.items():
         assert fuzz_bounds(interval, minimum, maximum) == bounds, (interval, minimum, maximum)
+
+
+def test_simulate_learner_prints_its_table():
+    out = _run(str(BENCH / "simulate_learner.py"), "--cards", "30", "--days", "12", "--seeds", "0,1",
+               "--retentions", "0.9,0.8", "--json")
+    table, data = out.rsplit("\n[", 1)
+    for column in ("desired", "mean R", "R - desired", "retention", "per seed"):
+        assert column in table
+    rows = __import__("json").loads("[" + data)
+    assert [(r["desired_retention"], r["variant"]) for r in rows] == [
+        (0.9, "again/good"), (0.9, "hard/good/easy"), (0.8, "again/good"), (0.8, "hard/good/easy")]
+    for row in rows:  # every card came back for review within 12 days: R and retention are figures
+        assert row["reviews"] > 0 and 0.5 < row["mean_recall"] <= 1 and 0 <= row["retention"] <= 1
+        assert len(row["per_seed"]) == 2

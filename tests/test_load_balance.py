@@ -147,6 +147,14 @@ def test_a_minimum_day_is_never_picked_while_another_day_can_be():
     assert plain[SAT] + plain[SUN] > 1990 and plain[SAT] > plain[SUN]
 
 
+def test_easy_days_given_with_the_pick_replace_the_balancers():
+    due = {TODAY + d: 10 for d in range(3, 9)}
+    balancer = LoadBalancer(due)  # no easy days of its own
+    counts = picks(balancer, 3, 8, 5.5, easy_days=parse_easy_days("sat sun"))
+    assert counts[SAT] == counts[SUN] == 0
+    assert picks(balancer, 3, 8, 5.5)[SAT] > 0
+
+
 def test_when_every_day_of_the_window_is_a_minimum_day_it_is_balanced_as_usual():
     due = {TODAY + SAT: 30, TODAY + SUN: 5}
     with_easy = LoadBalancer(due, parse_easy_days("sat sun"))
