@@ -4,7 +4,9 @@
 
 Each run makes a store file with one deck of `--cards` basic cards and studies it every
 day for `--days` days through the real review path: a `srs.session.ReviewSession` on
-that file, its clock injected (`now=`), each day's session at 10:00 UTC, the clock
+that file, its clock injected (`now=`), each day's session at a random time between
+07:00 and 21:00 local time (3 to 17 hours after the learner day starts: a learner does not
+study at the same minute every day), the clock
 moving on by 10 s an answer, every card the session shows answered (the daily review
 limit lifted; new cards at the default 20 a day). Learning and relearning steps are
 answered Good. A card in the review state is recalled with probability R, FSRS's
@@ -33,7 +35,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-START = datetime(2026, 1, 5, 10, 0, tzinfo=timezone.utc)
+START = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)  # in the first learner day
+STUDY_FROM_HOURS, STUDY_HOURS = 3, 14  # each day's session starts 3 to 17 hours into the learner day, at random
 ANSWER_SECONDS = 10
 TARGET = 0.005  # issue 11: mean true recall within this of the desired retention
 VARIANTS = {"again/good": ((3,), (1.0,)), "hard/good/easy": ((2, 3, 4), (0.15, 0.7, 0.15))}
@@ -81,9 +84,12 @@ def run(folder: Path, cards: int, days: int, retention: float, variant: str, see
     truth = scheduling.scheduler(Settings())  # the learner's memory: the default FSRS-6 parameters
     ratings, weights = VARIANTS[variant]
     rng = random.Random(seed)
+    hours = random.Random(seed + 1_000_000)  # when each day's session starts
+    first_day = clock.day_number(START, hour)
     tally = Tally()
     for day in range(days):
-        moment = [START + timedelta(days=day)]
+        moment = [clock.day_start(first_day + day, hour) + timedelta(
+            hours=STUDY_FROM_HOURS, seconds=hours.uniform(0, STUDY_HOURS * 3600))]
         session = ReviewSession(store, now=lambda: moment[0])
         while (card := session.next_card()) is not None:
             progress = card.progress
