@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from conftest import run_srs, time_zone
 from srs import clock
 from srs.load_balance import (LOAD_BALANCE_DAYS, MAX_LOAD_BALANCE_INTERVAL, MINIMUM, NORMAL, REDUCED,
-                              SIBLING_PENALTY, LoadBalancer, easy_day_modifiers, parse_easy_days, weekday_of)
+                              SIBLING_PENALTY, LoadBalancer, easy_day_modifiers, enabled, parse_easy_days, weekday_of)
 from srs.model import CardSpec, DeckSpec, Progress
 from srs.scheduling import Settings
 from srs.store import Store
@@ -109,6 +109,12 @@ def test_long_intervals_are_not_balanced_but_fuzzed_uniformly():
     counts = picks(LoadBalancer(due), lower, upper, (lower + upper) / 2, draws=11_000)
     assert set(counts) == set(range(lower, upper + 1))
     assert max(counts.values()) < 1.2 * 1000 and min(counts.values()) > 0.8 * 1000
+
+
+def test_balancing_is_on_by_default_and_needs_fuzz_as_in_anki():
+    assert enabled(Settings())
+    assert not enabled(Settings(load_balance=False))
+    assert not enabled(Settings(fuzz=False))  # Anki's balancer draws from the fuzz seed: no fuzz, no balancing
 
 
 def test_a_one_day_window_is_that_day():
