@@ -344,8 +344,42 @@ def bench_size(cards: int, args, env: dict, srs: list[str], has: dict, scratch: 
         if target:
             row.target, row.holds = f"p99 < {P99_MS:g} ms", row.p99 * 1000 < P99_MS
         rows.append(row)
+    rows += balancer_cost(session_db, cards)
     shutil.rmtree(work, ignore_errors=True)
     return rows
+
+
+def balancer_cost(db: Path, cards: int, repeat: int = 30, picks: int = 2000) -> list[Row]:
+    """What the load balancer adds to a review session: its counts read once per session
+    (`LoadBalancer.from_store` over every deck), then `pick` + `add` on each review answer."""
+    from srs import clock
+    from srs.load_balance import LoadBalancer
+    from srs.scheduling import Settings
+    from srs.store import Store
+
+    store = Store(db)
+    try:
+        deck_ids = [deck["id"] for deck in store.decks()]
+        settings = Settings(easy_days=(1, 1, 1, 1, 1, 0.5, 0))
+        built = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            balancer = LoadBalancer.from_store(store, deck_ids, NOW, settings)
+            built.append(time.perf_counter() - started)
+        today, rng, each = clock.day_number(NOW, settings.day_start_hour), random.Random(0), []
+        for _ in range(picks):
+            interval = rng.uniform(3, 90)
+            lower, upper = int(interval * 0.9), int(interval * 1.1) + 1
+            started = time.perf_counter()
+            balancer.add(today + balancer.pick(lower, upper, interval, today, random.Random(rng.random())))
+            each.append(time.perf_counter() - started)
+    finally:
+        store.close()
+    return [Row("load balancer: from_store (per session)", cards, statistics.median(built),
+                p99=percentile(built, 99), note=f"{repeat} reads of {len(deck_ids)} decks' counts, "
+                f"{sum(balancer.due_by_day.values()) - picks:,} cards due in the window"),
+            Row("load balancer: pick + add (per answer)", cards, statistics.median(each), p99=percentile(each, 99),
+                note=f"{picks} picks, intervals 3-90 days")]
 
 
 LAUNCHERS: dict[str, list[str]] = {}

@@ -55,7 +55,8 @@ def test_run_prints_the_table(tmp_path):
     for row in ('python -c "import typer"', "srs stats", "srs cards --json", "srs import (200-card deck)",
                 "srs import (unchanged again)", "srs export anki", "srs export anki --with-progress",
                 "answer -> next card", "+ remaining() + preview() (as shown)", "make_collection (when cached)",
-                "daily reviews, plain fuzz", "daily reviews, load balancer"):
+                "daily reviews, plain fuzz", "daily reviews, load balancer",
+                "load balancer: from_store (per session)", "load balancer: pick + add (per answer)"):
         assert row in table, row
     for column in ("median", "cpu", "p99", "peak MB", "reference (same run)", "target", "holds"):
         assert column in table
