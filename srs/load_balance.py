@@ -16,8 +16,9 @@ the window is drawn uniformly, as plain fuzz.
 
 Easy days (`Settings.easy_days`, 7 levels Monday..Sunday): 1.0 normal, 0.0 minimum,
 anything else (0.5) reduced. A minimum day is off; a reduced day is off when it already
-holds more than half the load of the other days of the window (Anki's threshold:
-its count / 0.5 > the other days' count / the other days' levels), on otherwise. Off
+holds more than half the mean load of the other days of the window, each weighed by its
+level (Anki's threshold: its count / 0.5 > the other days' count / the sum of their
+levels), on otherwise. Off
 days are picked only when every day of the window is off; then the window is balanced
 as if there were no easy days.
 
