@@ -169,27 +169,27 @@ class ReviewSession:
     def due_by_deck(self) -> dict[int, dict[str, int]]:
         """Per deck, what a review of that deck started now would show, by the rules of `next_card`:
         `review` (due before the end of the learner day, within the day's limit), `new` (within the
-        limit), `learning` (due now, or within the learn-ahead when no review or new card is left)
-        and `due_now` = review + learning."""
+        limit), `learning` (due within the learn-ahead: shown first when due, else once nothing else is
+        left) and `due_now` = review + learning."""
         now = self.now()
         store = self.store
         today = self._today(now)
-        now_text, ahead_text = clock.to_text(now), clock.to_text(now + LEARN_AHEAD)
+        ahead_text = clock.to_text(now + LEARN_AHEAD)
         out = {}
         for deck in self.decks:
             end, new_left, reviews_left = today[deck.id]
             review = store.count_due_reviews(deck.id, end, reviews_left)
             new = store.count_new(deck.id, new_left)
-            # next_card: learning due now (due <= now), else, when nothing else is left, within the learn-ahead
-            learning = store.count_due_learning(deck.id, ahead_text if not review and not new else now_text,
-                                                inclusive=True)
+            # next_card shows learning cards due now first, and those due within the learn-ahead once no
+            # review or new card is left: a review started now shows them all
+            learning = store.count_due_learning(deck.id, ahead_text, inclusive=True)
             out[deck.id] = {"review": review, "new": new, "learning": learning, "due_now": review + learning}
         return out
 
     def next_due(self) -> datetime | None:
         """The moment the next studied (not new) card would appear in a review: now when one is due now;
         a review card from the start of its learner day (the next day's when today's limit is used up);
-        a learning card at its due, or the learn-ahead before it when nothing else is left then."""
+        a learning card the learn-ahead before its due (nothing else is left then, or it would be now)."""
         now = self.now()
         due = self.due_by_deck()
         if any(counts["due_now"] for counts in due.values()):
@@ -206,9 +206,7 @@ class ReviewSession:
                 start = clock.day_start(day, hour)
                 moments.append(start if start > now else clock.day_start(clock.day_number(now, hour) + 1, hour))
             if (row := store.first_learning(deck.id)) is not None:
-                at = clock.from_text(row[0])
-                nothing_else = not due[deck.id]["new"] and not due[deck.id]["review"]
-                moments.append(max(at - LEARN_AHEAD, now) if nothing_else else at)
+                moments.append(max(clock.from_text(row[0]) - LEARN_AHEAD, now))
         return min(moments, default=None)
 
     # -- one card -------------------------------------------------------------------

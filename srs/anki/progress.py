@@ -57,7 +57,7 @@ class Days:
 
     def __init__(self, crt: int, rollover_hour: int):
         self.epoch_days = clock.EpochDays(rollover_hour)
-        self.rollover_s = rollover_hour * 3600
+        self.rollover_s = self.epoch_days.rollover_s
         self.minutes_west = -(self.epoch_days.offset(crt) // 60)
         self.created = clock.epoch_day_number(crt, 0)  # local date of crt, not shifted by the rollover
 
