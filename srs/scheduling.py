@@ -230,10 +230,15 @@ def _seed(card_id: int, reps: int) -> int:
 # -- answering ----------------------------------------------------------------------------
 
 def next_states(settings: Settings, card_id: int, progress: Progress, when: datetime,
-                balancer: Balancer | None = None, upto: int = 4) -> dict[int, Progress]:
-    """The card's progress after each rating (1-4) answered at `when`: what the buttons show and give.
+                balancer: Balancer | None = None) -> dict[int, Progress]:
+    """The card's progress after each rating (1-4) answered at `when`: what the buttons show and give."""
+    return _outcomes(settings, card_id, progress, when, balancer, 4, every=True)
 
-    `upto` stops after that rating (a replay needs one outcome and the ones it is ordered after)."""
+
+def _outcomes(settings: Settings, card_id: int, progress: Progress, when: datetime, balancer: Balancer | None,
+              upto: int, every: bool) -> dict[int, Progress]:
+    """The outcomes of ratings 1 to `upto`; unless `every`, only `upto`'s and those it is ordered after (the
+    lower ratings that give an interval in days), as answering needs."""
     import fsrs
 
     sched = scheduler(settings)
@@ -246,12 +251,13 @@ def next_states(settings: Settings, card_id: int, progress: Progress, when: date
         card = fsrs.Card(card_id=card_id, state=fsrs.State[progress.state.capitalize()], step=progress.step,
                          stability=progress.stability, difficulty=progress.difficulty, due=virtual_now,
                          last_review=None if last_day is None else _virtual(last_day))
-    rng = random.Random(_seed(card_id, progress.reps))
-    factor = rng.random()
+    rng = factor = None  # drawn when a fuzzed interval needs them
     maximum = max(settings.maximum_interval, 1)
     floor_days = 1  # the least interval in days the next passing rating may get (Anki: previous + 1)
     out: dict[int, Progress] = {}
     for rating in range(1, upto + 1):
+        if not every and rating < upto and not _may_give_days(settings, progress, rating):
+            continue  # a step in minutes: it bounds no later rating, and it is not asked for
         after, _ = sched.review_card(card, fsrs.Rating(rating), virtual_now)
         if after.state == fsrs.State.Review:
             interval = _unrounded_interval(sched, after.stability)
@@ -259,11 +265,15 @@ def next_states(settings: Settings, card_id: int, progress: Progress, when: date
                 days = min(max(_round(interval), 1), maximum)
             elif not settings.fuzz:
                 days = min(max(_round(interval), floor_days, 1), maximum)
-            elif balancer is not None:
-                lower, upper = fuzz_bounds(interval, floor_days, maximum)
-                days = min(max(int(balancer.pick(lower, upper, interval, today, rng)), lower), upper)
             else:
-                days = fuzzed_interval(interval, floor_days, maximum, factor)
+                if rng is None:
+                    rng = random.Random(_seed(card_id, progress.reps))
+                    factor = rng.random()
+                if balancer is not None:
+                    lower, upper = fuzz_bounds(interval, floor_days, maximum)
+                    days = min(max(int(balancer.pick(lower, upper, interval, today, rng)), lower), upper)
+                else:
+                    days = fuzzed_interval(interval, floor_days, maximum, factor)
             due = clock.day_start(today + days, settings.day_start_hour)
             floor_days = days + 1
         else:
@@ -273,6 +283,18 @@ def next_states(settings: Settings, card_id: int, progress: Progress, when: date
                                difficulty=after.difficulty, due=due, last_review=when, reps=progress.reps + 1,
                                lapses=progress.lapses + lapse, suspended=progress.suspended)
     return out
+
+
+def _may_give_days(settings: Settings, progress: Progress, rating: int) -> bool:
+    """Whether a rating may put the card in the review state (an interval in days), as fsrs decides it;
+    when not, the outcome is a learning step. (True when in doubt.)"""
+    if progress.state == "review":
+        return rating > 1 or not settings.relearning_steps
+    steps = settings.relearning_steps if progress.state == "relearning" else settings.learning_steps
+    step = progress.step or 0
+    if not steps or rating == 4:
+        return True
+    return {1: False, 2: step >= len(steps), 3: step + 1 >= len(steps)}[rating]
 
 
 def _unrounded_interval(sched, stability: float) -> float:
@@ -285,7 +307,7 @@ def answer(settings: Settings, card_id: int, progress: Progress, rating: int, wh
     """The card's progress after answering `rating` at `when`: `next_states(...)[rating]`."""
     if rating not in RATINGS:
         raise ValueError(f"rating must be 1-4, not {rating}")
-    return next_states(settings, card_id, progress, when, balancer, upto=rating)[rating]
+    return _outcomes(settings, card_id, progress, when, balancer, rating, every=False)[rating]
 
 
 def interval_days(settings: Settings, state: Progress) -> int | None:

@@ -12,14 +12,15 @@ Definitions:
 - True retention (Anki's): among answers to cards in the review state (and, as Anki,
   to learning cards whose step was a day or more), counting per card only the first
   such answer of each learner day, the share that were not Again. "Mature": the
-  interval scheduled before the answer (Anki's lastIvl, `prev_due - prev_last_review`
-  in whole days) was 21 days or more.
-- Retrievability is FSRS-6's R = (1 + factor * t / S) ** decay with t the WHOLE days
-  elapsed since the last review, exactly as `fsrs.Scheduler.get_card_retrievability`,
-  decay = -w[20] of the deck's parameters.
-- Calibration: for every review of a card reviewed before (prev_state > 0) a whole day
-  or more after its previous answer, the R FSRS predicted then against what happened
-  (rating > 1). Same-day reviews (R = 1 by definition) are only counted.
+  interval scheduled before the answer (Anki's lastIvl: from the learner day of
+  `prev_last_review` to that of `prev_due`) was 21 learner days or more.
+- Retrievability now (the collection) is FSRS-6's R = (1 + factor * t / S) ** decay with t
+  the whole 24-hour days elapsed since the last review, as
+  `fsrs.Scheduler.get_card_retrievability`, decay = -w[20] of the deck's parameters.
+- Calibration: for every review of a card reviewed before (prev_state > 0) on an earlier
+  learner day, the R FSRS predicted then (t = the learner days elapsed, what the scheduler
+  gave FSRS: `srs.scheduling.elapsed_days`) against what happened (rating > 1). Same-day
+  reviews (R = 1 by definition) are only counted.
 
 The pass over the whole log is split into shares of the cards run side by side on
 connections of their own, beside the other queries. With the index STATS_INDEX it reads
@@ -42,6 +43,7 @@ MATURE_DAYS = 21
 LEECH_LAPSES = 8  # Anki's default leech threshold
 PERIODS = {"today": 1, "7d": 7, "30d": 30}
 DAY_MS = 86_400_000
+NUMBERED_AHEAD = 60  # learner days numbered past the last day shown (for intervals ending after it)
 CLIP = 1e-9  # predicted recall is clipped to [CLIP, 1 - CLIP] for the log loss
 PACK = 1 << 32  # two counts in one sum: n * PACK + passed
 STABILITY_EDGES = (1, 3, 7, 14, 30, 90, 180, 365, 730)  # days
@@ -130,16 +132,20 @@ def compute(store: Store, now: datetime, deck_id: int | None = None, days: int =
     first_day = min(clock.learner_day(clock.from_text(first), scope.hour), today) if first else today
     first_day = min(first_day, today - timedelta(days=max(days, 30) - 1))
     day_rows = _day_rows(first_day, today + timedelta(days=days - 1), scope.hour)
+    numbers = [(lo, i) for i, _, lo, _ in _day_rows(first_day, today + timedelta(days=days - 1 + NUMBERED_AHEAD),
+                                                    scope.hour)]
+    tables = (day_rows, numbers)
     parts = max(1, min(4, os.cpu_count() or 1))
     with ThreadPoolExecutor(parts + 1) as pool:  # the pass over the whole log runs beside the other queries
-        log = [pool.submit(_query, store.path, day_rows, sql) for sql in _log_queries(conn, scope, parts)]
-        _day_table(conn, day_rows)
+        log = [pool.submit(_query, store.path, tables, sql) for sql in _log_queries(conn, scope, parts)]
+        _day_table(conn, tables)
         try:
             cells = _recent_retention(conn, scope, today)
             daily_all = _daily(conn, scope, today, today - timedelta(days=days - 1))
             forecast = _forecast(conn, scope, today)
         finally:
             conn.execute("DROP TABLE IF EXISTS temp.stats_days")
+            conn.execute("DROP TABLE IF EXISTS temp.stats_day_numbers")
         collection, trouble = _collection(conn, scope, now), _trouble(conn, scope)
         log = _log_sums([f.result() for f in log])
     cells["all"] = log["cells"]
@@ -178,18 +184,29 @@ def _day_rows(first: date, last: date, hour: int) -> list[tuple]:
     return rows
 
 
-def _day_table(conn, rows: list[tuple]) -> None:
-    """temp.stats_days(i, day, lo, hi): the learner days the queries group by."""
+def _day_table(conn, tables: tuple[list[tuple], list[tuple]]) -> None:
+    """temp.stats_days(i, day, lo, hi): the learner days the queries group by; and temp.stats_day_numbers
+    (lo, n): the start of each learner day and its number, to count learner days between two stored times
+    (`_day_number_sql`); it reaches NUMBERED_AHEAD days further (scheduled intervals end in the future)."""
+    rows, numbers = tables
     conn.execute("DROP TABLE IF EXISTS temp.stats_days")
     conn.execute("CREATE TEMP TABLE stats_days (i INTEGER PRIMARY KEY, day TEXT, lo TEXT UNIQUE, hi TEXT)")
     conn.executemany("INSERT INTO temp.stats_days VALUES (?, ?, ?, ?)", rows)
+    conn.execute("DROP TABLE IF EXISTS temp.stats_day_numbers")
+    conn.execute("CREATE TEMP TABLE stats_day_numbers (lo TEXT PRIMARY KEY, n INTEGER) WITHOUT ROWID")
+    conn.executemany("INSERT INTO temp.stats_day_numbers VALUES (?, ?)", numbers)
 
 
-def _query(path, day_rows: list[tuple], sql: str) -> tuple:
+def _day_number_sql(t: str) -> str:
+    """SQL for the learner day of a stored time, numbered as in temp.stats_day_numbers (one index seek)."""
+    return f"(SELECT n FROM temp.stats_day_numbers WHERE lo <= {t} ORDER BY lo DESC LIMIT 1)"
+
+
+def _query(path, tables: tuple[list[tuple], list[tuple]], sql: str) -> tuple:
     """One aggregate query on a connection of its own (so that queries can run side by side)."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
-        _day_table(conn, day_rows)
+        _day_table(conn, tables)
         return conn.execute(sql).fetchone()
     finally:
         conn.close()
@@ -197,7 +214,7 @@ def _query(path, day_rows: list[tuple], sql: str) -> tuple:
 
 def _answers(scope: _Scope, where: str, columns: tuple[str, ...] = (), indexed: bool = False) -> str:
     """SQL for the reviews passing `where`, one row each: ps (state before), y (passed), p (the R FSRS
-    predicted, NULL unless a whole day or more had passed since the previous answer), c (NULL unless the
+    predicted, NULL unless the previous answer was on an earlier learner day), c (NULL unless the
     answer counts for true retention, else mature * 2 + passed), b (p's tenth), and `columns` of reviews.
 
     `indexed`: read the two time differences from STATS_INDEX (each use is then a read, not a computation);
@@ -213,8 +230,11 @@ def _answers(scope: _Scope, where: str, columns: tuple[str, ...] = (), indexed: 
         m, ivl = "r.m", "r.ivl"
     decay, factor = scope.curve("(SELECT deck_id FROM card_state WHERE card_id = r.card_id)")
     by_id = "FROM reviews x WHERE x.id = r.id"  # the rare cases read the row itself
-    exact_days = f"(SELECT {elapsed_days_sql('x.reviewed_at', 'x.prev_last_review')} {by_id})"
-    days = f"CASE WHEN ({m} + 1) % {DAY_MS} <= 2 THEN {exact_days} ELSE {m} / {DAY_MS} END"
+    # the learner days FSRS saw (srs.scheduling.elapsed_days): from the day of the previous answer to this one's
+    days = (f"(SELECT {_day_number_sql('x.reviewed_at')} - {_day_number_sql('x.prev_last_review')} {by_id})")
+    # the interval scheduled before the answer, in learner days, >= 21: the interval ended at the start of a
+    # learner day, so it is more than 21 days - 2 h long (a day may be 25 h) and surely so from 21 days + 2 h
+    ld_interval = (f"(SELECT {_day_number_sql('x.prev_due')} - {_day_number_sql('x.prev_last_review')} {by_id})")
     # the first counted answer of its learner day: surely so when the card's previous answer was 25 hours or
     # more before; else when that was on an earlier day, or no answer earlier that day counted
     earlier_that_day = (
@@ -225,17 +245,18 @@ def _answers(scope: _Scope, where: str, columns: tuple[str, ...] = (), indexed: 
         f"CASE WHEN {m} >= 90000000 THEN 1 ELSE (SELECT EXISTS (SELECT 1 FROM temp.stats_days "
         f"WHERE lo > x.prev_last_review AND lo <= x.reviewed_at) OR NOT {earlier_that_day} {by_id}) END")
     counted = f"(r.prev_state = 2 OR (r.prev_state IN (1, 3) AND {ivl} >= {DAY_MS}))"
-    mature = f"(r.prev_state = 2 AND {ivl} >= {round((MATURE_DAYS - 0.5) * DAY_MS)})"
+    mature = (f"(r.prev_state = 2 AND ({ivl} >= {MATURE_DAYS * DAY_MS + 7_200_000} OR ({ivl} > "
+              f"{(MATURE_DAYS - 1) * DAY_MS - 7_200_000} AND {ld_interval} >= {MATURE_DAYS})))")
     extra = "".join(f", {c}" for c in columns)
     return f"""
     SELECT ps, y, p, c, CAST(p * 10 AS INTEGER) AS b {extra} FROM (
       SELECT r.prev_state AS ps, r.rating > 1 AS y {''.join(f', r.{c} AS {c}' for c in columns)},
-        CASE WHEN r.prev_state > 0 AND {m} >= {DAY_MS - 1} AND r.prev_stability > 0
+        CASE WHEN r.prev_state > 0 AND r.prev_stability > 0
           THEN pow(1 + {factor} * nullif({days}, 0) / r.prev_stability, {decay}) END AS p,
         CASE WHEN {counted} AND {first_of_day} THEN {mature} * 2 + (r.rating > 1) END AS c
       FROM {source} {scope.cards('r.card_id') if indexed else ''}
-      -- only answers that can count: to a card reviewed before, a day or more later, or in the review state
-      AND r.prev_state > 0 AND ({m} >= {DAY_MS - 1} OR r.prev_state = 2 OR {ivl} >= {DAY_MS}) LIMIT -1
+      -- only answers that can count: to a card reviewed before on an earlier learner day, or in the review state
+      AND r.prev_state > 0 AND (r.prev_state = 2 OR {ivl} >= {DAY_MS} OR {m} >= 90000000 OR {days} > 0) LIMIT -1
     ) LIMIT -1"""
 
 
