@@ -61,10 +61,16 @@ def interval_ms_sql(t: str = "") -> str:
     return f"round((julianday({t}prev_due) - julianday({t}prev_last_review)) * 86400000)"
 
 
+def seconds_sql(column: str) -> str:
+    """Unix seconds (truncated) of a stored time: what learner days are counted from (day starts are whole)."""
+    return f"CAST(strftime('%s', {column}) AS INTEGER)"
+
+
 # The index the pass over the whole log reads instead of the table (SQL for a migration; the
 # expressions must stay exactly those above, which a test checks).
 STATS_INDEX = ("CREATE INDEX reviews_stats ON reviews (prev_state, rating, prev_stability, card_id, "
-               f"{elapsed_ms_sql()}, {interval_ms_sql()})")
+               f"{elapsed_ms_sql()}, {interval_ms_sql()}, {seconds_sql('reviewed_at')}, "
+               f"{seconds_sql('prev_last_review')})")
 WRONG_CHOICES_INDEX = "CREATE INDEX reviews_wrong_choices ON reviews (card_id, choice) WHERE correct = 0"
 
 
@@ -132,7 +138,7 @@ def compute(store: Store, now: datetime, deck_id: int | None = None, days: int =
     first_day = min(clock.learner_day(clock.from_text(first), scope.hour), today) if first else today
     first_day = min(first_day, today - timedelta(days=max(days, 30) - 1))
     day_rows = _day_rows(first_day, today + timedelta(days=days - 1), scope.hour)
-    numbers = [(lo, i) for i, _, lo, _ in _day_rows(first_day, today + timedelta(days=days - 1 + NUMBERED_AHEAD),
+    numbers = [(int(clock.from_text(lo).timestamp()), i) for i, _, lo, _ in _day_rows(first_day, today + timedelta(days=days - 1 + NUMBERED_AHEAD),
                                                     scope.hour)]
     tables = (day_rows, numbers)
     parts = max(1, min(4, os.cpu_count() or 1))
@@ -193,13 +199,13 @@ def _day_table(conn, tables: tuple[list[tuple], list[tuple]]) -> None:
     conn.execute("CREATE TEMP TABLE stats_days (i INTEGER PRIMARY KEY, day TEXT, lo TEXT UNIQUE, hi TEXT)")
     conn.executemany("INSERT INTO temp.stats_days VALUES (?, ?, ?, ?)", rows)
     conn.execute("DROP TABLE IF EXISTS temp.stats_day_numbers")
-    conn.execute("CREATE TEMP TABLE stats_day_numbers (lo TEXT PRIMARY KEY, n INTEGER) WITHOUT ROWID")
+    conn.execute("CREATE TEMP TABLE stats_day_numbers (s INTEGER PRIMARY KEY, n INTEGER)")
     conn.executemany("INSERT INTO temp.stats_day_numbers VALUES (?, ?)", numbers)
 
 
-def _day_number_sql(t: str) -> str:
-    """SQL for the learner day of a stored time, numbered as in temp.stats_day_numbers (one index seek)."""
-    return f"(SELECT n FROM temp.stats_day_numbers WHERE lo <= {t} ORDER BY lo DESC LIMIT 1)"
+def _day_number_sql(seconds: str) -> str:
+    """SQL for the learner day of a Unix time, numbered as in temp.stats_day_numbers (one seek)."""
+    return f"(SELECT n FROM temp.stats_day_numbers WHERE s <= {seconds} ORDER BY s DESC LIMIT 1)"
 
 
 def _query(path, tables: tuple[list[tuple], list[tuple]], sql: str) -> tuple:
@@ -223,18 +229,21 @@ def _answers(scope: _Scope, where: str, columns: tuple[str, ...] = (), indexed: 
     names = ("id", "card_id", "prev_state", "rating", "prev_stability", *columns)
     if indexed:
         source, m, ivl = f"reviews r WHERE {where}", elapsed_ms_sql("r."), interval_ms_sql("r.")
+        at_s, last_s = seconds_sql("r.reviewed_at"), seconds_sql("r.prev_last_review")
     else:
         source = (f"(SELECT {', '.join(f'r.{c} AS {c}' for c in names)}, {elapsed_ms_sql('r.')} AS m, "
-                  f"{interval_ms_sql('r.')} AS ivl FROM reviews r WHERE {where} {scope.cards('r.card_id')} LIMIT -1) r "
-                  "WHERE 1")
-        m, ivl = "r.m", "r.ivl"
+                  f"{interval_ms_sql('r.')} AS ivl, {seconds_sql('r.reviewed_at')} AS at_s, "
+                  f"{seconds_sql('r.prev_last_review')} AS last_s "
+                  f"FROM reviews r WHERE {where} {scope.cards('r.card_id')} LIMIT -1) r WHERE 1")
+        m, ivl, at_s, last_s = "r.m", "r.ivl", "r.at_s", "r.last_s"
     decay, factor = scope.curve("(SELECT deck_id FROM card_state WHERE card_id = r.card_id)")
     by_id = "FROM reviews x WHERE x.id = r.id"  # the rare cases read the row itself
     # the learner days FSRS saw (srs.scheduling.elapsed_days): from the day of the previous answer to this one's
-    days = (f"(SELECT {_day_number_sql('x.reviewed_at')} - {_day_number_sql('x.prev_last_review')} {by_id})")
+    days = f"({_day_number_sql(at_s)} - {_day_number_sql(last_s)})"
     # the interval scheduled before the answer, in learner days, >= 21: the interval ended at the start of a
     # learner day, so it is more than 21 days - 2 h long (a day may be 25 h) and surely so from 21 days + 2 h
-    ld_interval = (f"(SELECT {_day_number_sql('x.prev_due')} - {_day_number_sql('x.prev_last_review')} {by_id})")
+    ld_interval = (f"(SELECT {_day_number_sql(seconds_sql('x.prev_due'))} - "
+                   f"{_day_number_sql(seconds_sql('x.prev_last_review'))} {by_id})")
     # the first counted answer of its learner day: surely so when the card's previous answer was 25 hours or
     # more before; else when that was on an earlier day, or no answer earlier that day counted
     earlier_that_day = (
