@@ -138,9 +138,8 @@ def compute(store: Store, now: datetime, deck_id: int | None = None, days: int =
     first_day = min(clock.learner_day(clock.from_text(first), scope.hour), today) if first else today
     first_day = min(first_day, today - timedelta(days=max(days, 30) - 1))
     day_rows = _day_rows(first_day, today + timedelta(days=days - 1), scope.hour)
-    numbers = [(int(clock.from_text(lo).timestamp()), i) for i, _, lo, _ in _day_rows(first_day, today + timedelta(days=days - 1 + NUMBERED_AHEAD),
-                                                    scope.hour)]
-    tables = (day_rows, numbers)
+    scope.day_runs = _day_runs(first_day, today + timedelta(days=days - 1 + NUMBERED_AHEAD), scope.hour)
+    tables = day_rows
     parts = max(1, min(4, os.cpu_count() or 1))
     with ThreadPoolExecutor(parts + 1) as pool:  # the pass over the whole log runs beside the other queries
         log = [pool.submit(_query, store.path, tables, sql) for sql in _log_queries(conn, scope, parts)]
@@ -151,7 +150,6 @@ def compute(store: Store, now: datetime, deck_id: int | None = None, days: int =
             forecast = _forecast(conn, scope, today)
         finally:
             conn.execute("DROP TABLE IF EXISTS temp.stats_days")
-            conn.execute("DROP TABLE IF EXISTS temp.stats_day_numbers")
         collection, trouble = _collection(conn, scope, now), _trouble(conn, scope)
         log = _log_sums([f.result() for f in log])
     cells["all"] = log["cells"]
@@ -190,25 +188,44 @@ def _day_rows(first: date, last: date, hour: int) -> list[tuple]:
     return rows
 
 
-def _day_table(conn, tables: tuple[list[tuple], list[tuple]]) -> None:
-    """temp.stats_days(i, day, lo, hi): the learner days the queries group by; and temp.stats_day_numbers
-    (lo, n): the start of each learner day and its number, to count learner days between two stored times
-    (`_day_number_sql`); it reaches NUMBERED_AHEAD days further (scheduled intervals end in the future)."""
-    rows, numbers = tables
+def _day_table(conn, rows: list[tuple]) -> None:
+    """temp.stats_days(i, day, lo, hi): the learner days the queries group by."""
     conn.execute("DROP TABLE IF EXISTS temp.stats_days")
     conn.execute("CREATE TEMP TABLE stats_days (i INTEGER PRIMARY KEY, day TEXT, lo TEXT UNIQUE, hi TEXT)")
     conn.executemany("INSERT INTO temp.stats_days VALUES (?, ?, ?, ?)", rows)
-    conn.execute("DROP TABLE IF EXISTS temp.stats_day_numbers")
-    conn.execute("CREATE TEMP TABLE stats_day_numbers (s INTEGER PRIMARY KEY, n INTEGER)")
-    conn.executemany("INSERT INTO temp.stats_day_numbers VALUES (?, ?)", numbers)
 
 
-def _day_number_sql(seconds: str) -> str:
-    """SQL for the learner day of a Unix time, numbered as in temp.stats_day_numbers (one seek)."""
-    return f"(SELECT n FROM temp.stats_day_numbers WHERE s <= {seconds} ORDER BY s DESC LIMIT 1)"
+def _day_runs(first: date, last: date, hour: int) -> list[tuple[int, int, int]]:
+    """The learner days from `first` to `last` as runs of days with one UTC offset at their start:
+    (Unix second the run's first day starts, k, number of its last day), where a day numbered n
+    (`clock.day_number`) starts at second n * 86400 + k. From `clock.day_start`, day by day."""
+    runs: list[list[int]] = []
+    day = first
+    while day <= last:
+        start = int(clock.day_start(day, hour).timestamp())
+        number = (day - date(1970, 1, 1)).days
+        k = start - number * 86400
+        if runs and runs[-1][1] == k:
+            runs[-1][2] = number
+        else:
+            runs.append([start, k, number])
+        day += timedelta(days=1)
+    return [tuple(run) for run in runs]
 
 
-def _query(path, tables: tuple[list[tuple], list[tuple]], sql: str) -> tuple:
+def _day_number_sql(scope: "_Scope", seconds: str) -> str:
+    """SQL for `clock.day_number` of a Unix time, from the day starts of `scope.day_runs`: within a run of
+    days with one UTC offset at their start, day n covers [n * 86400 + k, the next day's start) (capped at
+    the run's last day: a day of 25 hours). Times before the first day or after the last extrapolate."""
+    runs = scope.day_runs
+    if len(runs) == 1:
+        return f"(({seconds} - {runs[0][1]}) / 86400)"
+    branches = " ".join(f"WHEN {seconds} < {runs[j + 1][0]} THEN min(({seconds} - {k}) / 86400, {last})"
+                        for j, (_, k, last) in enumerate(runs[:-1]))
+    return f"(CASE {branches} ELSE ({seconds} - {runs[-1][1]}) / 86400 END)"
+
+
+def _query(path, tables: list[tuple], sql: str) -> tuple:
     """One aggregate query on a connection of its own (so that queries can run side by side)."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
@@ -239,11 +256,13 @@ def _answers(scope: _Scope, where: str, columns: tuple[str, ...] = (), indexed: 
     decay, factor = scope.curve("(SELECT deck_id FROM card_state WHERE card_id = r.card_id)")
     by_id = "FROM reviews x WHERE x.id = r.id"  # the rare cases read the row itself
     # the learner days FSRS saw (srs.scheduling.elapsed_days): from the day of the previous answer to this one's
-    days = f"({_day_number_sql(at_s)} - {_day_number_sql(last_s)})"
+    days = f"({_day_number_sql(scope, at_s)} - {_day_number_sql(scope, last_s)})"
     # the interval scheduled before the answer, in learner days, >= 21: the interval ended at the start of a
     # learner day, so it is more than 21 days - 2 h long (a day may be 25 h) and surely so from 21 days + 2 h
-    ld_interval = (f"(SELECT {_day_number_sql(seconds_sql('x.prev_due'))} - "
-                   f"{_day_number_sql(seconds_sql('x.prev_last_review'))} {by_id})")
+    # (prev_due's second from the index: prev_last_review's, truncated, plus the interval; one second more
+    # so that a due at a day's very start, as review cards have, falls on that day)
+    due_s = f"({last_s} + CAST(({ivl} + 1000) / 1000 AS INTEGER))"
+    ld_interval = f"({_day_number_sql(scope, due_s)} - {_day_number_sql(scope, last_s)})"
     # the first counted answer of its learner day: surely so when the card's previous answer was 25 hours or
     # more before; else when that was on an earlier day, or no answer earlier that day counted
     earlier_that_day = (
