@@ -49,7 +49,7 @@ def status(store: Store, now: datetime) -> dict:
             (deck["id"],)).fetchone()[0]
         decks.append({"deck": deck["name"], "new": new, "learning": learning, "due_now": due[deck["id"]]["due_now"],
                       "due_today": due_today, "total": total, "suspended": suspended, "unkeyed": unkeyed})
-    next_due = queue.next_due()
+    next_due = queue.next_due(due)
     return {"decks": decks, "next_due": None if next_due is None else iso(clock.to_text(next_due))}
 
 

@@ -186,12 +186,14 @@ class ReviewSession:
             out[deck.id] = {"review": review, "new": new, "learning": learning, "due_now": review + learning}
         return out
 
-    def next_due(self) -> datetime | None:
+    def next_due(self, due: dict[int, dict[str, int]] | None = None) -> datetime | None:
         """The moment the next studied (not new) card would appear in a review: now when one is due now;
         a review card from the start of its learner day (the next day's when today's limit is used up);
-        a learning card the learn-ahead before its due (nothing else is left then, or it would be now)."""
+        a learning card the learn-ahead before its due (nothing else is left then, or it would be now).
+        `due`: `due_by_deck()` when the caller has it already."""
         now = self.now()
-        due = self.due_by_deck()
+        if due is None:
+            due = self.due_by_deck()
         if any(counts["due_now"] for counts in due.values()):
             return now
         store = self.store

@@ -134,8 +134,10 @@ def test_preview_is_the_interval_the_answer_gives(ratings, gaps, card_id, rating
     assert given_.due - now == shown[rating]
     assert given_.reps == progress.reps + 1
     assert given_.lapses == progress.lapses + (progress.state == "review" and rating == 1)
-    if progress.state == "review":  # a better rating never gives a shorter interval
-        assert shown[1] <= shown[2] <= shown[3] <= shown[4]
+    if progress.state == "review":  # a better rating gives a longer interval, in whole learner days
+        states = scheduling.next_states(settings_, card_id, progress, now)
+        days = [scheduling.interval_days(settings_, states[r]) for r in (2, 3, 4)]
+        assert states[1].state == "relearning" and 1 <= days[0] < days[1] < days[2]
 
 
 def read_until(proc, text: str, timeout: float = 30) -> str:
