@@ -447,3 +447,32 @@ def test_status_quick_path_does_not_load_fsrs_or_rich(tmp_path):
     Store(db).close()
     result = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True, text=True)
     assert result.stderr.strip().splitlines()[-1] == "False False False"
+
+
+@pytest.mark.parametrize("first, second, elapsed", [("23:55", "03:55", 0), ("03:55", "04:05", 1),
+                                                    ("20:00", "07:00", 1)])
+def test_learning_and_relearning_steps_see_learner_days(first, second, elapsed):
+    """In the learning and relearning states too, fsrs sees learner days: an answer later the same learner
+    day uses FSRS-6's short-term stability, one on the next learner day (even 10 minutes later, across
+    4 a.m.) the long-term update; the next step stays minutes from the real answer time."""
+    with time_zone("Europe/Berlin"):
+        s = scheduling.Settings(learning_steps=(1.0, 10.0, 600.0), relearning_steps=(10.0, 600.0))
+        at = lambda day, hm: datetime.fromisoformat(berlin(f"2026-12-{day}T{hm}:00")).astimezone(timezone.utc)  # noqa
+        t1 = at("01", first)
+        t2 = at("01" if second > first else "02", second)
+        sched = fsrs.Scheduler(learning_steps=tuple(timedelta(minutes=m) for m in s.learning_steps),
+                               relearning_steps=tuple(timedelta(minutes=m) for m in s.relearning_steps),
+                               enable_fuzzing=False)
+        review = Progress(state="review", stability=30.0, difficulty=5.0, last_review=t1 - timedelta(days=40),
+                          due=t1 - timedelta(days=5), reps=5)
+        for start in (Progress(), review):  # a new card (learning), a lapsed one (relearning)
+            p1 = scheduling.answer(s, 9, start, 1 if start.state == "review" else 3, t1)
+            assert p1.state in ("learning", "relearning") and p1.last_review == t1
+            p2 = scheduling.answer(s, 9, p1, 3, t2)
+            assert scheduling.elapsed_days(p1.last_review, t2, s) == elapsed
+            card = fsrs.Card(card_id=9, state=fsrs.State[p1.state.capitalize()], step=p1.step,
+                             stability=p1.stability, difficulty=p1.difficulty, last_review=EPOCH)
+            expected, _ = sched.review_card(card, fsrs.Rating.Good, EPOCH + timedelta(days=elapsed))
+            assert p2.stability == pytest.approx(expected.stability, rel=1e-12)
+            assert p2.state == expected.state.name.lower() == p1.state  # still stepping
+            assert p2.due == t2 + (expected.due - EPOCH - timedelta(days=elapsed))
