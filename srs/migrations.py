@@ -158,4 +158,63 @@ def m005_todays_answers_index(db) -> None:
                "WHERE source IS NULL")
 
 
+@migration
+def m006_learner_day_schedule(db) -> None:
+    # Scheduling now counts learner days (what FSRS sees and what it gives, see srs.scheduling), draws
+    # its own unbiased fuzz and orders Hard < Good < Easy: every studied card's state is recomputed by
+    # replaying its log with the new scheduling and the settings in force (the deck's over the global
+    # ones), and each review's state before it (prev_*), due_after and kind are rewritten to match.
+    # The history itself (times, ratings, durations, choices) and suspended flags stay as they are.
+    import json
+    from datetime import datetime
+
+    from srs.model import Review
+    from srs.scheduling import replay
+
+    conn = db.conn
+    db.execute("DROP INDEX IF EXISTS reviews_stats")  # made anew below: not kept up to date meanwhile
+    shared = {key: json.loads(value) for key, value in conn.execute("SELECT key, value FROM settings")}
+    for deck_id, own in conn.execute("SELECT id, settings FROM decks ORDER BY id").fetchall():
+        values = {**shared, **json.loads(own or "{}")}
+        cards = [row[0] for row in conn.execute(
+            "SELECT card_id FROM card_state WHERE deck_id = ? AND reps > 0 ORDER BY card_id", (deck_id,))]
+        for start in range(0, len(cards), 2000):
+            chunk = cards[start:start + 2000]
+            by_card: dict[int, list] = {}
+            for review_id, card_id, at, rating, duration in conn.execute(
+                    f"SELECT id, card_id, reviewed_at, rating, duration_ms FROM reviews WHERE card_id IN "
+                    f"({','.join('?' * len(chunk))}) ORDER BY card_id, reviewed_at, id", chunk):
+                by_card.setdefault(card_id, []).append(
+                    (review_id, Review(datetime.fromisoformat(at), rating, duration_ms=duration)))
+            review_updates, state_updates = [], []
+            for card_id, pairs in by_card.items():
+                rows, state = replay(card_id, [review for _, review in pairs], values)
+                for (review_id, _), row in zip(pairs, rows):
+                    review_updates.append((row[3], row[7], *row[9:], review_id))
+                state_updates.append((("new", "learning", "review", "relearning").index(state.state), state.step,
+                                      state.stability, state.difficulty, _text(state.due),
+                                      _text(state.last_review), state.reps, state.lapses, card_id))
+            conn.executemany(
+                "UPDATE reviews SET kind = ?, due_after = ?, prev_state = ?, prev_step = ?, prev_stability = ?, "
+                "prev_difficulty = ?, prev_due = ?, prev_last_review = ?, prev_reps = ?, prev_lapses = ? "
+                "WHERE id = ?", review_updates)
+            conn.executemany(
+                "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, "
+                "last_review = ?, reps = ?, lapses = ? WHERE card_id = ?", state_updates)
+    # srs stats now counts learner days between a review and the previous one (what FSRS saw): the index
+    # it reads the whole log through also keeps both times in Unix seconds, so that no row is read for
+    # them. The expressions match srs.stats exactly (a test checks).
+    db.execute(
+        "CREATE INDEX reviews_stats ON reviews (prev_state, rating, prev_stability, card_id, "
+        "CAST(round((julianday(reviewed_at) - julianday(prev_last_review)) * 86400000) AS INTEGER), "
+        "round((julianday(prev_due) - julianday(prev_last_review)) * 86400000), "
+        "CAST(strftime('%s', reviewed_at) AS INTEGER), CAST(strftime('%s', prev_last_review) AS INTEGER))")
+
+
+def _text(moment):
+    from srs.clock import to_text
+
+    return None if moment is None else to_text(moment)
+
+
 LATEST = len(MIGRATIONS)

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Iterator
 
 from srs import clock
-from srs.scheduling import Settings
 from srs.store import KIND_NAMES, STATE_NAMES, Store
 
 LOG_FIELDS = ["id", "card_id", "deck", "reviewed_at", "rating", "kind", "duration_ms", "choice", "correct"]
@@ -22,13 +21,19 @@ def iso(text: str | None) -> str | None:
 
 
 def status(store: Store, now: datetime) -> dict:
-    now_text = clock.to_text(now)
+    """Per deck: new, learning, due now, due today, total, suspended, unkeyed; and when the next card is due.
+
+    "Due now" and "next due" are the review queue's own answers (`ReviewSession.due_by_deck` and
+    `next_due`): what a review started now would show, and when the next studied card would appear."""
+    from srs.session import ReviewSession
+
     decks = []
     conn = store.conn
-    shared = store.global_settings()
+    queue = ReviewSession(store, now=lambda: now, read_only=True)
+    due = queue.due_by_deck()
+    settings = {deck.id: deck.settings for deck in queue.decks}
     for deck in store.decks():
-        settings = Settings.from_dict({**shared, **deck["settings"]})
-        _, end = clock.day_bounds(now, settings.day_start_hour)
+        _, end = clock.day_bounds(now, settings[deck["id"]].day_start_hour)
         def count(where: str, *args) -> int:  # each count is a range of the queue index
             return conn.execute(f"SELECT count(*) FROM card_state WHERE deck_id = ? AND retired = 0 AND {where}",
                                 (deck["id"], *args)).fetchone()[0]
@@ -36,18 +41,16 @@ def status(store: Store, now: datetime) -> dict:
         live = "suspended = 0 AND state = ?"
         new = count(live, 0)
         learning = count(live, 1) + count(live, 3)
-        due_now = sum(count(live + " AND due <= ?", state, now_text) for state in (1, 2, 3))
         due_today = sum(count(live + " AND due < ?", state, clock.to_text(end)) for state in (1, 2, 3))
         total = count("1")
         suspended = count("suspended = 1")
         unkeyed = conn.execute(
             "SELECT count(*) FROM cards WHERE deck_id = ? AND retired = 0 AND kind = 'choice' AND answer IS NULL",
             (deck["id"],)).fetchone()[0]
-        decks.append({"deck": deck["name"], "new": new, "learning": learning, "due_now": due_now,
+        decks.append({"deck": deck["name"], "new": new, "learning": learning, "due_now": due[deck["id"]]["due_now"],
                       "due_today": due_today, "total": total, "suspended": suspended, "unkeyed": unkeyed})
-    next_due = conn.execute(
-        "SELECT min(due) FROM card_state WHERE retired = 0 AND suspended = 0 AND state > 0").fetchone()[0]
-    return {"decks": decks, "next_due": iso(next_due)}
+    next_due = queue.next_due(due)
+    return {"decks": decks, "next_due": None if next_due is None else iso(clock.to_text(next_due))}
 
 
 def card_objects(store: Store, deck_id: int | None = None) -> list[dict]:

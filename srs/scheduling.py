@@ -1,18 +1,60 @@
 """Scheduling with FSRS (the `fsrs` package): settings, answering, previews and replays.
 
-Our own state adds to fsrs's: "new" (never reviewed), review and lapse counts. fsrs's
-fuzz draws from the global `random`; we seed it from the card id and its review
-count around each call, as Anki does, so the interval shown on a button before an
-answer is the one the answer gives.
+The learner's day, not the 24-hour block
+----------------------------------------
+`fsrs.Scheduler` counts elapsed time as `(now - card.last_review).days` (24-hour blocks)
+and gives `due = now + timedelta(days=interval)`. Anki, fsrs-rs and our optimizer count
+learner days (a day starts at `day_start_hour` local time, `srs.clock`). So `fsrs` is
+kept as the memory model and fed *virtual times*: the card's last review and the answer
+time are each mapped to midnight UTC of their learner-day numbers
+(`1970-01-01 UTC + day_number days`). Every place py-fsrs 6.3 reads elapsed time sees
+exactly the learner-day difference (`elapsed_days`):
+
+* `review_card`'s `days_since_last_review` (learning, relearning and review states alike):
+  below 1, i.e. the same learner day, it uses FSRS-6's short-term stability; otherwise
+  the long-term update with
+* `get_card_retrievability` at the answer time: R after that many learner days.
+
+The result is converted back:
+
+* a result in the review state has an interval of N whole learner days: it is due from
+  the start of learner day `today + N` (`clock.day_start`), so a card "due in 3 days" shows
+  at 4 a.m. of that day, whatever the hour of the answer;
+* a learning or relearning result (a step in minutes) is due at the real answer time plus
+  the step;
+* the stored `last_review` is always the real answer time (the log keeps it too).
+
+Intervals, fuzz and order
+-------------------------
+py-fsrs's own fuzz is off: its rounding lengthens intervals by half a day on average.
+The interval of a review-state result is computed here from the new stability
+(unrounded, as fsrs-rs gives it to Anki) and fuzzed as Anki does (rslib
+`scheduler/states/fuzz.rs`): a window of +-(1 day + 15% of the part between 2.5 and 7 days
++ 10% of 7-20 + 5% above 20), `lower = round(ivl - delta)`, `upper = round(ivl + delta)`,
+kept within [minimum, maximum_interval], and the day `floor(lower + f * (1 + upper - lower))`
+for a factor `f` drawn from a `random.Random` seeded by the card id and its review count,
+so that what a button shows is what the answer gives. A load balancer may choose the day
+in the window instead (`balancer.pick(lower, upper, interval, today, rng)`).
+
+All four outcomes are computed together (`next_states`) and the passing ones are ordered
+as Anki's `passing_fsrs_review_intervals` (`scheduler/states/review.rs`) orders them:
+Hard >= 1 day, Good >= Hard + 1, Easy >= Good + 1 whenever the earlier outcome is itself an
+interval in days (and Hard >= Again + 1 when Again is one, i.e. with no relearning steps);
+all at most `maximum_interval`. So for a card in review: Again < Hard < Good < Easy.
+
+Our own state adds to fsrs's: "new" (never reviewed), review and lapse counts.
 """
 
 from __future__ import annotations
 
+import math
 import random
-from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from dataclasses import dataclass, fields, replace
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
+from typing import Protocol
 
+from srs import clock
 from srs.model import Progress, Review, SrsError
 
 RATINGS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
@@ -99,6 +141,7 @@ def parse_setting(key: str, text: str):
 
 @lru_cache(maxsize=32)
 def scheduler(settings: Settings):
+    """The `fsrs.Scheduler` for these settings, with its own fuzz off (srs draws the fuzz, see above)."""
     import fsrs
 
     kwargs = dict(
@@ -106,14 +149,43 @@ def scheduler(settings: Settings):
         learning_steps=tuple(timedelta(minutes=m) for m in settings.learning_steps),
         relearning_steps=tuple(timedelta(minutes=m) for m in settings.relearning_steps),
         maximum_interval=settings.maximum_interval,
-        enable_fuzzing=settings.fuzz,
+        enable_fuzzing=False,
     )
     if settings.parameters is not None:
         kwargs["parameters"] = settings.parameters
     return fsrs.Scheduler(**kwargs)
 
 
+class Balancer(Protocol):
+    """Chooses the day inside a fuzz window instead of the random factor (a load balancer)."""
+
+    def pick(self, lower: int, upper: int, interval: float, today: int, rng: random.Random) -> int: ...
+
+
+# -- the learner's day as FSRS sees it ------------------------------------------------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def day_of(moment: datetime, settings: Settings) -> int:
+    """The learner day number of a moment in these settings (the learner's local zone)."""
+    return clock.day_number(moment, settings.day_start_hour)
+
+
+def elapsed_days(last_review: datetime | None, when: datetime, settings: Settings) -> int:
+    """The learner days from a card's last review to `when`: what FSRS sees (0 for a card never reviewed)."""
+    if last_review is None:
+        return 0
+    return max(0, day_of(when, settings) - day_of(last_review, settings))
+
+
+def _virtual(day: int) -> datetime:
+    """Midnight UTC of a learner day number: the time fsrs is given for any moment of that day."""
+    return _EPOCH + timedelta(days=day)
+
+
 def to_fsrs(card_id: int, progress: Progress, now: datetime):
+    """An `fsrs.Card` for a progress, its times as they are (for a read of the memory state)."""
     import fsrs
 
     if progress.state == "new":
@@ -128,23 +200,160 @@ def review_kind(progress: Progress) -> str:
     return {"new": "learn", "learning": "learn", "review": "review", "relearning": "relearn"}[progress.state]
 
 
-def answer(settings: Settings, card_id: int, progress: Progress, rating: int, when: datetime) -> Progress:
-    """The card's progress after answering `rating` at `when`."""
+# -- fuzz, as Anki's rslib/src/scheduler/states/fuzz.rs ---------------------------------------
+
+_FUZZ_RANGES = ((2.5, 7.0, 0.15), (7.0, 20.0, 0.10), (20.0, math.inf, 0.05))
+
+
+def fuzz_delta(interval: float) -> float:
+    """Days of fuzz each way: none under 2.5 days, else 1 day plus a share of each range."""
+    if interval < 2.5:
+        return 0.0
+    return 1.0 + sum(factor * max(min(interval, end) - start, 0.0) for start, end, factor in _FUZZ_RANGES)
+
+
+def _round(value: float) -> int:
+    """Round half away from zero, as Rust's f32::round (Python's round() rounds half to even)."""
+    return int(math.floor(value + 0.5))
+
+
+def fuzz_bounds(interval: float, minimum: int, maximum: int) -> tuple[int, int]:
+    """The fuzz window [lower, upper] of an interval, within [minimum, maximum] (Anki's constrained_fuzz_bounds)."""
+    minimum = min(minimum, maximum)
+    interval = min(max(interval, minimum), maximum)
+    delta = fuzz_delta(interval)
+    lower = min(max(_round(interval - delta), minimum), maximum)
+    upper = min(max(_round(interval + delta), minimum), maximum)
+    if upper == lower and 2 < upper < maximum:
+        upper = lower + 1
+    return lower, upper
+
+
+def fuzzed_interval(interval: float, minimum: int, maximum: int, factor: float) -> int:
+    """Anki's pick in the window: every day of [lower, upper] equally likely for a uniform factor in [0, 1)."""
+    lower, upper = fuzz_bounds(interval, minimum, maximum)
+    return min(int(math.floor(lower + factor * (1 + upper - lower))), upper)
+
+
+def _seed(card_id: int, reps: int) -> int:
+    return card_id * 1_000_003 + reps
+
+
+# -- answering ----------------------------------------------------------------------------
+
+def next_states(settings: Settings, card_id: int, progress: Progress, when: datetime,
+                balancer: Balancer | None = None) -> dict[int, Progress]:
+    """The card's progress after each rating (1-4) answered at `when`: what the buttons show and give."""
+    return _outcomes(settings, card_id, progress, when, balancer, 4, every=True)
+
+
+def _outcomes(settings: Settings, card_id: int, progress: Progress, when: datetime, balancer: Balancer | None,
+              upto: int, every: bool) -> dict[int, Progress]:
+    """The outcomes of ratings 1 to `upto`; unless `every`, only `upto`'s and those it is ordered after (the
+    lower ratings that give an interval in days), as answering needs."""
     import fsrs
 
-    # fsrs draws its fuzz from the global `random`; seeding it per card and answer makes the
-    # interval shown before an answer the one given. (srs itself draws nothing else from it.)
-    random.seed(card_id * 1_000_003 + progress.reps)
-    card, _ = scheduler(settings).review_card(to_fsrs(card_id, progress, when), fsrs.Rating(rating), when)
-    lapse = progress.state == "review" and rating == 1
-    return Progress(state=card.state.name.lower(), step=card.step, stability=card.stability,
-                    difficulty=card.difficulty, due=card.due, last_review=card.last_review,
-                    reps=progress.reps + 1, lapses=progress.lapses + lapse, suspended=progress.suspended)
+    sched = scheduler(settings)
+    today = day_of(when, settings)
+    last_day = day_of(progress.last_review, settings) if progress.last_review is not None else None
+    virtual_now = _virtual(max(today, last_day) if last_day is not None else today)
+    if progress.state == "new":
+        card = fsrs.Card(card_id=card_id, due=virtual_now)
+    else:
+        card = fsrs.Card(card_id=card_id, state=fsrs.State[progress.state.capitalize()], step=progress.step,
+                         stability=progress.stability, difficulty=progress.difficulty, due=virtual_now,
+                         last_review=None if last_day is None else _virtual(last_day))
+    rng = factor = None  # drawn when a fuzzed interval needs them
+    maximum = max(settings.maximum_interval, 1)
+    floor_days = 1  # the least interval in days the next passing rating may get (Anki: previous + 1)
+    out: dict[int, Progress] = {}
+    for rating in range(1, upto + 1):
+        if not every and rating < upto and not _may_give_days(settings, progress, rating):
+            continue  # a step in minutes: it bounds no later rating, and it is not asked for
+        after, _ = sched.review_card(card, fsrs.Rating(rating), virtual_now)
+        if after.state == fsrs.State.Review:
+            interval = _unrounded_interval(sched, after.stability)
+            if rating == 1:  # Again in days (no relearning steps): not fuzzed, as in Anki
+                days = min(max(_round(interval), 1), maximum)
+            elif not settings.fuzz:
+                days = min(max(_round(interval), floor_days, 1), maximum)
+            else:
+                if rng is None:
+                    rng = random.Random(_seed(card_id, progress.reps))
+                    factor = rng.random()
+                if balancer is not None:
+                    lower, upper = fuzz_bounds(interval, floor_days, maximum)
+                    days = min(max(int(balancer.pick(lower, upper, interval, today, rng)), lower), upper)
+                else:
+                    days = fuzzed_interval(interval, floor_days, maximum, factor)
+            due = clock.day_start(today + days, settings.day_start_hour)
+            floor_days = days + 1
+        else:
+            due = when + (after.due - virtual_now)  # a step in minutes, from the real answer time
+        lapse = progress.state == "review" and rating == 1
+        out[rating] = Progress(state=after.state.name.lower(), step=after.step, stability=after.stability,
+                               difficulty=after.difficulty, due=due, last_review=when, reps=progress.reps + 1,
+                               lapses=progress.lapses + lapse, suspended=progress.suspended)
+    return out
+
+
+def _may_give_days(settings: Settings, progress: Progress, rating: int) -> bool:
+    """Whether a rating may put the card in the review state (an interval in days), as fsrs decides it;
+    when not, the outcome is a learning step. (True when in doubt.)"""
+    if progress.state == "review":
+        return rating > 1 or not settings.relearning_steps
+    steps = settings.relearning_steps if progress.state == "relearning" else settings.learning_steps
+    step = progress.step or 0
+    if not steps or rating == 4:
+        return True
+    return {1: False, 2: step >= len(steps), 3: step + 1 >= len(steps)}[rating]
+
+
+def _unrounded_interval(sched, stability: float) -> float:
+    """FSRS's interval for a stability at the desired retention, in days, before rounding (as fsrs-rs gives it)."""
+    return stability / sched._FACTOR * (sched.desired_retention ** (1 / sched._DECAY) - 1)
+
+
+def answer(settings: Settings, card_id: int, progress: Progress, rating: int, when: datetime,
+           balancer: Balancer | None = None) -> Progress:
+    """The card's progress after answering `rating` at `when`: `next_states(...)[rating]`."""
+    if rating not in RATINGS:
+        raise ValueError(f"rating must be 1-4, not {rating}")
+    return _outcomes(settings, card_id, progress, when, balancer, rating, every=False)[rating]
+
+
+def interval_days(settings: Settings, state: Progress) -> int | None:
+    """The whole learner days from a review-state result's answer to its due day; None for a step."""
+    if state.state != "review" or state.due is None or state.last_review is None:
+        return None
+    return day_of(state.due, settings) - day_of(state.last_review, settings)
+
+
+def interval_text(settings: Settings, state: Progress) -> str:
+    """What a button shows for an outcome: learner days for a review-state result ("3d"), else the step ("10m")."""
+    days = interval_days(settings, state)
+    if days is None:
+        return format_interval(state.due - state.last_review)
+    return format_interval(timedelta(days=days))
+
+
+def applied_at(settings: Settings, state: Progress, when: datetime) -> Progress:
+    """An outcome computed earlier (when the card was shown) applied at the real answer time `when`:
+    the same memory state and the same interval, days counted from the answer's learner day (or the
+    same step from the answer time)."""
+    if state.last_review is None or when == state.last_review:
+        return state
+    days = interval_days(settings, state)
+    if days is None:
+        due = when + (state.due - state.last_review)
+    else:
+        due = clock.day_start(day_of(when, settings) + days, settings.day_start_hour)
+    return replace(state, due=due, last_review=when)
 
 
 def preview(settings: Settings, card_id: int, progress: Progress, when: datetime) -> dict[int, timedelta]:
-    """The interval each rating would give now (exactly what `answer` gives)."""
-    return {rating: answer(settings, card_id, progress, rating, when).due - when for rating in RATINGS}
+    """The time until each rating's due, answered now (exactly what `answer` gives)."""
+    return {rating: state.due - when for rating, state in next_states(settings, card_id, progress, when).items()}
 
 
 def replay(card_id: int, reviews: list[Review], settings_values: dict) -> tuple[list[tuple], Progress]:

@@ -5,7 +5,13 @@ seen at once), applies the learner-day limits, schedules answers with FSRS and
 commits each answer before the next card is picked. Queue order: learning cards due
 now, then due reviews (most overdue first), then new cards in deck order; when
 nothing else is left, learning cards due within the next 20 minutes (Anki's "learn
-ahead" limit).
+ahead" limit). A review card is due from the start of its learner day (as Anki shows it).
+
+`show(card)` computes the card's four next states when it is shown; `answer` applies the
+one shown for the rating given, even when the learner day changed while the card was on
+screen (the interval is the one shown, counted from the answer's day; the log keeps the
+real answer time). `due_by_deck` and `next_due` read the queue with the same rules as
+`next_card`, so `srs status`, the session summary and `srs review` agree.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from srs import clock, scheduling
-from srs.model import Review, StoredCard
+from srs.model import Progress, Review, StoredCard
 from srs.scheduling import Settings
 from srs.store import Store
 
@@ -48,6 +54,16 @@ class Summary:
 
 
 @dataclass
+class Shown:
+    """A card as shown: the states each rating gives (computed when shown) and their button texts."""
+
+    card: StoredCard
+    at: datetime
+    states: dict[int, Progress]
+    texts: dict[int, str]
+
+
+@dataclass
 class _Deck:
     id: int
     settings: Settings
@@ -59,14 +75,21 @@ class ReviewSession:
     deck_id: int | None = None
     now: Callable[[], datetime] = clock.now
     answered: list[Answered] = field(default_factory=list)
+    balancer: scheduling.Balancer | None = None  # chooses the day inside the fuzz window (a load balancer)
+    read_only: bool = False  # only reads the queue (status): leaves the store's checkpoints alone
     _returning: int | None = None  # a card brought back by undo, shown next
 
     def __post_init__(self) -> None:
-        ids = [self.deck_id] if self.deck_id is not None else [d["id"] for d in self.store.decks()]
-        self.decks = [_Deck(i, Settings.from_dict(self.store.deck_settings(i))) for i in ids]
+        if self.deck_id is not None:
+            self.decks = [_Deck(self.deck_id, Settings.from_dict(self.store.deck_settings(self.deck_id)))]
+        else:
+            shared = self.store.global_settings()
+            self.decks = [_Deck(d["id"], Settings.from_dict({**shared, **d["settings"]})) for d in self.store.decks()]
         self._shuffle = random.Random()
         self._done: dict = {}  # today's answer counts per deck, see _answered_by_deck
-        self.store.hold_checkpoints()  # answers commit without a WAL checkpoint inside; see close()
+        self._shown: Shown | None = None  # the card on screen
+        if not self.read_only:
+            self.store.hold_checkpoints()  # answers commit without a WAL checkpoint inside; see close()
 
     # -- the queue ------------------------------------------------------------------
 
@@ -143,6 +166,51 @@ class ReviewSession:
             counts["learning"] += store.count_due_learning(deck.id, end)
         return counts
 
+    def due_by_deck(self) -> dict[int, dict[str, int]]:
+        """Per deck, what a review of that deck started now would show, by the rules of `next_card`:
+        `review` (due before the end of the learner day, within the day's limit), `new` (within the
+        limit), `learning` (due within the learn-ahead: shown first when due, else once nothing else is
+        left) and `due_now` = review + learning."""
+        now = self.now()
+        store = self.store
+        today = self._today(now)
+        ahead_text = clock.to_text(now + LEARN_AHEAD)
+        out = {}
+        for deck in self.decks:
+            end, new_left, reviews_left = today[deck.id]
+            review = store.count_due_reviews(deck.id, end, reviews_left)
+            new = store.count_new(deck.id, new_left)
+            # next_card shows learning cards due now first, and those due within the learn-ahead once no
+            # review or new card is left: a review started now shows them all
+            learning = store.count_due_learning(deck.id, ahead_text, inclusive=True)
+            out[deck.id] = {"review": review, "new": new, "learning": learning, "due_now": review + learning}
+        return out
+
+    def next_due(self, due: dict[int, dict[str, int]] | None = None) -> datetime | None:
+        """The moment the next studied (not new) card would appear in a review: now when one is due now;
+        a review card from the start of its learner day (the next day's when today's limit is used up);
+        a learning card the learn-ahead before its due (nothing else is left then, or it would be now).
+        `due`: `due_by_deck()` when the caller has it already."""
+        now = self.now()
+        if due is None:
+            due = self.due_by_deck()
+        if any(counts["due_now"] for counts in due.values()):
+            return now
+        store = self.store
+        today = self._today(now)
+        moments = []
+        for deck in self.decks:
+            hour = deck.settings.day_start_hour
+            end, _, reviews_left = today[deck.id]
+            row = store.first_review_due_from(deck.id, end if reviews_left else None)
+            if row is not None:
+                day = max(scheduling.day_of(clock.from_text(row[0]), deck.settings), clock.day_number(now, hour))
+                start = clock.day_start(day, hour)
+                moments.append(start if start > now else clock.day_start(clock.day_number(now, hour) + 1, hour))
+            if (row := store.first_learning(deck.id)) is not None:
+                moments.append(max(clock.from_text(row[0]) - LEARN_AHEAD, now))
+        return min(moments, default=None)
+
     # -- one card -------------------------------------------------------------------
 
     def shuffled_options(self, card: StoredCard) -> list[str]:
@@ -157,23 +225,45 @@ class ReviewSession:
                 return deck.settings
         return Settings.from_dict(self.store.deck_settings(card.deck_id))
 
+    def show(self, card: StoredCard) -> Shown:
+        """The card is on screen: compute what each rating gives now; `answer` applies exactly that."""
+        settings = self.settings_for(card)
+        now = self._not_before_last_answer(card, self.now())
+        states = scheduling.next_states(settings, card.id, card.progress, now, self.balancer)
+        self._shown = Shown(card, now, states,
+                            {rating: scheduling.interval_text(settings, state) for rating, state in states.items()})
+        return self._shown
+
     def preview(self, card: StoredCard) -> dict[int, str]:
-        """The interval each rating would give, as short text ("1m", "10m", "8d")."""
-        intervals = scheduling.preview(self.settings_for(card), card.id, card.progress, self.now())
-        return {rating: scheduling.format_interval(delta) for rating, delta in intervals.items()}
+        """The interval each rating would give, as short text ("1m", "10m", "8d"): `show(card).texts`."""
+        return self.show(card).texts
+
+    @staticmethod
+    def _not_before_last_answer(card: StoredCard, now: datetime) -> datetime:
+        if card.progress.last_review is not None and now < card.progress.last_review:
+            return card.progress.last_review  # the clock moved backwards: never answer before the last answer
+        return now
 
     def is_right(self, card: StoredCard, choice: str) -> bool | None:
         """Whether an option is the card's key; None while the key is unknown."""
         return None if card.spec.answer is None else choice == card.spec.answer
 
-    def answer(self, card: StoredCard, rating: int, duration_ms: int, choice: str | None = None) -> bool:
-        """Schedule and commit an answer. False when another session answered the card first."""
+    def answer(self, card: StoredCard | Shown, rating: int, duration_ms: int, choice: str | None = None) -> bool:
+        """Commit an answer: the state shown for this rating (see `show`; a card not shown yet is shown now),
+        at the real answer time. False when another session answered the card first."""
         if rating not in scheduling.RATINGS:
             raise ValueError(f"rating must be 1-4, not {rating}")
-        now = self.now()
-        if card.progress.last_review is not None and now < card.progress.last_review:
-            now = card.progress.last_review  # the clock moved backwards: never answer before the last answer
-        after = scheduling.answer(self.settings_for(card), card.id, card.progress, rating, now)
+        if isinstance(card, Shown):
+            shown = card
+        elif (self._shown is not None and self._shown.card.id == card.id
+              and self._shown.card.progress == card.progress):
+            shown = self._shown
+        else:
+            shown = self.show(card)
+        card = shown.card
+        self._shown = None
+        now = self._not_before_last_answer(card, self.now())
+        after = scheduling.applied_at(self.settings_for(card), shown.states[rating], now)
         correct = None if choice is None else self.is_right(card, choice)
         review = Review(reviewed_at=now, rating=rating, kind=scheduling.review_kind(card.progress),
                         duration_ms=duration_ms, choice=choice, correct=correct, due_after=after.due)
@@ -215,4 +305,4 @@ class ReviewSession:
     def summary(self) -> Summary:
         return Summary(cards=len(self.answered), right=sum(a.right for a in self.answered),
                        seconds=sum(a.duration_ms for a in self.answered) / 1000,
-                       next_due=self.store.next_due([d.id for d in self.decks]))
+                       next_due=self.next_due())

@@ -12,14 +12,15 @@ Definitions:
 - True retention (Anki's): among answers to cards in the review state (and, as Anki,
   to learning cards whose step was a day or more), counting per card only the first
   such answer of each learner day, the share that were not Again. "Mature": the
-  interval scheduled before the answer (Anki's lastIvl, `prev_due - prev_last_review`
-  in whole days) was 21 days or more.
-- Retrievability is FSRS-6's R = (1 + factor * t / S) ** decay with t the WHOLE days
-  elapsed since the last review, exactly as `fsrs.Scheduler.get_card_retrievability`,
-  decay = -w[20] of the deck's parameters.
-- Calibration: for every review of a card reviewed before (prev_state > 0) a whole day
-  or more after its previous answer, the R FSRS predicted then against what happened
-  (rating > 1). Same-day reviews (R = 1 by definition) are only counted.
+  interval scheduled before the answer (Anki's lastIvl: from the learner day of
+  `prev_last_review` to that of `prev_due`) was 21 learner days or more.
+- Retrievability now (the collection) is FSRS-6's R = (1 + factor * t / S) ** decay with t
+  the whole 24-hour days elapsed since the last review, as
+  `fsrs.Scheduler.get_card_retrievability`, decay = -w[20] of the deck's parameters.
+- Calibration: for every review of a card reviewed before (prev_state > 0) on an earlier
+  learner day, the R FSRS predicted then (t = the learner days elapsed, what the scheduler
+  gave FSRS: `srs.scheduling.elapsed_days`) against what happened (rating > 1). Same-day
+  reviews (R = 1 by definition) are only counted.
 
 The pass over the whole log is split into shares of the cards run side by side on
 connections of their own, beside the other queries. With the index STATS_INDEX it reads
@@ -42,6 +43,7 @@ MATURE_DAYS = 21
 LEECH_LAPSES = 8  # Anki's default leech threshold
 PERIODS = {"today": 1, "7d": 7, "30d": 30}
 DAY_MS = 86_400_000
+NUMBERED_AHEAD = 60  # learner days numbered past the last day shown (for intervals ending after it)
 CLIP = 1e-9  # predicted recall is clipped to [CLIP, 1 - CLIP] for the log loss
 PACK = 1 << 32  # two counts in one sum: n * PACK + passed
 STABILITY_EDGES = (1, 3, 7, 14, 30, 90, 180, 365, 730)  # days
@@ -59,10 +61,16 @@ def interval_ms_sql(t: str = "") -> str:
     return f"round((julianday({t}prev_due) - julianday({t}prev_last_review)) * 86400000)"
 
 
+def seconds_sql(column: str) -> str:
+    """Unix seconds (truncated) of a stored time: what learner days are counted from (day starts are whole)."""
+    return f"CAST(strftime('%s', {column}) AS INTEGER)"
+
+
 # The index the pass over the whole log reads instead of the table (SQL for a migration; the
 # expressions must stay exactly those above, which a test checks).
 STATS_INDEX = ("CREATE INDEX reviews_stats ON reviews (prev_state, rating, prev_stability, card_id, "
-               f"{elapsed_ms_sql()}, {interval_ms_sql()})")
+               f"{elapsed_ms_sql()}, {interval_ms_sql()}, {seconds_sql('reviewed_at')}, "
+               f"{seconds_sql('prev_last_review')})")
 WRONG_CHOICES_INDEX = "CREATE INDEX reviews_wrong_choices ON reviews (card_id, choice) WHERE correct = 0"
 
 
@@ -130,10 +138,12 @@ def compute(store: Store, now: datetime, deck_id: int | None = None, days: int =
     first_day = min(clock.learner_day(clock.from_text(first), scope.hour), today) if first else today
     first_day = min(first_day, today - timedelta(days=max(days, 30) - 1))
     day_rows = _day_rows(first_day, today + timedelta(days=days - 1), scope.hour)
+    scope.day_runs = _day_runs(first_day, today + timedelta(days=days - 1 + NUMBERED_AHEAD), scope.hour)
+    tables = day_rows
     parts = max(1, min(4, os.cpu_count() or 1))
     with ThreadPoolExecutor(parts + 1) as pool:  # the pass over the whole log runs beside the other queries
-        log = [pool.submit(_query, store.path, day_rows, sql) for sql in _log_queries(conn, scope, parts)]
-        _day_table(conn, day_rows)
+        log = [pool.submit(_query, store.path, tables, sql) for sql in _log_queries(conn, scope, parts)]
+        _day_table(conn, tables)
         try:
             cells = _recent_retention(conn, scope, today)
             daily_all = _daily(conn, scope, today, today - timedelta(days=days - 1))
@@ -185,11 +195,41 @@ def _day_table(conn, rows: list[tuple]) -> None:
     conn.executemany("INSERT INTO temp.stats_days VALUES (?, ?, ?, ?)", rows)
 
 
-def _query(path, day_rows: list[tuple], sql: str) -> tuple:
+def _day_runs(first: date, last: date, hour: int) -> list[tuple[int, int, int]]:
+    """The learner days from `first` to `last` as runs of days with one UTC offset at their start:
+    (Unix second the run's first day starts, k, number of its last day), where a day numbered n
+    (`clock.day_number`) starts at second n * 86400 + k. From `clock.day_start`, day by day."""
+    runs: list[list[int]] = []
+    day = first
+    while day <= last:
+        start = int(clock.day_start(day, hour).timestamp())
+        number = (day - date(1970, 1, 1)).days
+        k = start - number * 86400
+        if runs and runs[-1][1] == k:
+            runs[-1][2] = number
+        else:
+            runs.append([start, k, number])
+        day += timedelta(days=1)
+    return [tuple(run) for run in runs]
+
+
+def _day_number_sql(scope: "_Scope", seconds: str) -> str:
+    """SQL for `clock.day_number` of a Unix time, from the day starts of `scope.day_runs`: within a run of
+    days with one UTC offset at their start, day n covers [n * 86400 + k, the next day's start) (capped at
+    the run's last day: a day of 25 hours). Times before the first day or after the last extrapolate."""
+    runs = scope.day_runs
+    if len(runs) == 1:
+        return f"(({seconds} - {runs[0][1]}) / 86400)"
+    branches = " ".join(f"WHEN {seconds} < {runs[j + 1][0]} THEN min(({seconds} - {k}) / 86400, {last})"
+                        for j, (_, k, last) in enumerate(runs[:-1]))
+    return f"(CASE {branches} ELSE ({seconds} - {runs[-1][1]}) / 86400 END)"
+
+
+def _query(path, tables: list[tuple], sql: str) -> tuple:
     """One aggregate query on a connection of its own (so that queries can run side by side)."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
-        _day_table(conn, day_rows)
+        _day_table(conn, tables)
         return conn.execute(sql).fetchone()
     finally:
         conn.close()
@@ -197,7 +237,7 @@ def _query(path, day_rows: list[tuple], sql: str) -> tuple:
 
 def _answers(scope: _Scope, where: str, columns: tuple[str, ...] = (), indexed: bool = False) -> str:
     """SQL for the reviews passing `where`, one row each: ps (state before), y (passed), p (the R FSRS
-    predicted, NULL unless a whole day or more had passed since the previous answer), c (NULL unless the
+    predicted, NULL unless the previous answer was on an earlier learner day), c (NULL unless the
     answer counts for true retention, else mature * 2 + passed), b (p's tenth), and `columns` of reviews.
 
     `indexed`: read the two time differences from STATS_INDEX (each use is then a read, not a computation);
@@ -206,15 +246,23 @@ def _answers(scope: _Scope, where: str, columns: tuple[str, ...] = (), indexed: 
     names = ("id", "card_id", "prev_state", "rating", "prev_stability", *columns)
     if indexed:
         source, m, ivl = f"reviews r WHERE {where}", elapsed_ms_sql("r."), interval_ms_sql("r.")
+        at_s, last_s = seconds_sql("r.reviewed_at"), seconds_sql("r.prev_last_review")
     else:
         source = (f"(SELECT {', '.join(f'r.{c} AS {c}' for c in names)}, {elapsed_ms_sql('r.')} AS m, "
-                  f"{interval_ms_sql('r.')} AS ivl FROM reviews r WHERE {where} {scope.cards('r.card_id')} LIMIT -1) r "
-                  "WHERE 1")
-        m, ivl = "r.m", "r.ivl"
+                  f"{interval_ms_sql('r.')} AS ivl, {seconds_sql('r.reviewed_at')} AS at_s, "
+                  f"{seconds_sql('r.prev_last_review')} AS last_s "
+                  f"FROM reviews r WHERE {where} {scope.cards('r.card_id')} LIMIT -1) r WHERE 1")
+        m, ivl, at_s, last_s = "r.m", "r.ivl", "r.at_s", "r.last_s"
     decay, factor = scope.curve("(SELECT deck_id FROM card_state WHERE card_id = r.card_id)")
     by_id = "FROM reviews x WHERE x.id = r.id"  # the rare cases read the row itself
-    exact_days = f"(SELECT {elapsed_days_sql('x.reviewed_at', 'x.prev_last_review')} {by_id})"
-    days = f"CASE WHEN ({m} + 1) % {DAY_MS} <= 2 THEN {exact_days} ELSE {m} / {DAY_MS} END"
+    # the learner days FSRS saw (srs.scheduling.elapsed_days): from the day of the previous answer to this one's
+    days = f"({_day_number_sql(scope, at_s)} - {_day_number_sql(scope, last_s)})"
+    # the interval scheduled before the answer, in learner days, >= 21: the interval ended at the start of a
+    # learner day, so it is more than 21 days - 2 h long (a day may be 25 h) and surely so from 21 days + 2 h
+    # (prev_due's second from the index: prev_last_review's, truncated, plus the interval; one second more
+    # so that a due at a day's very start, as review cards have, falls on that day)
+    due_s = f"({last_s} + CAST(({ivl} + 1000) / 1000 AS INTEGER))"
+    ld_interval = f"({_day_number_sql(scope, due_s)} - {_day_number_sql(scope, last_s)})"
     # the first counted answer of its learner day: surely so when the card's previous answer was 25 hours or
     # more before; else when that was on an earlier day, or no answer earlier that day counted
     earlier_that_day = (
@@ -225,17 +273,18 @@ def _answers(scope: _Scope, where: str, columns: tuple[str, ...] = (), indexed: 
         f"CASE WHEN {m} >= 90000000 THEN 1 ELSE (SELECT EXISTS (SELECT 1 FROM temp.stats_days "
         f"WHERE lo > x.prev_last_review AND lo <= x.reviewed_at) OR NOT {earlier_that_day} {by_id}) END")
     counted = f"(r.prev_state = 2 OR (r.prev_state IN (1, 3) AND {ivl} >= {DAY_MS}))"
-    mature = f"(r.prev_state = 2 AND {ivl} >= {round((MATURE_DAYS - 0.5) * DAY_MS)})"
+    mature = (f"(r.prev_state = 2 AND ({ivl} >= {MATURE_DAYS * DAY_MS + 7_200_000} OR ({ivl} > "
+              f"{(MATURE_DAYS - 1) * DAY_MS - 7_200_000} AND {ld_interval} >= {MATURE_DAYS})))")
     extra = "".join(f", {c}" for c in columns)
     return f"""
     SELECT ps, y, p, c, CAST(p * 10 AS INTEGER) AS b {extra} FROM (
       SELECT r.prev_state AS ps, r.rating > 1 AS y {''.join(f', r.{c} AS {c}' for c in columns)},
-        CASE WHEN r.prev_state > 0 AND {m} >= {DAY_MS - 1} AND r.prev_stability > 0
+        CASE WHEN r.prev_state > 0 AND r.prev_stability > 0
           THEN pow(1 + {factor} * nullif({days}, 0) / r.prev_stability, {decay}) END AS p,
         CASE WHEN {counted} AND {first_of_day} THEN {mature} * 2 + (r.rating > 1) END AS c
       FROM {source} {scope.cards('r.card_id') if indexed else ''}
-      -- only answers that can count: to a card reviewed before, a day or more later, or in the review state
-      AND r.prev_state > 0 AND ({m} >= {DAY_MS - 1} OR r.prev_state = 2 OR {ivl} >= {DAY_MS}) LIMIT -1
+      -- only answers that can count: to a card reviewed before on an earlier learner day, or in the review state
+      AND r.prev_state > 0 AND (r.prev_state = 2 OR {ivl} >= {DAY_MS} OR {m} >= 90000000 OR {days} > 0) LIMIT -1
     ) LIMIT -1"""
 
 

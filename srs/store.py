@@ -435,19 +435,19 @@ class Store:
             f"SELECT count(*) FROM (SELECT 1 {self._ACTIVE} state = 2 AND due < ? LIMIT ?)",
             (deck_id, before, limit)).fetchone()[0]
 
-    def count_due_learning(self, deck_id: int, before: str) -> int:
-        """The deck's learning and relearning cards due before a stored time (one index range per state)."""
+    def count_due_learning(self, deck_id: int, before: str, inclusive: bool = False) -> int:
+        """The deck's learning and relearning cards due before a stored time (at it too when `inclusive`),
+        one index range per state."""
+        op = "<=" if inclusive else "<"
         return sum(self.conn.execute(
-            f"SELECT count(*) {self._ACTIVE} state = ? AND due < ?", (deck_id, state, before)).fetchone()[0]
+            f"SELECT count(*) {self._ACTIVE} state = ? AND due {op} ?", (deck_id, state, before)).fetchone()[0]
             for state in (1, 3))
 
-    def next_due(self, deck_ids: list[int]) -> datetime | None:
-        """When the first studied (not new) card of these decks is due; None when there is none."""
-        marks = ",".join("?" * len(deck_ids)) or "NULL"
-        row = self.conn.execute(
-            f"SELECT min(due) FROM card_state WHERE deck_id IN ({marks}) AND retired = 0 AND suspended = 0 "
-            "AND state > 0", deck_ids).fetchone()
-        return from_text(row[0])
+    def first_review_due_from(self, deck_id: int, start: str | None) -> tuple[str, int] | None:
+        """(due, card_id) of the deck's review card due first at or after a stored time (of all, when None)."""
+        return self.conn.execute(
+            "SELECT due, card_id FROM card_state WHERE deck_id = ? AND retired = 0 AND suspended = 0 "
+            "AND state = 2 AND due >= ? ORDER BY due LIMIT 1", (deck_id, start or "")).fetchone()
 
     def due_counts_by_day(self, deck_ids: list[int], first_day: int, last_day: int,
                           day_start_hour: int) -> dict[int, int]:

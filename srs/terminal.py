@@ -172,8 +172,8 @@ def _review_one(session: ReviewSession, card: StoredCard, console: Console, keys
     if card.spec.explanation:
         console.print(plain(card.spec.explanation, "italic"))
     duration_ms = int((time.monotonic() - started) * 1000)
-    intervals = session.preview(card)
-    console.print(Text("  ·  ".join(f"{scheduling.RATINGS[r]} ({r}) {intervals[r]}" for r in scheduling.RATINGS),
+    shown = session.show(card)  # the states each rating gives, computed now; the answer applies them
+    console.print(Text("  ·  ".join(f"{scheduling.RATINGS[r]} ({r}) {shown.texts[r]}" for r in scheduling.RATINGS),
                        style="cyan"))
     while True:
         key = keys.read(f"Rate 1-4, Enter = {scheduling.RATINGS[suggested]} (u undo, s suspend, q quit): ").lower()
@@ -186,7 +186,7 @@ def _review_one(session: ReviewSession, card: StoredCard, console: Console, keys
         else:
             console.print("Press 1-4, or Enter.", style="yellow")
             continue
-        if not session.answer(card, rating, duration_ms, choice):
+        if not session.answer(shown, rating, duration_ms, choice):
             console.print("This card was answered in another session meanwhile; moving on.", style="yellow")
         return
 

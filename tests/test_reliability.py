@@ -15,8 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from dataclasses import replace
+
 from conftest import HERE, run_srs
+from srs import scheduling
 from srs.migrations import LATEST
+from srs.store import Store
 
 FIXTURES = HERE / "fixtures"
 BASIC = "# Basic\n\n" + "".join(f"## Question {i}?\nAnswer {i}\n\n" for i in range(40))
@@ -193,6 +197,11 @@ def test_a_fixture_exists_for_every_earlier_version():
     assert fixture_versions() == list(range(1, LATEST))
 
 
+# what no migration may change: the cards, the history as answered, and each card's place and flags
+HISTORY = "SELECT id, card_id, reviewed_at, rating, duration_ms, choice, correct, source FROM reviews ORDER BY id"
+PLACES = "SELECT card_id, deck_id, position, retired, suspended, reps, lapses FROM card_state ORDER BY card_id"
+
+
 @pytest.mark.parametrize("version", fixture_versions())
 def test_every_earlier_version_migrates_with_data_intact(tmp_path, version):
     db = tmp_path / "old.db"
@@ -202,6 +211,8 @@ def test_every_earlier_version_migrates_with_data_intact(tmp_path, version):
     cards = before.execute("SELECT * FROM cards ORDER BY id").fetchall()
     states = before.execute("SELECT * FROM card_state ORDER BY card_id").fetchall()
     reviews = before.execute("SELECT * FROM reviews ORDER BY id").fetchall()
+    history, places = before.execute(HISTORY).fetchall(), before.execute(PLACES).fetchall()
+    assert sum(row[4] for row in places) > 0 and sum(row[5] > 0 for row in places) > 0  # suspended and studied
     before.close()
     result = run_srs("--db", str(db), "status", "--json")
     assert result.returncode == 0, result.stderr
@@ -214,8 +225,30 @@ def test_every_earlier_version_migrates_with_data_intact(tmp_path, version):
     after = integrity(db)
     assert after.execute("PRAGMA user_version").fetchone()[0] == LATEST
     assert after.execute("SELECT * FROM cards ORDER BY id").fetchall() == cards
-    assert after.execute("SELECT * FROM card_state ORDER BY card_id").fetchall() == states
-    assert after.execute("SELECT * FROM reviews ORDER BY id").fetchall() == reviews
+    assert after.execute(HISTORY).fetchall() == history
+    assert after.execute(PLACES).fetchall() == places
+    # migration 6 recomputed every studied card's state from its log with the learner-day scheduling:
+    # the state is the replay's, and each review row's prev_* state and due_after are the replay's rows
+    migrated_states = after.execute("SELECT * FROM card_state ORDER BY card_id").fetchall()
+    migrated_reviews = after.execute("SELECT * FROM reviews ORDER BY id").fetchall()
+    assert migrated_states != states and len(migrated_reviews) == len(reviews)
+    after.close()
+    store = Store(db)
+    changed = 0
+    for card in store.cards(include_retired=True, with_reviews=True):
+        if not card.reviews:
+            assert card.progress.state == "new"
+            continue
+        rows, progress = scheduling.replay(card.id, card.reviews, store.deck_settings(card.deck_id))
+        assert card.progress == replace(progress, suspended=card.progress.suspended)
+        logged = store.conn.execute(
+            "SELECT kind, due_after, prev_state, prev_step, prev_stability, prev_difficulty, prev_due, "
+            "prev_last_review, prev_reps, prev_lapses FROM reviews WHERE card_id = ? ORDER BY reviewed_at, id",
+            (card.id,)).fetchall()
+        assert logged == [(row[3], row[7], *row[9:]) for row in rows]
+        changed += 1
+    store.close()
+    assert changed > 0
     assert len(original) > 0
     # and it keeps working: a review after the upgrade
     assert run_srs("--db", str(db), "review", input="a\n\nq\n",
@@ -227,7 +260,7 @@ def test_sigkill_during_migration_leaves_a_whole_version(tmp_path):
     rng = random.Random(3)
     versions = set()
     with sqlite3.connect(FIXTURES / "schema-v1.db") as original:
-        reviews = original.execute("SELECT * FROM reviews ORDER BY id").fetchall()
+        reviews = original.execute(HISTORY).fetchall()
     for round_ in range(20):
         db = tmp_path / f"old-{round_}.db"
         shutil.copy(FIXTURES / "schema-v1.db", db)
@@ -239,7 +272,7 @@ def test_sigkill_during_migration_leaves_a_whole_version(tmp_path):
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         applied = conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0]
         assert applied == version  # the recorded migrations are exactly the ones applied
-        assert conn.execute("SELECT * FROM reviews ORDER BY id").fetchall() == reviews
+        assert conn.execute(HISTORY).fetchall() == reviews
         versions.add(version)
         conn.close()
         assert run_srs("--db", str(db), "status").returncode == 0  # and the next run finishes the upgrade

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from conftest import run_srs
 from srs.model import Progress
-from srs import scheduling
+from srs import clock, scheduling
 
 BASIC = "# Basic\n\n" + "".join(f"## Question {i}?\nAnswer {i}\n\n" for i in range(30))
 
@@ -101,12 +101,15 @@ def test_replaying_the_log_gives_the_shown_memory_state(cli, tmp_path):
     cards = {c["id"]: c for c in cli.json("cards")}
     assert len(log) > 150 and len({r["card_id"] for r in log}) == 30
     assert any(r["kind"] == "relearn" for r in log) and any(r["kind"] == "review" for r in log)
-    scheduler = fsrs.Scheduler()
+    # plain fsrs, given each answer's learner day as midnight UTC of its day number (the scheme of
+    # srs.scheduling): it counts elapsed learner days, not 24-hour blocks
+    scheduler = fsrs.Scheduler(enable_fuzzing=False)
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
     for card_id, card in cards.items():
         replayed = fsrs.Card(card_id=card_id)
         for row in (r for r in log if r["card_id"] == card_id):
-            replayed, _ = scheduler.review_card(replayed, fsrs.Rating(row["rating"]),
-                                                datetime.fromisoformat(row["reviewed_at"]))
+            day = clock.day_number(datetime.fromisoformat(row["reviewed_at"]))
+            replayed, _ = scheduler.review_card(replayed, fsrs.Rating(row["rating"]), epoch + timedelta(days=day))
         assert card["stability"] == pytest.approx(replayed.stability, rel=1e-12)
         assert card["difficulty"] == pytest.approx(replayed.difficulty, rel=1e-12)
         assert card["state"] == replayed.state.name.lower()
@@ -131,8 +134,10 @@ def test_preview_is_the_interval_the_answer_gives(ratings, gaps, card_id, rating
     assert given_.due - now == shown[rating]
     assert given_.reps == progress.reps + 1
     assert given_.lapses == progress.lapses + (progress.state == "review" and rating == 1)
-    if progress.state == "review":  # a better rating never gives a shorter interval
-        assert shown[1] <= shown[2] <= shown[3] <= shown[4]
+    if progress.state == "review":  # a better rating gives a longer interval, in whole learner days
+        states = scheduling.next_states(settings_, card_id, progress, now)
+        days = [scheduling.interval_days(settings_, states[r]) for r in (2, 3, 4)]
+        assert states[1].state == "relearning" and 1 <= days[0] < days[1] < days[2]
 
 
 def read_until(proc, text: str, timeout: float = 30) -> str:

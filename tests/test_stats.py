@@ -20,7 +20,7 @@ import pytest
 
 from conftest import Cli, run_srs
 from srs import stats
-from srs.clock import parse_time
+from srs.clock import day_number, day_start, parse_time
 from srs.store import Store
 
 ZONE = "America/New_York"  # DST ends on 2026-11-01, inside the simulated months
@@ -29,6 +29,7 @@ START = date(2026, 9, 1)
 DAYS = 110
 NOW = "2026-12-19T20:00:00Z"
 PARAMS_B = list(fsrs.scheduler.DEFAULT_PARAMETERS[:20]) + [0.3]  # deck B forgets on another curve
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 RATINGS = [3, 3, 3, 1, 3, 3, 2, 3, 4, 3, 3, 1, 3, 3]
 
 DECK_A = "# Deck A\n\n" + "".join(
@@ -81,20 +82,31 @@ def learner_day(moment: datetime) -> date:
 
 
 def replay(log: list[dict], cards: list[dict]) -> list[dict]:
-    """Each review with the fsrs card state just before it, from a replay through fsrs.Scheduler."""
+    """Each review with the fsrs card state just before it, from a replay through fsrs.Scheduler given each
+    answer's learner day as midnight UTC of its day number (srs.scheduling's scheme: fsrs counts learner days).
+    `before` is that fsrs card; `last` and `due` its real last review and due (as stored)."""
     decks = {c["id"]: c["deck"] for c in cards}
     schedulers = {"Deck A": fsrs.Scheduler(enable_fuzzing=False),
                   "Deck B": fsrs.Scheduler(parameters=PARAMS_B, enable_fuzzing=False)}
-    state, out = {}, []
+    state, real, out = {}, {}, []
     for review in sorted(log, key=lambda r: (r["reviewed_at"], r["id"])):
         at = parse_time(review["reviewed_at"])
+        virtual = EPOCH + timedelta(days=day_number(at, HOUR))
         scheduler = schedulers[decks[review["card_id"]]]
-        card = state.get(review["card_id"]) or fsrs.Card(card_id=review["card_id"], due=at)
-        out.append({**review, "at": at, "before": card, "scheduler": scheduler,
-                    "first": review["card_id"] not in state})
-        state[review["card_id"]], _ = scheduler.review_card(card, fsrs.Rating(review["rating"]), at)
+        card = state.get(review["card_id"]) or fsrs.Card(card_id=review["card_id"], due=virtual)
+        last, due = real.get(review["card_id"], (None, None))
+        out.append({**review, "at": at, "virtual": virtual, "before": card, "scheduler": scheduler,
+                    "first": review["card_id"] not in state, "last": last, "due": due})
+        after, _ = scheduler.review_card(card, fsrs.Rating(review["rating"]), virtual)
+        state[review["card_id"]] = after
+        real_due = (day_start(day_number(at, HOUR) + (after.due - virtual).days, HOUR)
+                    if after.state == fsrs.State.Review else at + (after.due - virtual))
+        real[review["card_id"]] = (at, real_due)
     for review in out:
-        review["final"] = state[review["card_id"]]
+        final = state[review["card_id"]]
+        review["final"] = fsrs.Card(card_id=final.card_id, state=final.state, step=final.step,
+                                    stability=final.stability, difficulty=final.difficulty,
+                                    last_review=real[review["card_id"]][0], due=real[review["card_id"]][1])
     return out
 
 
@@ -104,12 +116,12 @@ def expected_retention(replayed: list[dict], today: date) -> dict:
         card = r["before"]
         if r["first"]:
             continue
-        interval = card.due - card.last_review
+        interval = card.due - card.last_review  # fsrs's own card: whole learner days in review
         if not (card.state == fsrs.State.Review or interval >= timedelta(days=1)):
             continue
         key = (r["card_id"], learner_day(r["at"]))
         if key not in counted:  # the first counted answer of the learner day
-            mature = card.state == fsrs.State.Review and round(interval / timedelta(days=1)) >= 21
+            mature = card.state == fsrs.State.Review and interval >= timedelta(days=21)
             counted[key] = (key[1], mature, r["rating"] > 1)
     out = {}
     for name, span in (("today", 1), ("7d", 7), ("30d", 30), ("all", 10 ** 6)):
@@ -174,10 +186,10 @@ def test_calibration_and_retrievability_match_fsrs(history):
         if r["first"]:
             continue
         card = r["before"]
-        if (r["at"] - card.last_review).days < 1:
+        if (r["virtual"] - card.last_review).days < 1:  # the same learner day
             same_day += 1
             continue
-        p = r["scheduler"].get_card_retrievability(card, r["at"])
+        p = r["scheduler"].get_card_retrievability(card, r["virtual"])
         y = r["rating"] > 1
         b = bins[min(int(p * 10), 9)]
         b[0], b[1], b[2] = b[0] + 1, b[1] + p, b[2] + y

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from datetime import datetime, timedelta, timezone
 
+from srs import clock
 from srs.model import Progress, SrsError
 from srs.scheduling import Settings, scheduler
 
@@ -50,39 +50,19 @@ def to_us(moment: datetime) -> int:
 class Days:
     """Anki's day numbers for a collection created at `crt`, in this machine's time zone.
 
-    `day(us)` is `clock.learner_day` as a count of days since 1970-01-01, computed from
-    the UTC offset in force at that moment without building datetimes (a million answers
-    are converted in an export). With `creationOffset` set in the collection config,
-    Anki counts the rollovers between the local date of `crt` and a moment: that is
-    `index`.
+    `day(us)` is the learner day number (`clock.EpochDays`, i.e. `clock.day_number`) of a time in
+    Unix microseconds. With `creationOffset` set in the collection config, Anki counts the
+    rollovers between the local date of `crt` and a moment: that is `index`.
     """
 
     def __init__(self, crt: int, rollover_hour: int):
-        self.rollover_s = rollover_hour * 3600
-        offset = time.localtime(crt).tm_gmtoff
-        self.minutes_west = -(offset // 60)
-        self.created = (crt + offset) // 86400  # local date of crt, not shifted by the rollover
-        self.offsets: dict[int, int | None] = {}  # UTC day -> the UTC offset all through it (None: it changes)
+        self.epoch_days = clock.EpochDays(rollover_hour)
+        self.rollover_s = self.epoch_days.rollover_s
+        self.minutes_west = -(self.epoch_days.offset(crt) // 60)
+        self.created = clock.epoch_day_number(crt, 0)  # local date of crt, not shifted by the rollover
 
     def day(self, us: int) -> int:
-        seconds = us // 1_000_000
-        offset = self.offsets.get(seconds // 86400)
-        if offset is None:
-            offset = self.offset(seconds)
-        return (seconds + offset - self.rollover_s) // 86400
-
-    def offset(self, seconds: int) -> int:
-        """The local UTC offset at a moment, as `datetime.astimezone` finds it (`time.localtime`).
-
-        A time zone changes its offset at most once a day, so the offset is kept for each
-        UTC day that starts and ends with the same one; other days ask each time.
-        """
-        day = seconds // 86400
-        if day not in self.offsets:
-            first = time.localtime(day * 86400).tm_gmtoff
-            self.offsets[day] = first if first == time.localtime(day * 86400 + 86399).tm_gmtoff else None
-        offset = self.offsets[day]
-        return time.localtime(seconds).tm_gmtoff if offset is None else offset
+        return self.epoch_days.day(us // 1_000_000)
 
     def index(self, us: int) -> int:
         return self.day(us) - self.created
@@ -161,19 +141,13 @@ def revlog_rows(cid: int, history: list[tuple], difficulty: float | None, days: 
     (the card's) after the last. ivl is in days when the next due reaches a later learner
     day, else in -seconds. (Written for speed: it runs once per answer exported.)
     """
-    rows, last_ivl, offsets, rollover = [], 0, days.offsets, days.rollover_s
+    rows, last_ivl, day = [], 0, days.epoch_days.day
     afters = [row[6] for row in history[1:]]
     afters.append(difficulty)
     for (_, at_us, rating, kind, duration_ms, due_us, _), after in zip(history, afters):
         ivl = 0
         if due_us is not None:
-            at_s, due_s = at_us // 1_000_000, due_us // 1_000_000
-            at_offset, due_offset = offsets.get(at_s // 86400), offsets.get(due_s // 86400)  # as Days.day
-            if at_offset is None:
-                at_offset = days.offset(at_s)
-            if due_offset is None:
-                due_offset = days.offset(due_s)
-            ivl = (due_s + due_offset - rollover) // 86400 - (at_s + at_offset - rollover) // 86400
+            ivl = day(due_us // 1_000_000) - day(at_us // 1_000_000)
             if ivl < 1:
                 seconds = round((due_us - at_us) / 1_000_000)
                 ivl = -seconds if seconds > 0 else 0
