@@ -111,13 +111,30 @@ class EpochDays:
 
 
 def day_start(day: date | int, day_start_hour: int = DEFAULT_DAY_START_HOUR, tz: tzinfo | None = None) -> datetime:
-    """The UTC moment a learner day begins (`day` as a date or a `day_number`)."""
+    """The UTC moment a learner day begins (`day` as a date or a `day_number`): the first moment,
+    to the microsecond, that `learner_day` puts in that day.
+
+    That is the day-start hour in local wall time, except on a day when that hour does not
+    exist (it falls in a DST gap, e.g. 2 a.m. in New York the day summer time starts): then
+    the day begins when the clocks jump, which is found by halving."""
     if isinstance(day, int):
         day = _EPOCH_DATE + timedelta(days=day)
     if tz is None:
         naive = datetime.combine(day, time(hour=day_start_hour))
-        return naive.astimezone().astimezone(timezone.utc)  # interpret as local wall time
-    return datetime.combine(day, time(hour=day_start_hour), tzinfo=tz).astimezone(timezone.utc)
+        start = naive.astimezone().astimezone(timezone.utc)  # interpret as local wall time
+    else:
+        start = datetime.combine(day, time(hour=day_start_hour), tzinfo=tz).astimezone(timezone.utc)
+    tick = timedelta(microseconds=1)
+    if learner_day(start, day_start_hour, tz) == day and learner_day(start - tick, day_start_hour, tz) < day:
+        return start
+    low, high = start - timedelta(hours=3), start + timedelta(hours=3)  # learner_day(low) < day <= learner_day(high)
+    while high - low > tick:
+        middle = low + (high - low) / 2
+        if learner_day(middle, day_start_hour, tz) < day:
+            low = middle
+        else:
+            high = middle
+    return high
 
 
 def day_bounds(moment: datetime, day_start_hour: int = DEFAULT_DAY_START_HOUR,

@@ -39,6 +39,7 @@ class Answered:
     rating: int
     right: bool
     duration_ms: int
+    balanced_day: int | None = None  # the learner day its new due was counted on in the deck's load balancer
 
 
 @dataclass
@@ -75,7 +76,7 @@ class ReviewSession:
     deck_id: int | None = None
     now: Callable[[], datetime] = clock.now
     answered: list[Answered] = field(default_factory=list)
-    balancer: scheduling.Balancer | None = None  # chooses the day inside the fuzz window (a load balancer)
+    balancer: scheduling.Balancer | None = None  # chooses the day inside the fuzz window; None: each deck's own
     read_only: bool = False  # only reads the queue (status): leaves the store's checkpoints alone
     _returning: int | None = None  # a card brought back by undo, shown next
 
@@ -88,6 +89,7 @@ class ReviewSession:
         self._shuffle = random.Random()
         self._done: dict = {}  # today's answer counts per deck, see _answered_by_deck
         self._shown: Shown | None = None  # the card on screen
+        self._balancers: dict[int, object] = {}  # deck id -> its load balancer (read when first needed)
         if not self.read_only:
             self.store.hold_checkpoints()  # answers commit without a WAL checkpoint inside; see close()
 
@@ -229,10 +231,24 @@ class ReviewSession:
         """The card is on screen: compute what each rating gives now; `answer` applies exactly that."""
         settings = self.settings_for(card)
         now = self._not_before_last_answer(card, self.now())
-        states = scheduling.next_states(settings, card.id, card.progress, now, self.balancer)
+        states = scheduling.next_states(settings, card.id, card.progress, now, self._balancer_for(card, now))
         self._shown = Shown(card, now, states,
                             {rating: scheduling.interval_text(settings, state) for rating, state in states.items()})
         return self._shown
+
+    def _balancer_for(self, card: StoredCard, now: datetime):
+        """The load balancer of the card's deck (Anki 24.11's, `srs.load_balance`), or None when the deck's
+        settings turn it (or fuzz) off. Its counts of cards due per day are read once per deck and
+        session, then kept up to date by this session's answers."""
+        if self.balancer is not None:
+            return self.balancer
+        if card.deck_id not in self._balancers:
+            from srs import load_balance
+
+            settings = self.settings_for(card)
+            self._balancers[card.deck_id] = (load_balance.LoadBalancer.from_store(
+                self.store, [card.deck_id], now, settings) if load_balance.enabled(settings) else None)
+        return self._balancers[card.deck_id]
 
     def preview(self, card: StoredCard) -> dict[int, str]:
         """The interval each rating would give, as short text ("1m", "10m", "8d"): `show(card).texts`."""
@@ -271,7 +287,12 @@ class ReviewSession:
         if review_id is None:
             return False
         right = correct if correct is not None else rating > 1
-        self.answered.append(Answered(review_id, card.id, rating, right, duration_ms))
+        balanced_day = None
+        balancer = self._balancers.get(card.deck_id) if self.balancer is None else self.balancer
+        if balancer is not None and after.state == "review":
+            balanced_day = scheduling.day_of(after.due, self.settings_for(card))
+            balancer.add(balanced_day)  # the next answers see this card on its new day
+        self.answered.append(Answered(review_id, card.id, rating, right, duration_ms, balanced_day))
         self._count_answer(card, now)
         if len(self.answered) % CHECKPOINT_EVERY == 0:
             self.store.checkpoint_in_background()
@@ -288,6 +309,10 @@ class ReviewSession:
             card_id = self.store.undo_answer(last.review_id)
             self._done = {}  # counted again from the store
             if card_id is not None:
+                if last.balanced_day is not None:
+                    balancer = self.balancer or self._balancers.get(self.store.card(card_id).deck_id)
+                    if balancer is not None and hasattr(balancer, "remove"):
+                        balancer.remove(last.balanced_day)
                 self._returning = card_id
                 return self.store.card(card_id)
         return None

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
 
-from srs.clock import from_text, to_text
+from srs.clock import day_start, from_text, to_text
 from srs.model import CardSpec, DeckSpec, Progress, Review, SrsError, StoredCard
 
 STATE_NAMES = ("new", "learning", "review", "relearning")
@@ -460,7 +460,7 @@ class Store:
         deck_ids = list(deck_ids)
         if not deck_ids or last_day < first_day:
             return {}
-        starts = [to_text(_first_moment(day, day_start_hour)) for day in range(first_day, last_day + 2)]
+        starts = [to_text(day_start(day, day_start_hour)) for day in range(first_day, last_day + 2)]
         bounds = [(first_day + i, starts[i], starts[i + 1]) for i in range(len(starts) - 1)]
         decks = ",".join("?" * len(deck_ids))
         rows = self.conn.execute(
@@ -682,30 +682,6 @@ class _Existing:
 
 # Unix microseconds of a stored time ('YYYY-MM-DDTHH:MM:SS.ffffffZ'), in SQL: a million times are read at once.
 _US = "(CAST(strftime('%s', {0}) AS INTEGER) * 1000000 + CAST(substr({0}, 21, 6) AS INTEGER))"
-
-
-def _first_moment(day: int, day_start_hour: int) -> datetime:
-    """The first moment (to the second) that `clock.day_number` puts in learner day `day`.
-
-    `clock.day_start` gives it, except when the day-start hour does not exist that day (it falls
-    in a DST gap, e.g. 2 a.m. in New York on the day summer time starts): there it is an hour
-    early. Checked with day_number, and searched for by halving when it is off."""
-    from datetime import timedelta
-
-    from srs.clock import day_number, day_start
-
-    start = day_start(day, day_start_hour)
-    second = timedelta(seconds=1)
-    if day_number(start, day_start_hour) == day and day_number(start - second, day_start_hour) == day - 1:
-        return start
-    low, high = -3 * 3600, 3 * 3600  # in seconds from `start`: day_number(low) < day <= day_number(high)
-    while high - low > 1:
-        middle = (low + high) // 2
-        if day_number(start + middle * second, day_start_hour) >= day:
-            high = middle
-        else:
-            low = middle
-    return start + high * second
 
 
 def _json(value) -> str | None:

@@ -353,3 +353,32 @@ def test_bad_settings_give_one_line_and_exit_1(tmp_path, key, value, words):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and words in lines[0] and lines[0].startswith("srs: error:"), result.stderr
     assert run_srs("--db", db, "config").stdout == before.stdout  # nothing written
+
+
+def test_a_review_session_balances_each_deck_and_keeps_its_counts_through_answers_and_undo(tmp_path):
+    """`srs review` schedules through the deck's load balancer: an answer counts its card on its new
+    day (the next picks see it), undo takes that count back, and the session's choice is the pick."""
+    from srs.session import ReviewSession
+
+    now = datetime(2026, 5, 4, 12, tzinfo=timezone.utc)
+    with time_zone("UTC"):
+        store = _store_with_review_cards(tmp_path / "s.db", [now - timedelta(hours=1)] * 3
+                                         + [now + timedelta(days=d) for d in range(8, 14) for _ in range(5)])
+        session = ReviewSession(store, now=lambda: now)
+        card = session.next_card()
+        shown = session.show(card)
+        balancer = session._balancers[card.deck_id]
+        assert isinstance(balancer, LoadBalancer)
+        assert balancer.due_by_day == _recount(store, [card.deck_id], clock.day_number(now, 4),
+                                               clock.day_number(now, 4) + LOAD_BALANCE_DAYS - 1, 4)
+        before = dict(balancer.due_by_day)
+        assert session.answer(shown, 3, 1000)
+        good_day = clock.day_number(shown.states[3].due, 4)
+        assert balancer.due_by_day.get(good_day, 0) == before.get(good_day, 0) + 1
+        session.undo()
+        assert balancer.due_by_day == before
+        # with the setting off, the deck has no balancer and plain fuzz decides
+        store.set_global_setting("load_balance", False)
+        plain = ReviewSession(store, now=lambda: now)
+        plain.show(plain.next_card())
+        assert set(plain._balancers.values()) == {None}

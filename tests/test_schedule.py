@@ -476,3 +476,18 @@ def test_learning_and_relearning_steps_see_learner_days(first, second, elapsed):
             assert p2.stability == pytest.approx(expected.stability, rel=1e-12)
             assert p2.state == expected.state.name.lower() == p1.state  # still stepping
             assert p2.due == t2 + (expected.due - EPOCH - timedelta(days=elapsed))
+
+
+@pytest.mark.parametrize("hour", [0, 2, 3, 4, 23])
+def test_day_start_is_the_first_moment_of_its_learner_day_across_dst(hour):
+    """Around New York's DST changes (2 a.m. does not exist on 2026-03-08, 1 a.m. happens twice on
+    2026-11-01), `day_start` is the first microsecond `learner_day` puts in that day."""
+    from datetime import date
+
+    tick = timedelta(microseconds=1)
+    with time_zone("America/New_York"):
+        for day in [date(2026, 3, d) for d in range(6, 11)] + [date(2026, 10, 30), date(2026, 11, 1), date(2026, 11, 2)]:
+            start = clock.day_start(day, hour)
+            assert clock.learner_day(start, hour) == day
+            assert clock.learner_day(start - tick, hour) == day - timedelta(days=1)
+            assert clock.day_start(clock.day_number(start, hour), hour) == start
