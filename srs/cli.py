@@ -226,6 +226,30 @@ def cards(
 
 
 @app.command()
+def card(
+    ctx: typer.Context,
+    card_id: int = typer.Argument(..., help="The card's id (see 'srs cards')."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON: the 'srs cards --json' object plus "
+                                 "retrievability, history and next (what each rating would give now)."),
+) -> None:
+    """One card whole: its text, memory state, history, what each rating would give now, its forgetting curve.
+
+    Example: srs card 12 --json
+    """
+    from srs import clock
+    from srs.read_outs import card_info, card_object
+
+    store = _store(ctx)
+    now = clock.now()
+    if as_json:
+        print(json.dumps(card_object(store, card_id, now), ensure_ascii=False, indent=1))
+        return
+    from srs.charts import card_page
+
+    card_page(card_info(store, card_id, now), now, _out(soft_wrap=False))
+
+
+@app.command()
 def log(
     ctx: typer.Context,
     deck: Optional[str] = typer.Option(None, "--deck", help="Only this deck."),

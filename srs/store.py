@@ -638,6 +638,22 @@ class Store:
                     done(count)
         return count
 
+    # -- one card whole (`srs card ID`) -------------------------------------------------
+
+    def card_row(self, card_id: int) -> tuple:
+        """One card's raw row in the column order of _CARD_SQL (retired or not); SrsError when unknown."""
+        row = self.conn.execute(self._CARD_SQL + "WHERE c.id = ?", (card_id,)).fetchone()
+        if row is None:
+            raise SrsError(f"no card with id {card_id} (see 'srs cards')")
+        return row
+
+    def card_log_rows(self, card_id: int) -> list[tuple]:
+        """One card's answers in the column order of `log_rows`, oldest first."""
+        return self.conn.execute(
+            "SELECT r.id, r.card_id, d.name, r.reviewed_at, r.rating, r.kind, r.duration_ms, r.choice, r.correct "
+            "FROM reviews r JOIN cards c ON c.id = r.card_id JOIN decks d ON d.id = c.deck_id "
+            "WHERE r.card_id = ? ORDER BY r.reviewed_at, r.id", (card_id,)).fetchall()
+
     def _in_write(self) -> None:
         if not self.conn.in_transaction:
             raise RuntimeError("this store method runs inside `Store.write()`")
