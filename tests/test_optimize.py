@@ -445,3 +445,15 @@ def test_retention_with_new_cards_to_learn(tmp_path):
     assert low["reviews_per_day"] < high["reviews_per_day"]
     best = min(data["retentions"], key=lambda r: r["seconds_per_card_remembered"])
     assert data["recommended"] == best["desired_retention"]
+
+
+def test_benchmark_rows_for_rescheduling(tmp_path):
+    import subprocess
+
+    bench = ROOT / "benchmarks" / "run.py"
+    out = subprocess.run([sys.executable, str(bench), "--sizes", "200", "--quick", "--only-reschedule", "--cache",
+                          str(tmp_path / "cache")], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    for row in ("reschedule (srs optimize --apply)", "longest transaction of it", "an answer meanwhile"):
+        assert row in out.stdout, row
+    assert "Traceback" not in out.stdout + out.stderr
