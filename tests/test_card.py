@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 from conftest import Cli, time_zone
 from srs import cli as cli_module
 
-DECK = "# One\n\n## What is one plus one?\nTwo\n\n## Which is even?\n- [ ] 3\n- [x] 4\n> Four is two twos.\n\n## Spare?\nYes\n"
+DECK = ("# One\n\n## What is one plus one?\nTwo\n\n## Which is even?\n- [ ] 3\n- [x] 4\n> Four is two twos.\n\n"
+        "## Spare?\nYes\n")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
 
