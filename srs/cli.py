@@ -228,7 +228,7 @@ def cards(
 @app.command()
 def card(
     ctx: typer.Context,
-    card_id: int = typer.Argument(..., help="The card's id (see 'srs cards')."),
+    card_id: int = typer.Argument(..., metavar="ID", help="The card's id (see 'srs cards')."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON: the 'srs cards --json' object plus "
                                  "retrievability, history and next (what each rating would give now)."),
 ) -> None:
