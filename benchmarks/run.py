@@ -14,6 +14,9 @@ and measures, with SRS_NOW set to the collection's fixed "now":
 - `srs import` of a generated 10,000-card deck file into a copy of the collection, and
   its unchanged re-import;
 - `srs export anki OUT.apkg` with and without --with-progress, with peak memory;
+- in process, rescheduling every card to another parameter set (what `srs optimize --apply`
+  and `--reset` do, `Store.reschedule`): total time, the longest single write transaction,
+  and the wall time of each answer another process makes meanwhile (target: under 1 s);
 - in process, the latency from an answer to the next card being ready in a
   `ReviewSession` (`answer()` then `next_card()`, commit included), median and 99th
   percentile over --answers answers; and the same plus `remaining()` and `preview()`,
@@ -254,6 +257,88 @@ def answer_latency(db: Path, answers: int, seed: int = 0) -> tuple[list[float], 
     return bare, full
 
 
+# -- rescheduling (srs optimize --apply / --reset), in process -----------------------------
+
+RESCHEDULE_MEASURES = ("reschedule (srs optimize --apply)", "  longest transaction of it",
+                       "  an answer meanwhile (other process)")
+RESCHEDULE_TXN_S = 1.0  # the longest single write transaction of a rescheduling, and the longest answer wait
+PARAMETERS = [0.4, 1.2, 3.5, 12.0, 6.0, 0.5, 2.0, 0.01, 1.5, 0.15, 0.9, 1.8, 0.1, 0.3, 2.0, 0.4, 2.2, 0.5, 0.2,
+              0.1, 0.4]  # a set unlike the defaults: every card moves
+
+# A review session in a process of its own answers cards (Good) while the rescheduling runs, until a stop
+# file appears; it prints each answer's wall time (commit included: the wait for the write lock).
+_ANSWERER = """
+import json, sys, time
+from datetime import timedelta
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from make_collection import NOW
+from srs.session import ReviewSession
+from srs.store import Store
+store = Store(sys.argv[1])
+moment = [NOW]
+session = ReviewSession(store, now=lambda: moment[0])
+waits = []
+Path(sys.argv[2] + ".ready").write_text("")
+while not Path(sys.argv[2]).exists():
+    card = session.next_card()
+    if card is None:
+        moment[0] += timedelta(days=1)
+        continue
+    moment[0] += timedelta(seconds=5)
+    started = time.perf_counter()
+    session.answer(card, 3, 5000)
+    waits.append(time.perf_counter() - started)
+    time.sleep(0.02)  # a fast learner: an answer every few tens of milliseconds
+print(json.dumps(waits))
+"""
+
+
+def reschedule_rows(db: Path, cards: int, work: Path) -> list[Row]:
+    """Reschedule every card to PARAMETERS (what adopting a fitted set does), timing each write transaction,
+    while another process answers cards; the figures a learner feels are the longest transaction and
+    the longest answer."""
+    from contextlib import contextmanager
+
+    from srs.store import Store
+
+    spans: list[float] = []
+
+    class Timed(Store):
+        @contextmanager
+        def write(self):
+            started = time.perf_counter()
+            with super().write() as conn:
+                yield conn
+            spans.append(time.perf_counter() - started)
+
+    store = Timed(db)
+    reviews = store.review_count()
+    stop = work / "stop-answering"
+    answerer = subprocess.Popen([sys.executable, "-c", _ANSWERER, str(db), str(stop), str(Path(__file__).parent)],
+                                stdout=subprocess.PIPE, text=True)
+    while not Path(str(stop) + ".ready").exists() and answerer.poll() is None:
+        time.sleep(0.05)
+    started = time.perf_counter()
+    with store.write():
+        job = store.start_reschedule(NOW, None, [d["id"] for d in store.decks()], PARAMETERS, "adopt")
+    replayed = store.reschedule(job)
+    total = time.perf_counter() - started
+    stop.write_text("")
+    waits = json.loads(answerer.communicate(timeout=120)[0] or "[]")
+    store.close()
+    rows = [Row(RESCHEDULE_MEASURES[0], cards, total, note=f"{replayed:,} reviews replayed ({reviews:,} before the "
+                f"answers meanwhile), {len(spans)} transactions"),
+            Row(RESCHEDULE_MEASURES[1], cards, max(spans), p99=percentile(spans, 99),
+                target=f"< {RESCHEDULE_TXN_S:g} s", holds=max(spans) < RESCHEDULE_TXN_S,
+                note=f"#{spans.index(max(spans)) + 1} of {len(spans)}; median {fmt(statistics.median(spans))}")]
+    if waits:
+        rows.append(Row(RESCHEDULE_MEASURES[2], cards, statistics.median(waits),
+                        p99=percentile(waits, 99), target=f"max < {RESCHEDULE_TXN_S:g} s",
+                        holds=max(waits) < RESCHEDULE_TXN_S, note=f"{len(waits)} answers, longest {fmt(max(waits))}"))
+    return rows
+
+
 # -- one size ---------------------------------------------------------------------------
 
 
@@ -276,6 +361,10 @@ def bench_size(cards: int, args, env: dict, srs: list[str], has: dict, scratch: 
     print(f"{cards:,} cards: {describe(db)}", file=sys.stderr, flush=True)
     base = [*srs, "--db", str(db)]
     runs = args.runs
+    if args.only_reschedule:
+        rows += reschedule_rows(db, cards, work)
+        shutil.rmtree(work, ignore_errors=True)
+        return rows
 
     typer_s = typer.seconds
 
@@ -345,6 +434,10 @@ def bench_size(cards: int, args, env: dict, srs: list[str], has: dict, scratch: 
             row.target, row.holds = f"p99 < {P99_MS:g} ms", row.p99 * 1000 < P99_MS
         rows.append(row)
     rows += balancer_cost(session_db, cards)
+    if not args.no_reschedule:
+        reschedule_db = work / "reschedule.db"
+        shutil.copyfile(cached, reschedule_db)
+        rows += reschedule_rows(reschedule_db, cards, work)
     shutil.rmtree(work, ignore_errors=True)
     return rows
 
@@ -446,7 +539,8 @@ def scaling(rows: list[Row], sizes: list[int]) -> tuple[str, list[dict]]:
     low, high = sizes[0], sizes[-1]
     cards_ratio = high / low
     by = {(r.measure, r.cards): r for r in rows}
-    commands = [r for r in rows if r.cards is not None and not r.measure.startswith("make_collection")]
+    commands = [r for r in rows if r.cards is not None and not r.measure.startswith("make_collection")
+                and r.measure not in RESCHEDULE_MEASURES]  # their work grows with the answers made meanwhile
     measures = list(dict.fromkeys(r.measure for r in commands))
     out, lines = [], []
     head = (f"{'growth ' + f'{low:,} -> {high:,} cards':<38}" + "".join(f"{s:>12,}" for s in sizes)
@@ -481,6 +575,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--balance-days", type=int, help="days simulated for the load balancer (default 60; 20 "
                         "with --quick; 0 skips it)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-reschedule", action="store_true", help="skip the rescheduling rows (a replay of "
+                        "every review: about a minute at 1,000,000 reviews)")
+    parser.add_argument("--only-reschedule", action="store_true", help="only the rescheduling rows")
     parser.add_argument("--cache", default=os.environ.get("SRS_BENCH_CACHE", str(Path(tempfile.gettempdir())
                                                                                  / "srs-bench-cache")),
                         help="folder of built collections (reused when present)")

@@ -383,3 +383,102 @@ def calibration_verdict(rmse_bins: float) -> str:
 
 def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+# -- one card: `srs card ID` -----------------------------------------------------------------
+
+
+def card_page(info: dict, now, console: Console) -> None:
+    """The card-info page of `srs card ID` (the data of `read_outs.card_info`), for an 80-column terminal."""
+    from datetime import datetime
+
+    from srs.scheduling import format_interval
+
+    card = info["card"]
+
+    def local(iso_time: str | None) -> str:
+        return "—" if iso_time is None else datetime.fromisoformat(iso_time).astimezone().strftime("%Y-%m-%d %H:%M")
+
+    width = min(console.width, 80)
+    title = Text(f"Card {card['id']} · ", style="bold")
+    title.append(safe(card["deck"]), style="bold")
+    title.append(f" · {card['kind']}" + (" · suspended" if card["suspended"] else ""), style="dim")
+    console.print(title)
+    console.print(Text(safe(card["question"])))
+    if card["options"]:
+        for letter, option in zip("abcdefghijklmnopqrstuvwxyz", card["options"]):
+            right = card["answer"] is not None and option == card["answer"]
+            console.print(Text(f"  {letter}) ", style="dim") + Text(safe(option), style="green" if right else "")
+                          + Text("  ✓ the key" if right else "", style="green"))
+        if card["answer"] is None:
+            console.print(Text("  (key not known yet: give it with 'srs key')", style="dim"))
+    else:
+        console.print(Text("Answer: ", style="dim") + Text(safe(card["answer"] or "—")))
+    if info["explanation"]:
+        console.print(Text("> ", style="dim") + Text(safe(info["explanation"]), style="italic"))
+
+    _section(console, "Memory")
+    facts = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
+    r = card["retrievability"]
+    due = card["due"]
+    facts.add_row("State", card["state"], "Reps", str(card["reps"]))
+    facts.add_row("Due", local(due) + (f" (in {format_interval(datetime.fromisoformat(due) - now)})"
+                                       if due and datetime.fromisoformat(due) > now else ""),
+                  "Lapses", str(card["lapses"]))
+    facts.add_row("Stability", "—" if card["stability"] is None else f"{card['stability']:.2f} days",
+                  "Difficulty", "—" if card["difficulty"] is None else f"{card['difficulty']:.2f} / 10")
+    facts.add_row("Recall now", percent(r), "", "")
+    console.print(facts)
+    nexts = Text("Next: ", style="dim")
+    for k, (name, outcome) in enumerate(card["next"].items()):
+        delta = datetime.fromisoformat(outcome["due"]) - now
+        nexts.append(("  ·  " if k else "") + f"{name.capitalize()} {format_interval(delta)}")
+    console.print(nexts)
+
+    _section(console, f"History ({plural(len(card['history']), 'answer')})")
+    if card["history"]:
+        history = Table("When", "Kind", "Rating", "Time", "Choice", box=None, padding=(0, 2, 0, 0))
+        names = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
+        rows = card["history"]
+        shown = rows if len(rows) <= 20 else rows[-20:]
+        if shown is not rows:
+            console.print(Text(f"the last 20 of {len(rows)}", style="dim"))
+        for review in shown:
+            choice = "" if review["choice"] is None else safe(review["choice"])[:24] + (
+                "" if review["correct"] is None else " ✓" if review["correct"] else " ✗")
+            history.add_row(local(review["reviewed_at"]), review["kind"], names[review["rating"]],
+                            f"{(review['duration_ms'] or 0) / 1000:.1f}s", Text(choice))
+        console.print(history)
+    else:
+        console.print(Text("Never reviewed.", style="dim"))
+
+    if info["curve"]:
+        _section(console, "Forgetting curve: recall probability (%) in learner days from today")
+        console.print(curve_chart(info["curve"], width=width - 2))
+
+
+def curve_chart(points: list[tuple[int, float]], width: int, height: int = 6, style: str = "magenta") -> Text:
+    """Recall probability against days, drawn with eighth blocks from a floor (a tenth below the lowest value)
+    to 100%, with the floor and 100% on the left and day labels under some columns."""
+    floor = min(max(int(min(p for _, p in points) * 10) / 10, 0.0), 0.9)
+    gutter = 5
+    step = max(1, min(3, (width - gutter) // max(len(points), 1)))
+    bar = max(1, step - 1)
+    out = Text()
+    for row in range(height, 0, -1):
+        label = "100%" if row == height else (f"{floor:.0%}" if row == 1 else "")
+        out.append(label.rjust(gutter - 1) + "│", style="dim")
+        for _, p in points:
+            fill = (p - floor) / (1 - floor) * height - (row - 1)
+            char = "█" if fill >= 1 else EIGHTHS[max(0, round(fill * 8))] if fill > 0 else " "
+            out.append(char * bar, style=style)
+            out.append(" " * (step - bar))
+        out.append("\n")
+    axis = [" "] * (step * len(points) + 8)
+    every = max(1, -(-7 // step))
+    for k in range(0, len(points), every):
+        for j, ch in enumerate(f"+{points[k][0]}d" if points[k][0] else "today"):
+            if k * step + j < len(axis):
+                axis[k * step + j] = ch
+    out.append(" " * gutter + "".join(axis).rstrip(), style="dim")
+    return out

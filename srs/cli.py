@@ -226,6 +226,30 @@ def cards(
 
 
 @app.command()
+def card(
+    ctx: typer.Context,
+    card_id: int = typer.Argument(..., metavar="ID", help="The card's id (see 'srs cards')."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON: the 'srs cards --json' object plus "
+                                 "retrievability, history and next (what each rating would give now)."),
+) -> None:
+    """One card whole: its text, memory state, history, what each rating would give now, its forgetting curve.
+
+    Example: srs card 12 --json
+    """
+    from srs import clock
+    from srs.read_outs import card_info, card_object
+
+    store = _store(ctx)
+    now = clock.now()
+    if as_json:
+        print(json.dumps(card_object(store, card_id, now), ensure_ascii=False, indent=1))
+        return
+    from srs.charts import card_page
+
+    card_page(card_info(store, card_id, now), now, _out(soft_wrap=False))
+
+
+@app.command()
 def log(
     ctx: typer.Context,
     deck: Optional[str] = typer.Option(None, "--deck", help="Only this deck."),
@@ -292,6 +316,22 @@ def config(
             value = " ".join(f"{v:g}" for v in value)
         note = "  (this deck)" if name in own else ""
         print(f"{name} = {value}{note}")
+    print(_parameter_set_line(store, deck_id))
+    for job in store.pending_reschedules():
+        print(f"note: rescheduling to {'the defaults' if job['parameters'] is None else 'a fitted set'} was "
+              f"interrupted ({job['reviews_done']:,} reviews done); 'srs optimize' finishes it")
+
+
+def _parameter_set_line(store, deck_id: Optional[int]) -> str:
+    """The FSRS parameter set in force: the defaults, or when and on how many reviews it was fitted."""
+    active = store.active_parameter_set(deck_id)
+    if active is None:
+        return "parameters = FSRS-6 defaults"
+    where = "  (this deck)" if active["scope"] is not None else ""
+    if active["created_at"] is None:
+        return f"parameters = a set of {len(active['parameters'])} set by hand{where}"
+    return (f"parameters = fitted {active['created_at'][:10]} on {active['reviews']:,} reviews "
+            f"({'this deck' if active['scope'] is not None else 'all decks'})")
 
 
 @app.command()
@@ -355,51 +395,111 @@ def stats_(
 def optimize(
     ctx: typer.Context,
     deck: Optional[str] = typer.Argument(None, help="Only this deck (default: all decks together)."),
+    apply: bool = typer.Option(False, "--apply", help="Adopt the fitted parameters (when they pass the test on "
+                               "later reviews) and reschedule, without asking."),
+    reset: bool = typer.Option(False, "--reset", help="Go back to FSRS-6's default parameters (a deck: drop its "
+                               "own set) and reschedule."),
     retention: bool = typer.Option(False, "--retention", help="Instead, simulate a year of study at desired "
                                    "retentions 0.70-0.97 and recommend one."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Fit FSRS parameters to your review history; adopt them when they predict it better.
+    """Fit FSRS parameters to your review history; adopt them only if they predict later reviews better.
 
-    The current and the fitted parameters are scored (log loss, RMSE over bins) on your
-    reviews made a day or more after the card's previous one. The fitted set is adopted
-    only when its log loss is not worse and its RMSE is lower; then every card is
-    rescheduled by replaying its history. Every fitted set is kept, adopted or not.
+    The fit is tested as Anki does: fitted on earlier reviews, scored (log loss, RMSE over
+    the ten bins 'srs stats' uses) on later ones against the current parameters. When
+    neither score is worse, srs shows what adopting would change (cards due today and in
+    the next 7 days, median interval) and adopts them with --apply or a yes at the
+    prompt; cards are then rescheduled from their history, in short steps. --reset goes
+    back to the defaults. Every fitted set is kept; 'srs config' shows the one in force.
 
-    Examples: srs optimize; srs optimize "My deck" --json; srs optimize --retention
+    Examples: srs optimize; srs optimize --apply; srs optimize "My deck" --json; srs optimize --reset
     """
     from srs import clock
     from srs import optimize as fitting
 
+    if sum((apply, reset, retention)) > 1:
+        raise SrsError("choose one of --apply, --reset and --retention")
     store = _store(ctx)
     deck_id = _deck_id(store, deck)
     bar = _Bar(threshold=0 if retention else fitting.BIG)
     try:
+        pending = store.pending_reschedules()
+        if pending:
+            print("Finishing a rescheduling that was interrupted...", file=sys.stderr)
+            fitting.finish_pending(store, bar)
         if retention:
             data = fitting.retention_table(store, deck_id, now=clock.now(), progress=bar)
+        elif reset:
+            data = fitting.reset(store, deck_id, now=clock.now(), progress=bar)
         else:
-            data = fitting.optimize(store, deck_id, now=clock.now(), progress=bar)
+            data = fitting.propose(store, deck_id, now=clock.now(), progress=bar)
+            if data["recommended"] and apply:
+                fitting.adopt(store, data, now=clock.now(), progress=bar)
     finally:
         bar.close()
-    if as_json:
-        if not retention:
-            data = {key: data[key] for key in ("before", "after", "adopted", "parameters", "reviews")}
-        print(json.dumps(data, indent=2))
+    if retention or reset:
+        if as_json:
+            print(json.dumps(data, indent=2))
+        else:
+            (_print_retention if retention else _print_reset)(data, deck)
         return
-    (_print_retention if retention else _print_fit)(data, deck)
+    keys = ("before", "after", "adopted", "parameters", "reviews", "held_out", "recommended", "effect")
+    if as_json:
+        print(json.dumps({key: data[key] for key in keys}, indent=2))
+        return
+    _print_fit(data, deck)
+    if not data["recommended"]:
+        return
+    if not data["adopted"] and sys.stdin.isatty() and typer.confirm("Adopt them and reschedule?", default=False):
+        bar = _Bar(threshold=fitting.BIG)
+        try:
+            fitting.adopt(store, data, now=clock.now(), progress=bar)
+        finally:
+            bar.close()
+    if data["adopted"]:
+        print("Adopted; cards rescheduled from their history. 'srs optimize --reset' goes back to the defaults.")
+    else:
+        print("Not adopted: run 'srs optimize" + (f" {_quote(deck)}" if deck else "") + " --apply' to adopt them.")
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
 
 
 def _print_fit(data: dict, deck: Optional[str]) -> None:
     where = f"deck {deck!r}" if deck else "all decks"
+    held = data["held_out"]
+    split = held["split"]
     print(f"Fitted FSRS parameters to {data['reviews']:,} reviews made a day or more apart ({where}).")
-    print(f"{'':10}{'log loss':>10}{'RMSE (bins)':>13}")
+    print(f"Tested on later reviews: fitted on earlier ones, {split['test']:,} reviews from "
+          f"{split['test_from'][:10]} on, in {split['folds']} time-ordered steps.")
+    print(f"{'':10}{'held out':>22}{'in sample':>24}")
+    print(f"{'':10}{'log loss':>10}{'RMSE (bins)':>12}{'log loss':>12}{'RMSE (bins)':>12}")
     for label, key in (("current", "before"), ("fitted", "after")):
-        print(f"{label:10}{data[key]['log_loss']:>10.4f}{data[key]['rmse_bins']:>13.4f}")
-    if data["adopted"]:
-        print("Adopted (log loss not worse, RMSE lower); cards rescheduled from their history.")
-    else:
-        print("Not adopted: not better than the current parameters on both measures; nothing changed.")
+        print(f"{label:10}{held[key]['log_loss']:>10.4f}{held[key]['rmse_bins']:>12.4f}"
+              f"{data[key]['log_loss']:>12.4f}{data[key]['rmse_bins']:>12.4f}")
     print("Parameters: " + " ".join(f"{w:g}" for w in data["parameters"]))
+    if not data["recommended"]:
+        print("Not better than the current parameters on later reviews (log loss or RMSE worse); nothing changed.")
+        return
+    effect = data["effect"]
+    print("Better on later reviews (neither score worse). Adopting them would change:")
+    print(f"  cards due today:           {effect['due_today']['before']:,} -> {effect['due_today']['after']:,}")
+    print(f"  due in the next 7 days:    {effect['due_next_7_days']['before']:,} -> "
+          f"{effect['due_next_7_days']['after']:,}")
+    if effect["review_cards"]:
+        change = effect["median_interval_change_days"]
+        print(f"  median interval (review):  {effect['median_interval_days']['before']:g} -> "
+              f"{effect['median_interval_days']['after']:g} days (median change {change:+g} days, "
+              f"{effect['review_cards']:,} cards)")
+
+
+def _print_reset(data: dict, deck: Optional[str]) -> None:
+    what = "FSRS-6 default parameters" if data["defaults"] else "the parameters fitted for all decks"
+    print(f"{'Deck ' + repr(deck) if deck else 'All decks'} now follow{'s' if deck else ''} {what}; "
+          f"{data['reviews_replayed']:,} reviews replayed to reschedule the cards.")
 
 
 def _print_retention(data: dict, deck: Optional[str]) -> None:

@@ -217,4 +217,32 @@ def _text(moment):
     return None if moment is None else to_text(moment)
 
 
+@migration
+def m007_held_out_and_reschedules(db) -> None:
+    # the optimizer decides on a time-ordered held-out split: its figures are kept with each fitted set
+    for column in ("log_loss_held_out_before", "rmse_bins_held_out_before", "log_loss_held_out_after",
+                   "rmse_bins_held_out_after"):
+        db["parameter_sets"].add_column(column, float)
+    db["parameter_sets"].add_column("held_out_split", str)  # JSON: folds, train and test sizes
+    # a change of FSRS parameters (adoption or reset) and the rescheduling it needs, done in short
+    # transactions: the settings change first, then the cards in card-id order; `cursor` is the last
+    # card rescheduled, so an interrupted job says which cards follow which set, and resumes
+    db["reschedules"].create(
+        {
+            "id": int, "created_at": str,
+            "deck_ids": str,  # JSON list of the decks whose cards follow the new set
+            "reason": str,  # "adopt" or "reset"
+            "parameter_set_id": int,  # the set adopted; NULL for a reset
+            "old_parameters": str, "new_parameters": str,  # JSON lists; NULL: FSRS-6 defaults
+            "max_review_id": int,  # answers after it were made while the job ran: their cards are replayed last
+            "cursor": int,  # the last card id rescheduled
+            "reviews_done": int,
+            "finished_at": str,
+        },
+        pk="id",
+        not_null={"created_at", "deck_ids", "reason", "max_review_id", "cursor", "reviews_done"},
+        defaults={"cursor": 0, "reviews_done": 0},
+    )
+
+
 LATEST = len(MIGRATIONS)

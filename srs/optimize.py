@@ -1,4 +1,5 @@
-"""Personal FSRS parameters: fit them to the learner's review log, check them, adopt them, reschedule.
+"""Personal FSRS parameters: fit them to the learner's review log, test them on later reviews, adopt them
+only when asked, reschedule in short transactions, and go back to the defaults.
 
 The fitting is fsrs-rs's (the Rust FSRS that Anki uses, through `fsrs-rs-python`), never
 our own. `fsrs.Optimizer` (py-fsrs) fits the same model but needs PyTorch (about 1 GB)
@@ -8,27 +9,42 @@ measures both.
 What the fit sees. Each review made a day or more after the card's previous review is
 one FSRS item: the card's ratings up to and including that review, each with the days
 elapsed since the one before (0 for same-day answers, whose short-term effect FSRS-6
-models). Days are learner days (the deck's day-start hour in the machine's time zone),
-as Anki and the FSRS tools count them. The model predicts the item's last review; log
-loss and RMSE over bins (fsrs-rs's `evaluate`) are computed over those reviews.
+models). Days are learner days, from `clock.epoch_day_number` (the deck's day-start hour,
+the machine's time zone): the elapsed days the scheduler counts (tested on the real log in
+two time zones). The model predicts the item's last review.
 
-Adoption. A fitted set replaces the current one (the deck's, or the global one when
-fitting all decks; FSRS-6 defaults when none) only when, on the learner's whole
-history, its log loss is not worse and its RMSE over bins is lower: log loss is what
-the fit minimises, RMSE over bins is calibration, and a set that trades one for the
-other is not clearly better. Every fitted set is kept in `parameter_sets` with its
-date, scope and metrics, adopted or not. Adopting stores the set in the settings and
-replays every card's history in that scope with `fsrs` (`scheduling.replay`), all in
-one transaction: card states and each review's `prev_*` state follow the new set; the
-history itself (times, ratings) is untouched. Replaying costs about 50 us a review, so
-with a million reviews other sessions wait (and give up after SQLite's busy timeout)
-until it is done.
+Scores. Log loss, and RMSE over the same ten equal-width bins of predicted recall that
+`srs stats` uses for its calibration (`stats._calibration`: bin = tenth of predicted R, RMSE =
+sqrt(sum n_b (predicted_b - actual_b)^2 / N)). fsrs-rs's own `evaluate` bins items by
+elapsed days, review count and lapses instead, so its "rmse_bins" is another number; the
+predictions are fsrs-rs's (its memory states, `historical_memory_state_batch`, and FSRS-6's
+forgetting curve at the item's elapsed days), and the log loss equals fsrs-rs's (tested).
+
+Adoption, as Anki 25.07 tests fitted parameters (fsrs-rs's `evaluate_with_time_series_splits`,
+which Anki runs for its health check and its "Evaluate"): the items in time order are cut
+into FOLDS + 1 equal segments; for each k = 1..FOLDS, parameters are fitted on segments
+before k and predict segment k (the last fold takes the remainder). The current set predicts
+the same held-out items, and the pooled held-out predictions of both are scored. The fitted
+set is recommended only when neither its held-out log loss nor its held-out RMSE is worse than
+the current set's; the set recommended is then fitted on every item. (The current set may have
+been fitted on the held-out reviews themselves, which favours keeping it.) In-sample scores
+on every item are reported too (`before`, `after`).
+
+Nothing changes without the learner's consent: `srs optimize` shows what adopting would do
+(`effect`: cards due today and in the 7 learner days after, before and after; the median
+interval of review cards and its median change) and adopts only with `--apply` or a yes at a
+terminal prompt. Every fitted set is kept in `parameter_sets` with its date, scope and scores,
+adopted or not. Adopting (or `--reset`, back to FSRS-6's defaults) first changes the setting
+and opens a job in `reschedules`, in one transaction, then replays every reviewed card of the
+scope in short transactions (`Store.reschedule`): an interrupted job leaves each card following
+the old set or the new one, and is finished by the next `srs optimize`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from statistics import median
 from typing import Callable, Optional
 
 from srs.clock import epoch_day_number
@@ -42,6 +58,7 @@ MIN_REVIEWS = 400  # reviews a day or more apart needed to fit (Anki asks for 40
 # or more apart) and did as well on the real log (benchmarks/optimizers.py). It costs a
 # few seconds for a million reviews.
 EPOCHS = 10
+FOLDS = 5  # time-ordered folds of the held-out test (fsrs-rs's evaluate_with_time_series_splits)
 BIG = 50_000  # reviews from which a front end should show progress
 ProgressFn = Optional[Callable[[str, int, Optional[int]], None]]  # (task, done, total or None)
 
@@ -51,12 +68,16 @@ class History:
     """A scope's review log as FSRS items with the card and time of each item's last review, in time order.
 
     fsrs-rs's fit and evaluation depend on the order of the items (it takes it for time
-    order), so they come sorted by the time of their last review.
+    order), so they come sorted by the time of their last review. `sequences` holds each
+    card's whole history as (rating, learner days since the previous answer), and
+    `positions` where each item's last review is in its card's sequence.
     """
 
     items: list = field(default_factory=list)
     card_ids: list[int] = field(default_factory=list)
     times: list[str] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    sequences: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     reviews: int = 0  # review rows read (same-day ones included)
 
 
@@ -92,18 +113,21 @@ def load_history(store, deck_id: int | None = None, progress: ProgressFn = None)
     total = store.count_reviews(None if deck_id is None else [deck_id])
     rows = store.history_rows(deck_id)
     history = History()
-    items, card_ids, times = history.items, history.card_ids, history.times
-    current, last_day, reviews, hour = None, None, [], 4
+    items, card_ids, times, positions = history.items, history.card_ids, history.times, history.positions
+    current, last_day, reviews, hour, sequence = None, None, [], 4, []
     for count, (card_id, deck, epoch, rating, text) in enumerate(rows, 1):
         if card_id != current:
             current, last_day, reviews, hour = card_id, None, [], hours.get(deck, 4)
-        day = epoch_day_number(epoch, hour)
+            sequence = history.sequences[card_id] = []
+        day = epoch_day_number(epoch, hour)  # clock's learner day: what the scheduler counts
         delta = 0 if last_day is None else max(day - last_day, 0)
         reviews.append(FSRSReview(rating, delta))
+        sequence.append((rating, delta))
         if delta >= 1:
             items.append(FSRSItem(reviews))
             card_ids.append(card_id)
             times.append(text)
+            positions.append(len(sequence) - 1)
         last_day = day
         if progress and count % 20_000 == 0:
             progress("reading the review log", count, total)
@@ -111,16 +135,63 @@ def load_history(store, deck_id: int | None = None, progress: ProgressFn = None)
     history.items = [items[i] for i in order]
     history.card_ids = [card_ids[i] for i in order]
     history.times = [times[i] for i in order]
+    history.positions = [positions[i] for i in order]
     history.reviews = total
     if progress:
         progress("reading the review log", total, total)
     return history
 
 
-def evaluate(parameters, items) -> dict:
-    """Log loss and RMSE over bins of `parameters` on FSRS items (fsrs-rs's evaluation)."""
-    result = fsrs_rs().FSRS(list(parameters)).evaluate(items)
-    return {"log_loss": round(result.log_loss, 6), "rmse_bins": round(result.rmse_bins, 6)}
+def predict(parameters, history: History, indices) -> list[float]:
+    """fsrs-rs's predicted recall for items of `history` (by index): the memory state before the item's last
+    review (fsrs-rs's `historical_memory_state_batch` over each card's history), then FSRS-6's forgetting
+    curve R = (1 + factor * t / S) ** -w20 at the item's elapsed learner days t."""
+    rs = fsrs_rs()
+    indices = list(indices)
+    cards = sorted({history.card_ids[i] for i in indices})
+    model = rs.FSRS(list(parameters))
+    states = {}
+    for start in range(0, len(cards), 20_000):
+        part = cards[start:start + 20_000]
+        batch = [rs.FSRSItem([rs.FSRSReview(r, d) for r, d in history.sequences[c]]) for c in part]
+        for card_id, memory in zip(part, model.historical_memory_state_batch(batch)):
+            states[card_id] = [m.stability for m in memory]
+    decay = -parameters[20]
+    factor = 0.9 ** (1 / decay) - 1
+    out = []
+    for i in indices:
+        card_id, position = history.card_ids[i], history.positions[i]
+        elapsed = history.sequences[card_id][position][1]
+        out.append((1 + factor * elapsed / states[card_id][position - 1]) ** decay)
+    return out
+
+
+def score(predictions: list[float], passed: list[bool]) -> dict:
+    """Log loss and RMSE over `srs stats`'s ten equal-width bins of predicted recall (its own calibration code)."""
+    from math import log
+
+    from srs.stats import CLIP, _calibration
+
+    bins = [[0, 0, 0.0] for _ in range(10)]
+    loss = 0.0
+    for p, y in zip(predictions, passed):
+        entry = bins[min(int(p * 10), 9)]
+        entry[0] += 1
+        entry[1] += y
+        entry[2] += p
+        loss += -log(max(p, CLIP)) if y else -log(max(1 - p, CLIP))
+    result = _calibration({"bins": [tuple(b) for b in bins], "loss": loss, "same_day": 0})
+    return {"log_loss": round(result["log_loss"], 6), "rmse_bins": round(result["rmse_bins"], 6)}
+
+
+def evaluate(parameters, history: History, indices=None) -> dict:
+    """Log loss and RMSE over bins of `parameters` on items of `history` (all when `indices` is None)."""
+    indices = range(len(history.items)) if indices is None else indices
+    return score(predict(parameters, history, indices), _passed(history, indices))
+
+
+def _passed(history: History, indices) -> list[bool]:
+    return [history.sequences[history.card_ids[i]][history.positions[i]][0] > 1 for i in indices]
 
 
 def fit(items, *, epochs: int = EPOCHS, card_ids=None) -> list[float]:
@@ -143,6 +214,32 @@ def fit(items, *, epochs: int = EPOCHS, card_ids=None) -> list[float]:
                                                                        UPPER_BOUNDS_PARAMETERS)]
 
 
+def held_out(history: History, current: list[float], folds: int = FOLDS, progress: ProgressFn = None) -> dict:
+    """The time-ordered test (fsrs-rs's TimeSeriesSplit): fit on the items before each of `folds` later
+    segments, predict that segment; the current set predicts the same items. Pooled scores of both."""
+    total = len(history.items)
+    segment = total // (folds + 1)
+    if segment < 1:
+        raise SrsError(f"cannot split {total} reviews into {folds + 1} time-ordered parts")
+    fitted_predictions, tested, train_sizes = [], [], []
+    for k in range(folds):
+        start = (k + 1) * segment
+        end = total if k == folds - 1 else start + segment
+        if progress:
+            progress("testing on later reviews", k, folds)
+        parameters = fit(history.items[:start])
+        fitted_predictions += predict(parameters, history, range(start, end))
+        tested += range(start, end)
+        train_sizes.append(start)
+    if progress:
+        progress("testing on later reviews", folds, folds)
+    passed = _passed(history, tested)
+    return {"before": score(predict(current, history, tested), passed),
+            "after": score(fitted_predictions, passed),
+            "split": {"method": "time-ordered, expanding window (fsrs-rs TimeSeriesSplit)", "folds": folds,
+                      "train": train_sizes, "test": len(tested), "test_from": history.times[segment]}}
+
+
 def split_evaluation(store, deck_id: int | None = None, *, train_fraction: float = 0.5,
                      compare: dict[str, list[float]] | None = None) -> dict:
     """Fit on the earliest `train_fraction` of the items (by time of their last review), score the rest.
@@ -154,16 +251,19 @@ def split_evaluation(store, deck_id: int | None = None, *, train_fraction: float
     if cut < 1 or cut >= len(history.items):
         raise SrsError(f"cannot split {len(history.items)} reviews at {train_fraction}")
     fitted = fit(history.items[:cut])
-    held_out = history.items[cut:]
-    out = {"train": cut, "test": len(held_out), "parameters": fitted,
-           "defaults": evaluate(default_parameters(), held_out), "fitted": evaluate(fitted, held_out)}
+    test = range(cut, len(history.items))
+    out = {"train": cut, "test": len(test), "parameters": fitted,
+           "defaults": evaluate(default_parameters(), history, test), "fitted": evaluate(fitted, history, test)}
     for name, parameters in (compare or {}).items():
-        out[name] = evaluate(parameters, held_out)
+        out[name] = evaluate(parameters, history, test)
     return out
 
 
-def optimize(store, deck_id: int | None = None, *, now: datetime, progress: ProgressFn = None) -> dict:
-    """Fit, compare with the current set, keep the record, adopt when better (and reschedule)."""
+def propose(store, deck_id: int | None = None, *, now: datetime, progress: ProgressFn = None) -> dict:
+    """Fit, test on later reviews, and (when recommended) say what adopting would change. Records the fitted
+    set (not adopted); nothing else changes. The result is what `srs optimize --json` prints, plus
+    `parameter_set_id` and `deck_id` for `adopt`."""
+    finish_pending(store, progress)
     history = load_history(store, deck_id, progress)
     count = len(history.items)
     if count < MIN_REVIEWS:
@@ -171,38 +271,123 @@ def optimize(store, deck_id: int | None = None, *, now: datetime, progress: Prog
         raise SrsError(f"too little history to fit FSRS parameters: {count} review(s) made a day or more after the "
                        f"card's previous review {where}; at least {MIN_REVIEWS} are needed")
     current = current_parameters(store, deck_id)
+    test = held_out(history, current, progress=progress)
     if progress:
         progress("fitting FSRS parameters", 0, None)
     fitted = fit(history.items)
-    before, after = evaluate(current, history.items), evaluate(fitted, history.items)
-    adopted = after["log_loss"] <= before["log_loss"] and after["rmse_bins"] < before["rmse_bins"]
     if progress:
         progress("fitting FSRS parameters", 1, 1)
-    with store.write():  # the record, the adoption and the rescheduling: all or nothing
-        store.record_parameter_set(now, deck_id, fitted, count, _optimizer_name(), before, after, adopted)
-        if adopted:
-            store.adopt_parameters(deck_id, fitted)
-            _reschedule(store, deck_id, fitted, progress)
-    return {"before": before, "after": after, "adopted": adopted, "parameters": fitted, "reviews": count}
+    before, after = evaluate(current, history), evaluate(fitted, history)
+    recommended = (test["after"]["log_loss"] <= test["before"]["log_loss"]
+                   and test["after"]["rmse_bins"] <= test["before"]["rmse_bins"] and fitted != current)
+    changes = effect(store, deck_id, fitted, now, progress) if recommended else None
+    with store.write():
+        set_id = store.record_parameter_set(now, deck_id, fitted, count, _optimizer_name(), before, after, False,
+                                            test)
+    return {"before": before, "after": after, "adopted": False, "parameters": fitted, "reviews": count,
+            "held_out": test, "recommended": recommended, "effect": changes, "parameter_set_id": set_id,
+            "deck_id": deck_id}
+
+
+def adopt(store, proposal: dict, *, now: datetime, progress: ProgressFn = None) -> int:
+    """Put a proposed set in force and reschedule its scope; returns the reviews replayed."""
+    deck_id = proposal["deck_id"]
+    with store.write():
+        job = store.start_reschedule(now, deck_id, _scope(store, deck_id), proposal["parameters"], "adopt",
+                                     proposal["parameter_set_id"])
+    proposal["adopted"] = True
+    return _run(store, job, progress)
+
+
+def reset(store, deck_id: int | None = None, *, now: datetime, progress: ProgressFn = None) -> dict:
+    """Back to FSRS-6's defaults: the global set removed (or a deck's own set, which then follows the global
+    one), and the scope rescheduled. Returns what changed."""
+    finish_pending(store, progress)
+    scope = _scope(store, deck_id)
+    with store.write():
+        job = store.start_reschedule(now, deck_id, scope, None, "reset")
+    replayed = _run(store, job, progress)
+    parameters = current_parameters(store, deck_id)  # a deck reset follows the global set
+    return {"reviews_replayed": replayed, "parameters": parameters, "defaults": parameters == default_parameters()}
+
+
+def optimize(store, deck_id: int | None = None, *, now: datetime, progress: ProgressFn = None,
+             apply: bool = False) -> dict:
+    """`propose`, then `adopt` when recommended and `apply`."""
+    proposal = propose(store, deck_id, now=now, progress=progress)
+    if apply and proposal["recommended"]:
+        adopt(store, proposal, now=now, progress=progress)
+    return proposal
+
+
+def finish_pending(store, progress: ProgressFn = None) -> int:
+    """Finish rescheduling jobs an earlier run left unfinished (killed); returns the reviews replayed."""
+    return sum(_run(store, job["id"], progress) for job in store.pending_reschedules())
+
+
+def _run(store, job: int, progress: ProgressFn) -> int:
+    done = (lambda count, total: progress("rescheduling cards", count, total)) if progress else None
+    return store.reschedule(job, done)
+
+
+def _scope(store, deck_id: int | None) -> list[int]:
+    """The decks a scope's parameters govern: the deck, or (all decks) those without a set of their own."""
+    return [d["id"] for d in store.decks()
+            if (d["id"] == deck_id if deck_id is not None else "parameters" not in d["settings"])]
+
+
+def effect(store, deck_id: int | None, parameters: list[float], now: datetime, progress: ProgressFn = None) -> dict:
+    """What adopting `parameters` would change, from a replay of every reviewed card of the scope (nothing
+    written): active cards due today (before the end of the learner day) and in the 7 learner days after,
+    before and after, and for cards in review both times, the median interval (due - last review, days)
+    before and after and the median change."""
+    from srs import clock
+    from srs.scheduling import Settings, replay
+
+    decks = _scope(store, deck_id)
+    rows = store.reviewed_card_rows(decks)
+    settings = {d: {**store.deck_settings(d), "parameters": parameters} for d in decks}
+    ends = {}
+    for d in decks:
+        hour = Settings.from_dict(settings[d]).day_start_hour
+        today = clock.day_number(now, hour)
+        ends[d] = (clock.to_text(clock.day_start(today + 1, hour)), clock.to_text(clock.day_start(today + 8, hour)))
+    counts = {"due_today": [0, 0], "due_next_7_days": [0, 0]}
+    intervals: list[tuple[float, float]] = []
+    total = sum(r[5] for r in rows)
+    done = 0
+    for start in range(0, len(rows), 2000):
+        chunk = rows[start:start + 2000]
+        histories = store.histories([r[0] for r in chunk])
+        for card_id, deck, state, due, last, reps, suspended, retired in chunk:
+            _, after = replay(card_id, [review for _, _, review in histories.get(card_id, [])], settings[deck])
+            done += reps
+            if suspended or retired:
+                continue
+            end_today, end_week = ends[deck]
+            new_due = clock.to_text(after.due)
+            for k, value in enumerate((due, new_due)):
+                counts["due_today"][k] += value < end_today
+                counts["due_next_7_days"][k] += end_today <= value < end_week
+            if state == 2 and after.state == "review":
+                old = (clock.from_text(due) - clock.from_text(last)).total_seconds() / 86400
+                intervals.append((old, (after.due - after.last_review).total_seconds() / 86400))
+        if progress:
+            progress("working out the effect", done, total)
+    return {
+        "due_today": {"before": counts["due_today"][0], "after": counts["due_today"][1]},
+        "due_next_7_days": {"before": counts["due_next_7_days"][0], "after": counts["due_next_7_days"][1]},
+        "review_cards": len(intervals),
+        "median_interval_days": {"before": round(median(i[0] for i in intervals), 2) if intervals else None,
+                                 "after": round(median(i[1] for i in intervals), 2) if intervals else None},
+        "median_interval_change_days": round(median(i[1] - i[0] for i in intervals), 2) if intervals else None,
+    }
 
 
 def _optimizer_name() -> str:
     from importlib.metadata import version
 
     return f"fsrs-rs-python {version('fsrs-rs-python')} ({EPOCHS} epochs)"
-
-
-def _reschedule(store, deck_id: int | None, parameters: list[float], progress: ProgressFn) -> int:
-    """Replay each reviewed card of the scope with `parameters` (`Store.reschedule`), inside the caller's transaction.
-
-    With all decks in scope, decks that have their own parameters keep them and are left alone.
-    """
-    decks = [d for d in store.decks()
-             if (d["id"] == deck_id if deck_id is not None else "parameters" not in d["settings"])]
-    total = store.count_reviews([d["id"] for d in decks])
-    scope = [(d["id"], {**store.deck_settings(d["id"]), "parameters": parameters}) for d in decks]
-    done = (lambda count: progress("rescheduling cards", count, total)) if progress else None
-    return store.reschedule(scope, done)
 
 
 def parameter_sets(store, deck_id: int | None = None) -> list[dict]:

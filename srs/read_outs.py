@@ -54,21 +54,99 @@ def status(store: Store, now: datetime) -> dict:
 
 
 def card_objects(store: Store, deck_id: int | None = None) -> list[dict]:
-    out = []
-    for row in store.card_rows(deck_id):
-        kind = row[2]
-        out.append({
-            "id": row[0], "deck": row[1], "kind": kind, "question": row[3],
-            "options": json.loads(row[4]) if row[4] else None,
-            "answer": row[5] or None,  # an unknown key and a basic answer not written yet are both null
-            "state": STATE_NAMES[row[10]], "due": iso(row[14]), "stability": row[12], "difficulty": row[13],
-            "reps": row[16], "lapses": row[17], "suspended": bool(row[18]),
-        })
-    return out
+    return [_card_dict(row) for row in store.card_rows(deck_id)]
 
 
 def log_objects(store: Store, deck_id: int | None = None) -> Iterator[dict]:
-    for row in store.log_rows(deck_id):
-        yield {"id": row[0], "card_id": row[1], "deck": row[2], "reviewed_at": iso(row[3]), "rating": row[4],
-               "kind": KIND_NAMES[row[5]], "duration_ms": row[6], "choice": row[7],
-               "correct": None if row[8] is None else bool(row[8])}
+    return (_log_dict(row) for row in store.log_rows(deck_id))
+
+
+def _card_dict(row: tuple) -> dict:
+    """A card as `srs cards --json` prints it, from a row in the column order of the store's _CARD_SQL."""
+    return {
+        "id": row[0], "deck": row[1], "kind": row[2], "question": row[3],
+        "options": json.loads(row[4]) if row[4] else None,
+        "answer": row[5] or None,  # an unknown key and a basic answer not written yet are both null
+        "state": STATE_NAMES[row[10]], "due": iso(row[14]), "stability": row[12], "difficulty": row[13],
+        "reps": row[16], "lapses": row[17], "suspended": bool(row[18]),
+    }
+
+
+def _log_dict(row: tuple) -> dict:
+    """A review as `srs log --json` prints it, from a row in the column order of `Store.log_rows`."""
+    return {"id": row[0], "card_id": row[1], "deck": row[2], "reviewed_at": iso(row[3]), "rating": row[4],
+            "kind": KIND_NAMES[row[5]], "duration_ms": row[6], "choice": row[7],
+            "correct": None if row[8] is None else bool(row[8])}
+
+
+# -- one card whole: `srs card ID` ---------------------------------------------------------
+
+
+def card_object(store: Store, card_id: int, now: datetime) -> dict:
+    """One card whole (`srs card ID --json`): its `srs cards --json` object, its recall probability now,
+    its history as `srs log --json` prints it, and what each rating would give now."""
+    return _card(store, card_id, now)[0]
+
+
+def card_info(store: Store, card_id: int, now: datetime, days: int = 30) -> dict:
+    """`card_object` and what the card-info page adds: the explanation, the learner's day-start hour and the
+    forgetting curve, [(learner days from today, recall probability then)] for `days` days (empty for a new
+    card), spread over about twice the card's current interval (at least a day a point)."""
+    card, row, settings, progress = _card(store, card_id, now)
+    curve = []
+    if card["retrievability"] is not None:
+        interval = max((progress.due - progress.last_review).total_seconds() / 86400, 1) if progress.due else 1
+        step = max(1, round(2 * interval / days))
+        curve = [(k * step, retrievability(settings, card_id, progress, now, k * step)) for k in range(days)]
+    return {"card": card, "explanation": row[7], "day_start_hour": settings.day_start_hour, "curve": curve}
+
+
+def _card(store: Store, card_id: int, now: datetime):
+    from srs.model import Progress
+    from srs.scheduling import Settings
+
+    row = store.card_row(card_id)
+    out = _card_dict(row)
+    settings = Settings.from_dict(store.deck_settings(row[19]))
+    progress = Progress(state=STATE_NAMES[row[10]], step=row[11], stability=row[12], difficulty=row[13],
+                        due=clock.from_text(row[14]), last_review=clock.from_text(row[15]), reps=row[16],
+                        lapses=row[17], suspended=bool(row[18]))
+    out["retrievability"] = retrievability(settings, card_id, progress, now)
+    out["history"] = [_log_dict(r) for r in store.card_log_rows(card_id)]
+    out["next"] = next_outcomes(store, card_id, now)
+    return out, row, settings, progress
+
+
+def retrievability(settings, card_id: int, progress, when: datetime, days: int = 0) -> float | None:
+    """FSRS's recall probability `days` learner days after `when` (as stats computes it: fsrs's curve at the
+    whole learner days elapsed since the last review); None for a card never reviewed."""
+    from datetime import timedelta
+
+    from srs import scheduling
+
+    if progress.state == "new" or not progress.stability or progress.last_review is None:
+        return None
+    elapsed = scheduling.elapsed_days(progress.last_review, when, settings) + days
+    card = scheduling.to_fsrs(card_id, progress, when)
+    return scheduling.scheduler(settings).get_card_retrievability(
+        card, current_datetime=progress.last_review + timedelta(days=elapsed))
+
+
+def next_outcomes(store: Store, card_id: int, when: datetime) -> dict:
+    """What each rating would give now: the due time and the interval (whole learner days for a card that
+    goes to review, else fractional days). They are the states a review started now shows with the card
+    (`ReviewSession.show`: the same fuzz seed and the deck's load balancer), so answering gives exactly these."""
+    from srs import scheduling
+    from srs.scheduling import Settings
+    from srs.session import ReviewSession
+
+    card = store.card(card_id)
+    shown = ReviewSession(store, card.deck_id, now=lambda: when, read_only=True).show(card)
+    settings = Settings.from_dict(store.deck_settings(card.deck_id))
+    out = {}
+    for rating, name in scheduling.RATINGS.items():
+        after = shown.states[rating]
+        days = scheduling.interval_days(settings, after)
+        interval = days if days is not None else round((after.due - shown.at).total_seconds() / 86400, 6)
+        out[name.lower()] = {"due": iso(clock.to_text(after.due)), "interval_days": interval}
+    return out

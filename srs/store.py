@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from srs.clock import day_start, from_text, to_text
+from srs.clock import now as clock_now
 from srs.model import CardSpec, DeckSpec, Progress, Review, SrsError, StoredCard
 
 STATE_NAMES = ("new", "learning", "review", "relearning")
 KIND_NAMES = ("learn", "review", "relearn")
 BUSY_TIMEOUT_MS = 10_000
+RESCHEDULE_CHUNK = 2_000  # reviews replayed per transaction of a rescheduling (about 0.3 s at 1,000,000 reviews)
 
 
 def default_db_path() -> Path:
@@ -597,68 +599,203 @@ class Store:
         where, args = ("deck_id = ?", (deck_id,)) if deck_id is not None else ("deck_id IS NULL", ())
         rows = self.conn.execute(
             "SELECT created_at, parameters, reviews, optimizer, log_loss_before, rmse_bins_before, log_loss_after, "
-            f"rmse_bins_after, adopted FROM parameter_sets WHERE {where} ORDER BY id", args).fetchall()
-        return [{"created_at": r[0], "parameters": json.loads(r[1]), "reviews": r[2], "optimizer": r[3],
+            "rmse_bins_after, adopted, id, log_loss_held_out_before, rmse_bins_held_out_before, "
+            "log_loss_held_out_after, rmse_bins_held_out_after, held_out_split "
+            f"FROM parameter_sets WHERE {where} ORDER BY id", args).fetchall()
+        return [{"id": r[9], "created_at": r[0], "parameters": json.loads(r[1]), "reviews": r[2], "optimizer": r[3],
                  "before": {"log_loss": r[4], "rmse_bins": r[5]}, "after": {"log_loss": r[6], "rmse_bins": r[7]},
+                 "held_out": None if r[14] is None else {
+                     "before": {"log_loss": r[10], "rmse_bins": r[11]},
+                     "after": {"log_loss": r[12], "rmse_bins": r[13]}, "split": json.loads(r[14])},
                  "adopted": bool(r[8])} for r in rows]
 
     def record_parameter_set(self, now: datetime, deck_id: int | None, parameters: list[float], reviews: int,
-                             optimizer: str, before: dict, after: dict, adopted: bool) -> None:
-        """Keep a fitted set with its metrics. Inside the caller's `write()` (with `adopt_parameters`)."""
+                             optimizer: str, before: dict, after: dict, adopted: bool,
+                             held_out: dict | None = None) -> int:
+        """Keep a fitted set with its metrics (in sample, and held out); returns its id. Inside the caller's
+        `write()` (with `start_reschedule` when it is adopted)."""
         self._in_write()
-        self.conn.execute(
+        held = held_out or {"before": {}, "after": {}, "split": None}
+        return self.conn.execute(
             "INSERT INTO parameter_sets (created_at, deck_id, parameters, reviews, optimizer, log_loss_before, "
-            "rmse_bins_before, log_loss_after, rmse_bins_after, adopted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "rmse_bins_before, log_loss_after, rmse_bins_after, adopted, log_loss_held_out_before, "
+            "rmse_bins_held_out_before, log_loss_held_out_after, rmse_bins_held_out_after, held_out_split) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (to_text(now), deck_id, json.dumps(parameters), reviews, optimizer, before["log_loss"],
-             before["rmse_bins"], after["log_loss"], after["rmse_bins"], int(adopted)))
+             before["rmse_bins"], after["log_loss"], after["rmse_bins"], int(adopted),
+             held["before"].get("log_loss"), held["before"].get("rmse_bins"), held["after"].get("log_loss"),
+             held["after"].get("rmse_bins"), None if held["split"] is None else json.dumps(held["split"]))).lastrowid
 
-    def adopt_parameters(self, deck_id: int | None, parameters: list[float]) -> None:
-        """Make a set the deck's (the global one when None). Inside the caller's `write()`, with `reschedule`."""
-        self._in_write()
-        self._set_setting(deck_id, "parameters", parameters)
+    def active_parameter_set(self, deck_id: int | None = None) -> dict | None:
+        """The fitted set in force for a deck (for all decks when None): the latest adopted set of the scope the
+        parameters come from, when the settings hold it; None for FSRS-6's defaults. Adds `scope` (a deck id,
+        or None for all decks)."""
+        own = self.deck_own_settings(deck_id) if deck_id is not None else {}
+        scope = deck_id if "parameters" in own else None
+        current = own["parameters"] if "parameters" in own else self.global_settings().get("parameters")
+        if current is None:
+            return None
+        for entry in reversed(self.parameter_sets(scope)):
+            if entry["adopted"] and entry["parameters"] == current:
+                return {**entry, "scope": scope}
+        return {"id": None, "created_at": None, "parameters": current, "reviews": None, "scope": scope}
 
-    def reschedule(self, decks: list[tuple[int, dict]], done: Callable[[int], None] | None = None) -> int:
-        """Replay each reviewed card of each (deck id, settings) with `fsrs`; rewrite its state and its reviews'
-        `prev_*` state and `due_after` (the history itself stays). Inside the caller's `write()`, 2,000 cards at a
-        time; `done` is told the reviews replayed so far after each chunk. Returns the reviews replayed."""
-        from srs.scheduling import replay
+    def reviewed_card_rows(self, deck_ids: list[int]) -> list[tuple]:
+        """Active and retired cards of these decks that have answers, by card id: (card_id, deck_id, state, due,
+        last_review, reps, suspended, retired), times as stored."""
+        marks = ",".join("?" * len(deck_ids)) or "NULL"
+        return self.conn.execute(
+            f"SELECT card_id, deck_id, state, due, last_review, reps, suspended, retired FROM card_state "
+            f"WHERE deck_id IN ({marks}) AND reps > 0 ORDER BY card_id", deck_ids).fetchall()
 
+    def histories(self, card_ids: list[int]) -> dict[int, list[tuple[int, int, Review]]]:
+        """Each card's answers in time order: (review id, kind, Review)."""
+        by_card: dict[int, list] = {}
+        for start in range(0, len(card_ids), 5000):
+            chunk = card_ids[start:start + 5000]
+            for review_id, card_id, at, rating, duration, kind in self.conn.execute(
+                    f"SELECT id, card_id, reviewed_at, rating, duration_ms, kind FROM reviews WHERE card_id IN "
+                    f"({','.join('?' * len(chunk))}) ORDER BY card_id, reviewed_at, id", chunk):
+                by_card.setdefault(card_id, []).append(
+                    (review_id, kind, Review(datetime.fromisoformat(at), rating, duration_ms=duration)))
+        return by_card
+
+    def start_reschedule(self, now: datetime, deck_id: int | None, deck_ids: list[int],
+                         parameters: list[float] | None, reason: str, parameter_set_id: int | None = None) -> int:
+        """Put a parameter set in force for a scope (the deck's own, or the global one when `deck_id` is None;
+        `parameters` None: back to the defaults) and open the job that reschedules `deck_ids`. Inside the
+        caller's `write()`: the settings and the job change together. Returns the job id (see `reschedule`)."""
         self._in_write()
         conn = self.conn
+        old = (self.deck_own_settings(deck_id) if deck_id is not None else self.global_settings()).get("parameters")
+        if deck_id is None:
+            if parameters is None:
+                conn.execute("DELETE FROM settings WHERE key = 'parameters'")
+            else:
+                self._set_setting(None, "parameters", parameters)
+        else:
+            settings = self.deck_own_settings(deck_id)
+            settings.pop("parameters", None)
+            if parameters is not None:
+                settings["parameters"] = parameters
+            conn.execute("UPDATE decks SET settings = ? WHERE id = ?", (json.dumps(settings), deck_id))
+        if parameter_set_id is not None:
+            conn.execute("UPDATE parameter_sets SET adopted = 1 WHERE id = ?", (parameter_set_id,))
+        max_review = conn.execute("SELECT coalesce(max(id), 0) FROM reviews").fetchone()[0]
+        return conn.execute(
+            "INSERT INTO reschedules (created_at, deck_ids, reason, parameter_set_id, old_parameters, new_parameters, "
+            "max_review_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (to_text(now), json.dumps(deck_ids), reason, parameter_set_id, None if old is None else json.dumps(old),
+             None if parameters is None else json.dumps(parameters), max_review)).lastrowid
+
+    def pending_reschedules(self) -> list[dict]:
+        """Rescheduling jobs not finished (interrupted), oldest first."""
+        rows = self.conn.execute(
+            "SELECT id, created_at, deck_ids, reason, cursor, reviews_done, new_parameters FROM reschedules "
+            "WHERE finished_at IS NULL ORDER BY id").fetchall()
+        return [{"id": r[0], "created_at": r[1], "deck_ids": json.loads(r[2]), "reason": r[3], "cursor": r[4],
+                 "reviews_done": r[5], "parameters": None if r[6] is None else json.loads(r[6])} for r in rows]
+
+    def reschedule(self, job_id: int, done: Callable[[int, int], None] | None = None) -> int:
+        """Run (or resume) a rescheduling job: replay each reviewed card of its decks with `fsrs` under the
+        deck's settings as they are now, rewrite its state and its reviews' `prev_*` state, `due_after` and
+        kind (the history itself stays). Returns the reviews replayed by this call.
+
+        Short transactions, so that a review session answering meanwhile waits milliseconds, not minutes: a
+        chunk of cards (about RESCHEDULE_CHUNK reviews) is read and replayed outside any transaction, then
+        written in one short transaction that first checks that none of its cards was answered (or undone)
+        since it was read (such cards are replayed again inside it), and moves the job's cursor. The job
+        ends with the cards answered while it ran (a session started before the change schedules with the
+        old set), and is marked finished. Killed at any point, every card follows the old set (past the
+        cursor) or the new one (up to it); running the job again finishes it (replaying is idempotent).
+        `done(reviews replayed, total)` after each chunk."""
+        job = self.conn.execute("SELECT deck_ids, cursor, max_review_id, reviews_done FROM reschedules WHERE id = ?",
+                                (job_id,)).fetchone()
+        deck_ids, cursor, max_review_id, reviews_done = json.loads(job[0]), job[1], job[2], job[3]
+        rows = [r for r in self.reviewed_card_rows(deck_ids) if r[0] > cursor]
+        total = reviews_done + sum(r[5] for r in rows)
         count = 0
-        for deck_id, values in decks:
-            cards = [row[0] for row in conn.execute(
-                "SELECT card_id FROM card_state WHERE deck_id = ? AND reps > 0 ORDER BY card_id", (deck_id,))]
-            for start in range(0, len(cards), 2000):
-                chunk = cards[start:start + 2000]
-                by_card: dict[int, list] = {}
-                for review_id, card_id, at, rating, duration, kind in conn.execute(
-                        f"SELECT id, card_id, reviewed_at, rating, duration_ms, kind FROM reviews WHERE card_id IN "
-                        f"({','.join('?' * len(chunk))}) ORDER BY card_id, reviewed_at, id", chunk):
-                    by_card.setdefault(card_id, []).append(
-                        (review_id, kind, Review(datetime.fromisoformat(at), rating, duration_ms=duration)))
-                review_updates, kind_updates, state_updates = [], [], []
-                for card_id, triples in by_card.items():
-                    rows, state = replay(card_id, [review for _, _, review in triples], values)
-                    for (review_id, kind, _), row in zip(triples, rows):
-                        review_updates.append((row[7], *row[9:], review_id))
-                        if row[3] != kind:  # rare: kind is indexed, so it is only written when it changes
-                            kind_updates.append((row[3], review_id))
-                    state_updates.append((STATE_NAMES.index(state.state), state.step, state.stability,
-                                          state.difficulty, _t(state.due), _t(state.last_review), state.reps,
-                                          state.lapses, card_id))
-                conn.executemany(
-                    "UPDATE reviews SET due_after = ?, prev_state = ?, prev_step = ?, prev_stability = ?, "
-                    "prev_difficulty = ?, prev_due = ?, prev_last_review = ?, prev_reps = ?, prev_lapses = ? "
-                    "WHERE id = ?", review_updates)
-                conn.executemany("UPDATE reviews SET kind = ? WHERE id = ?", kind_updates)
-                conn.executemany(
-                    "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, "
-                    "last_review = ?, reps = ?, lapses = ? WHERE card_id = ?", state_updates)
-                count += len(review_updates)
-                if done:
-                    done(count)
+        for chunk in _chunks(rows):
+            count += self._reschedule_chunk(job_id, chunk, advance=True)
+            if done:
+                done(reviews_done + count, total)
+            pause = os.environ.get("SRS_SLOW_RESCHEDULE")  # the kill test widens the window between chunks
+            if pause:
+                import time
+
+                time.sleep(float(pause))
+        marks = ",".join("?" * len(deck_ids)) or "NULL"
+        late = self.conn.execute(  # cards answered since the job began, with their answer counts
+            f"SELECT s.card_id, s.reps FROM card_state s WHERE s.deck_id IN ({marks}) AND s.card_id IN "
+            f"(SELECT card_id FROM reviews WHERE id > ?) ORDER BY s.card_id", (*deck_ids, max_review_id)).fetchall()
+        for chunk in _chunks([(card_id, None, None, None, None, reps) for card_id, reps in late]):
+            count += self._reschedule_chunk(job_id, chunk, advance=False)
+        with self.write() as conn:
+            conn.execute("UPDATE reschedules SET finished_at = ? WHERE id = ?", (to_text(clock_now()), job_id))
         return count
+
+    def _reschedule_chunk(self, job_id: int, card_ids: list[int], advance: bool) -> int:
+        """Replay these cards (read and replayed outside a transaction, checked and written inside one)."""
+        from srs.scheduling import replay
+
+        def versions() -> dict[int, tuple]:
+            marks = ",".join("?" * len(card_ids))
+            return {row[0]: row[1:] for row in self.conn.execute(
+                f"SELECT card_id, count(*), max(id) FROM reviews WHERE card_id IN ({marks}) GROUP BY card_id",
+                card_ids)}
+
+        def replayed(ids: list[int]) -> dict[int, tuple]:
+            decks = dict(self.conn.execute(
+                f"SELECT card_id, deck_id FROM card_state WHERE card_id IN ({','.join('?' * len(ids))})", ids))
+            settings = {deck: self.deck_settings(deck) for deck in set(decks.values())}
+            out = {}
+            for card_id, triples in self.histories(ids).items():
+                rows, state = replay(card_id, [review for _, _, review in triples], settings[decks[card_id]])
+                out[card_id] = (triples, rows, state)
+            return out
+
+        seen = versions()
+        work = replayed(card_ids)
+        with self.write() as conn:
+            now = versions()
+            changed = [card_id for card_id in card_ids if now.get(card_id) != seen.get(card_id)]
+            if changed:  # answered or undone since read: replayed again, inside the transaction
+                work.update(replayed(changed))
+            review_updates, kind_updates, state_updates = [], [], []
+            for card_id, (triples, rows, state) in work.items():
+                for (review_id, kind, _), row in zip(triples, rows):
+                    review_updates.append((row[7], *row[9:], review_id))
+                    if row[3] != kind:  # rare: kind is indexed, so it is only written when it changes
+                        kind_updates.append((row[3], review_id))
+                state_updates.append((STATE_NAMES.index(state.state), state.step, state.stability, state.difficulty,
+                                      _t(state.due), _t(state.last_review), state.reps, state.lapses, card_id))
+            conn.executemany(
+                "UPDATE reviews SET due_after = ?, prev_state = ?, prev_step = ?, prev_stability = ?, "
+                "prev_difficulty = ?, prev_due = ?, prev_last_review = ?, prev_reps = ?, prev_lapses = ? "
+                "WHERE id = ?", review_updates)
+            conn.executemany("UPDATE reviews SET kind = ? WHERE id = ?", kind_updates)
+            conn.executemany(
+                "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, "
+                "last_review = ?, reps = ?, lapses = ? WHERE card_id = ?", state_updates)
+            conn.execute("UPDATE reschedules SET reviews_done = reviews_done + ?" + (", cursor = ?" if advance else "")
+                         + " WHERE id = ?", (len(review_updates), *([max(card_ids)] if advance else []), job_id))
+        return len(review_updates)
+
+    # -- one card whole (`srs card ID`) -------------------------------------------------
+
+    def card_row(self, card_id: int) -> tuple:
+        """One card's raw row in the column order of _CARD_SQL (retired or not); SrsError when unknown."""
+        row = self.conn.execute(self._CARD_SQL + "WHERE c.id = ?", (card_id,)).fetchone()
+        if row is None:
+            raise SrsError(f"no card with id {card_id} (see 'srs cards')")
+        return row
+
+    def card_log_rows(self, card_id: int) -> list[tuple]:
+        """One card's answers in the column order of `log_rows`, oldest first."""
+        return self.conn.execute(
+            "SELECT r.id, r.card_id, d.name, r.reviewed_at, r.rating, r.kind, r.duration_ms, r.choice, r.correct "
+            "FROM reviews r JOIN cards c ON c.id = r.card_id JOIN decks d ON d.id = c.deck_id "
+            "WHERE r.card_id = ? ORDER BY r.reviewed_at, r.id", (card_id,)).fetchall()
 
     def _in_write(self) -> None:
         if not self.conn.in_transaction:
@@ -682,6 +819,20 @@ class _Existing:
 
 # Unix microseconds of a stored time ('YYYY-MM-DDTHH:MM:SS.ffffffZ'), in SQL: a million times are read at once.
 _US = "(CAST(strftime('%s', {0}) AS INTEGER) * 1000000 + CAST(substr({0}, 21, 6) AS INTEGER))"
+
+
+def _chunks(rows: list[tuple]) -> Iterator[list[int]]:
+    """Card ids of `reviewed_card_rows` in chunks of about RESCHEDULE_CHUNK answers (reps, column 5)."""
+    chunk: list[int] = []
+    size = 0
+    for row in rows:
+        chunk.append(row[0])
+        size += row[5]
+        if size >= RESCHEDULE_CHUNK:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
 
 
 def _json(value) -> str | None:

@@ -206,7 +206,6 @@ PLACES = "SELECT card_id, deck_id, position, retired, suspended, reps, lapses FR
 def test_every_earlier_version_migrates_with_data_intact(tmp_path, version):
     db = tmp_path / "old.db"
     shutil.copy(FIXTURES / f"schema-v{version}.db", db)
-    original = db.read_bytes()
     before = sqlite3.connect(db)
     cards = before.execute("SELECT * FROM cards ORDER BY id").fetchall()
     states = before.execute("SELECT * FROM card_state ORDER BY card_id").fetchall()
@@ -231,8 +230,19 @@ def test_every_earlier_version_migrates_with_data_intact(tmp_path, version):
     # the state is the replay's, and each review row's prev_* state and due_after are the replay's rows
     migrated_states = after.execute("SELECT * FROM card_state ORDER BY card_id").fetchall()
     migrated_reviews = after.execute("SELECT * FROM reviews ORDER BY id").fetchall()
-    assert migrated_states != states and len(migrated_reviews) == len(reviews)
+    assert len(migrated_reviews) == len(reviews)
     after.close()
+    if version >= 6:  # made with the learner-day schedule (and the load balancer, which a replay cannot know of)
+        assert migrated_states == states and migrated_reviews == reviews
+    else:
+        assert migrated_states != states
+        _assert_states_are_the_replay(db)
+    # and it keeps working: a review after the upgrade
+    assert run_srs("--db", str(db), "review", input="a\n\nq\n",
+                   env={"SRS_NOW": "2026-03-01T10:00:00Z"}).returncode == 0
+
+
+def _assert_states_are_the_replay(db) -> None:
     store = Store(db)
     changed = 0
     for card in store.cards(include_retired=True, with_reviews=True):
@@ -249,10 +259,6 @@ def test_every_earlier_version_migrates_with_data_intact(tmp_path, version):
         changed += 1
     store.close()
     assert changed > 0
-    assert len(original) > 0
-    # and it keeps working: a review after the upgrade
-    assert run_srs("--db", str(db), "review", input="a\n\nq\n",
-                   env={"SRS_NOW": "2026-03-01T10:00:00Z"}).returncode == 0
 
 
 def test_sigkill_during_migration_leaves_a_whole_version(tmp_path):
