@@ -52,14 +52,24 @@ def status(store: Store, now: datetime) -> dict:
 
 def card_objects(store: Store, deck_id: int | None = None) -> list[dict]:
     out = []
+    shared = store.global_settings()
+    hours: dict[int, int] = {}  # deck id -> its day start hour
     for row in store.card_rows(deck_id):
         kind = row[2]
+        interval = None
+        if row[10] == 2 and row[14] and row[15]:  # review: whole learner days from the last answer to the due day
+            hour = hours.get(row[19])
+            if hour is None:
+                hour = hours[row[19]] = Settings.from_dict({**shared, **store.deck_own_settings(row[19])}).day_start_hour
+            interval = (clock.day_number(clock.from_text(row[14]), hour)
+                        - clock.day_number(clock.from_text(row[15]), hour))
         out.append({
             "id": row[0], "deck": row[1], "kind": kind, "question": row[3],
             "options": json.loads(row[4]) if row[4] else None,
             "answer": row[5] or None,  # an unknown key and a basic answer not written yet are both null
             "state": STATE_NAMES[row[10]], "due": iso(row[14]), "stability": row[12], "difficulty": row[13],
-            "reps": row[16], "lapses": row[17], "suspended": bool(row[18]),
+            "reps": row[16], "lapses": row[17], "suspended": row[18] == 1,
+            "interval_days": interval, "buried": row[18] == 2,
         })
     return out
 
