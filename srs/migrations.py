@@ -169,6 +169,9 @@ def m006_anki_states(db) -> None:
     # A card reset to new ("Forget" in Anki): its answers before this time stay in the log
     # but do not count toward its state (as in Anki and fsrs-rs).
     db.execute("ALTER TABLE card_state ADD COLUMN reset_at TEXT")
+    # A review card's interval in days as Anki gave it, kept until srs schedules the card itself
+    # (NULL then: the interval is the learner days from the last answer to the due day).
+    db.execute("ALTER TABLE card_state ADD COLUMN interval_days INTEGER")
     # The Anki revlog id (Unix ms) of an answer imported from Anki, so that re-importing a
     # package merges each answer once.
     db.execute("ALTER TABLE reviews ADD COLUMN anki_id INTEGER")

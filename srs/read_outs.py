@@ -54,10 +54,11 @@ def card_objects(store: Store, deck_id: int | None = None) -> list[dict]:
     out = []
     shared = store.global_settings()
     hours: dict[int, int] = {}  # deck id -> its day start hour
+    imported = store.imported_intervals(deck_id)  # Anki's own, for cards srs has not scheduled since
     for row in store.card_rows(deck_id):
         kind = row[2]
-        interval = None
-        if row[10] == 2 and row[14] and row[15]:  # review: whole learner days from the last answer to the due day
+        interval = imported.get(row[0]) if row[10] == 2 else None
+        if interval is None and row[10] == 2 and row[14] and row[15]:  # review: whole learner days from the last answer to the due day
             hour = hours.get(row[19])
             if hour is None:
                 hour = hours[row[19]] = Settings.from_dict({**shared, **store.deck_own_settings(row[19])}).day_start_hour

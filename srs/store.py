@@ -325,7 +325,8 @@ class Store:
                 difficulty=s.difficulty if s.state != "new" else None, due=due,
                 last_review=s.last_review if s.state != "new" else None, reps=s.reps, lapses=s.lapses,
                 suspended=s.suspended))
-            self.conn.execute("UPDATE card_state SET reset_at = ? WHERE card_id = ?", (_t(s.reset_at), card_id))
+            self.conn.execute("UPDATE card_state SET reset_at = ?, interval_days = ? WHERE card_id = ?",
+                              (_t(s.reset_at), s.interval if s.state == "review" else None, card_id))
         else:
             self.conn.execute("UPDATE card_state SET suspended = ? WHERE card_id = ?", (int(s.suspended), card_id))
         if s.buried_until_day is not None and not s.suspended:
@@ -389,14 +390,14 @@ class Store:
             [(row[3], row[7], *row[9:], review_id) for (review_id, *_), row in zip(found, rows)])
         conn.execute(
             "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, last_review = ?, "
-            "reps = ?, lapses = ? WHERE card_id = ?",
+            "reps = ?, lapses = ?, interval_days = NULL WHERE card_id = ?",
             (STATE_NAMES.index(p.state), p.step, p.stability, p.difficulty, _t(p.due), _t(p.last_review),
              p.reps, p.lapses, card_id))
 
     def _write_progress(self, card_id: int, p: Progress) -> None:
-        self.conn.execute(
+        self.conn.execute(  # interval_days: Anki's interval of an imported card, until srs schedules it itself
             "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, last_review = ?, "
-            "reps = ?, lapses = ?, suspended = ? WHERE card_id = ?",
+            "reps = ?, lapses = ?, suspended = ?, interval_days = NULL WHERE card_id = ?",
             (STATE_NAMES.index(p.state), p.step, p.stability, p.difficulty, _t(p.due), _t(p.last_review),
              p.reps, p.lapses, int(p.suspended), card_id))
 
@@ -435,6 +436,12 @@ class Store:
             where += " AND c.deck_id = ?"
             args.append(deck_id)
         return self.conn.execute(self._CARD_SQL + "WHERE " + where + " ORDER BY d.name, c.position", args).fetchall()
+
+    def imported_intervals(self, deck_id: int | None = None) -> dict[int, int]:
+        """Card id -> the interval Anki gave an imported review card (until srs schedules it itself)."""
+        where, args = ("AND deck_id = ?", (deck_id,)) if deck_id is not None else ("", ())
+        return dict(self.conn.execute(
+            f"SELECT card_id, interval_days FROM card_state WHERE interval_days IS NOT NULL {where}", args).fetchall())
 
     def bulk_cards(self, deck_id: int | None = None) -> Iterator[StoredCard]:
         """The cards of `card_rows` (as `cards` gives them), read at once for bulk work (export)."""

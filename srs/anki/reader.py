@@ -75,9 +75,11 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool,
             revlog.setdefault(row[1], []).append((row[0], row[2], row[3], row[4], row[5], row[6]))
     v1 = states.is_v1(conn, tables)
     crt = conn.execute("select crt from col").fetchone()
-    created = states.created_day(int(crt[0] or 0) if crt else 0)
+    now = clock.now()
+    created = states.created_day(int(crt[0] or 0) if crt else 0, states.config_value(conn, tables, "creationOffset"),
+                                 now, v1=v1)
     rollover = states.config_value(conn, tables, "rollover", 4)
-    next_day_at = states.next_day_at(clock.now(), rollover if isinstance(rollover, int) and 0 <= rollover < 24 else 4)
+    next_day_at = states.next_day_at(now, rollover if isinstance(rollover, int) and 0 <= rollover < 24 else 4)
     conf_of_deck, options = states.deck_options(conn, tables)
 
     decks: dict[str, DeckSpec] = {}

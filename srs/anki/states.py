@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from datetime import datetime, timezone
 
 from srs import clock
@@ -61,11 +62,20 @@ def is_v1(conn, tables: set[str]) -> bool:
     return version in (None, 1)
 
 
-def created_day(crt: int) -> int:
-    """The learner day number of Anki's day 0: the local date of `col.crt` (as `anki.progress.Days`)."""
-    from srs.anki.progress import Days
+def created_day(crt: int, creation_offset: int | None, now: datetime, *, v1: bool) -> int:
+    """The learner day number of Anki's day 0 (due days count from it).
 
-    return Days(crt, clock.DEFAULT_DAY_START_HOUR).created
+    With `creationOffset` (minutes west of UTC where the collection was made; Anki's v2 timing),
+    day 0 is the date of `col.crt` in that zone (`rslib/src/scheduler/timing.rs`). A v1 collection
+    is upgraded by Anki when opened, which sets `creationOffset` to this machine's offset at `crt`
+    (`scheduler/upgrade.rs`): day 0 is the local date of `crt`. A v2 collection without it keeps
+    the old timing, today being the count of whole 24-hour blocks since `crt`."""
+    if isinstance(creation_offset, int) and not isinstance(creation_offset, bool):
+        return (crt - creation_offset * 60) // 86400
+    if v1:
+        return (crt + time.localtime(crt).tm_gmtoff) // 86400
+    seconds = int(now.timestamp())
+    return clock.epoch_day_number(seconds) - max(0, (seconds - crt) // 86400)
 
 
 # -- deck options --------------------------------------------------------------------------
