@@ -6,7 +6,9 @@ FOLDER holds packages and `reference/<name>.json`, Anki's own view of each (made
 `anki` library: per card its type, queue, due as a date or a time, interval, reps, lapses and memory
 state). Each package is imported with `srs import --with-progress` into a fresh database, in the time
 zone the reference was made in, and each card (by note guid and template) compared field by field.
-Prints a table of match counts per field and the mismatches of each class.
+Prints a table of match counts per field and the mismatches of each class. With `--memory`, also
+compares the memory states srs computes for cards that have none (SM-2 collections) with the ones
+the `anki` library computes for them (`compute_memory_state`, as when FSRS is switched on).
 """
 
 from __future__ import annotations
@@ -97,8 +99,56 @@ def compare(package: Path, reference: dict, work: Path) -> tuple[Counter, int, C
     return matched, compared, classes, seconds
 
 
+def computed_memory(package: Path, db: Path, work: Path) -> tuple[int, int, int, list[str]]:
+    """Cards without a memory state in the package: srs's against the one the `anki` library computes
+    for them (`compute_memory_state`, what Anki does when FSRS is switched on). Returns (cards, same
+    stability within 1%, same difficulty within 0.01, examples of differences)."""
+    import sqlite3
+
+    from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+    folder = work / f"{package.stem}-anki"
+    folder.mkdir()
+    col = Collection(str(folder / "collection.anki2"))
+    try:
+        if package.suffix == ".colpkg":
+            col.close()
+            col._backend.import_collection_package(col_path=str(folder / "collection.anki2"), backup_path=str(package),
+                                                   media_folder=str(folder / "m"), media_db=str(folder / "m.db"))
+            col.reopen()
+        else:
+            col.import_anki_package(ImportAnkiPackageRequest(package_path=str(package), options=ImportAnkiPackageOptions(
+                merge_notetypes=False, with_scheduling=True, with_deck_configs=True)))
+        ours = {source: (s, d) for source, s, d in sqlite3.connect(db).execute(
+            "SELECT c.source_id, s.stability, s.difficulty FROM cards c JOIN card_state s ON s.card_id = c.id")}
+        total = same_s = same_d = 0
+        examples = []
+        for cid in col.find_cards("-is:new"):
+            card = col.get_card(cid)
+            if card.memory_state is not None or card.type == 0:
+                continue
+            note = card.note()
+            key = note.guid if card.ord == 0 else f"{note.guid}:{card.ord}"
+            if key not in ours:
+                continue
+            want = col.compute_memory_state(cid)
+            got = ours[key]
+            total += 1
+            ok_s = want.stability is not None and got[0] is not None and abs(want.stability - got[0]) <= 0.01 * want.stability
+            ok_d = want.difficulty is not None and got[1] is not None and abs(want.difficulty - got[1]) <= 0.01
+            same_s += ok_s
+            same_d += ok_d
+            if not (ok_s and ok_d) and len(examples) < 3:
+                examples.append(f"{key}: anki s={want.stability} d={want.difficulty}, srs s={got[0]} d={got[1]}")
+        return total, same_s, same_d, examples
+    finally:
+        col.close()
+
+
 def main() -> None:
-    folder = Path(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SRS_REAL_PACKAGES", "/work/real-packages"))
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    folder = Path(args[0] if args else os.environ.get("SRS_REAL_PACKAGES", "/work/real-packages"))
+    memory = "--memory" in sys.argv  # also compare computed memory states with the anki library's
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for ref_path in sorted((folder / "reference").glob("*.json")):
@@ -113,6 +163,12 @@ def main() -> None:
                 print(f"  {field:<11} {matched[field]:>5}/{compared}")
             for what, count in classes.most_common(8):
                 print(f"    mismatch {count:>5}  {what[:110]}")
+            if memory:
+                total, same_s, same_d, examples = computed_memory(package, Path(tmp) / f"{package.stem}.db", Path(tmp))
+                print(f"  computed memory states (no s/d in the package): {total} cards, stability {same_s}, "
+                      f"difficulty {same_d} within 1% / 0.01 of the anki library's")
+                for example in examples:
+                    print(f"    {example}")
     print()
     print("| package | cards | compared | " + " | ".join(FIELDS) + " |")
     print("|---|---|---|" + "---|" * len(FIELDS))

@@ -275,6 +275,18 @@ def memory_state(card: dict, rows, options: dict | None, next_day_at: int, v1: b
     return state.stability, state.difficulty
 
 
+def sm2_memory(card: dict, options: dict | None) -> tuple[float, float]:
+    """fsrs-rs's memory state from a card's SM-2 ease and interval (at least a day)."""
+    from fsrs_rs_python import DEFAULT_PARAMETERS, FSRS
+
+    try:
+        state = FSRS(fsrs_parameters(options) or list(DEFAULT_PARAMETERS)).memory_state_from_sm2(
+            (card["factor"] or 2500) / 1000.0, float(max(card["ivl"], 1)), (options or {}).get("historical_retention") or 0.9)
+        return state.stability, state.difficulty
+    except Exception:
+        return float(max(card["ivl"], 1)), 5.0
+
+
 # -- a card ----------------------------------------------------------------------------------
 
 
@@ -329,8 +341,10 @@ def card_schedule(card: dict, rows, *, options: dict | None, created: int, next_
         if memory is not None:
             out.stability, out.difficulty = memory
     if out.stability is None and state in ("review", "relearning"):
-        # no history and no interval to infer one from: what FSRS gives a first Good, so the card can be answered
-        out.stability, out.difficulty = float(max(card["ivl"], 1)), 5.0
+        # Anki keeps none here (e.g. a card reset, then given a due date: no usable history, no reps) and
+        # derives one from the SM-2 ease and interval when the card is answered; srs needs it to
+        # schedule the card, so it stores that one now
+        out.stability, out.difficulty = sm2_memory(card, options)
     if out.last_review is None:
         out.last_review = out.due_at or (clock.day_start(out.due_day, day_start_hour) if out.due_day else None)
     return out
