@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
 import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -402,3 +403,26 @@ def test_skipped_cards_are_named_with_their_reason(tmp_path):
     result = Cli(tmp_path / "srs.db")("import", str(broken))
     assert "Fine: 2 added" in result.stdout
     assert "skipped card" in result.stdout and "cloze 2 is not in the note" in result.stdout
+
+
+@pytest.mark.skipif(not os.environ.get("SRS_REAL_PACKAGES"), reason="SRS_REAL_PACKAGES names no folder of real packages")
+def test_real_packages_match_anki(tmp_path):
+    """Over real packages with Anki's own view of each (`reference/<name>.json`, see
+    benchmarks/anki_states.py): every card srs takes matches Anki on every field, except buries
+    made on an earlier learner day (over in srs; Anki lifts them at its next day rollover)."""
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    from anki_states import FIELDS, compare
+
+    folder = Path(os.environ["SRS_REAL_PACKAGES"])
+    references = sorted((folder / "reference").glob("*.json"))
+    if not references:
+        pytest.skip("no reference dumps in the folder")
+    for path in references:
+        reference = json.loads(path.read_text())
+        if not reference.get("cards") or not (folder / reference["file"]).exists():
+            continue
+        matched, compared, classes, _ = compare(folder / reference["file"], reference, tmp_path)
+        for field in FIELDS:
+            if field != "buried":
+                assert matched[field] == compared, (reference["name"], field, classes)
+        assert all(what.startswith(("buried: anki True", "not imported")) for what in classes), classes
