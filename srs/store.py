@@ -342,6 +342,10 @@ class Store:
         from Anki; otherwise srs replays the merged history (srs's answers are ones Anki's importer does
         not schedule from). Returns the answers added."""
         conn = self.conn
+        if card.schedule is None:  # a history of another source (a CSV log): only for a card that has none yet
+            if conn.execute("SELECT EXISTS (SELECT 1 FROM reviews WHERE card_id = ?)", (card_id,)).fetchone()[0]:
+                return 0
+            return self._insert_history(card_id, card.reviews)
         known_ids, known_ms, own = set(), set(), False
         for anki_id, at, source in conn.execute(
                 "SELECT anki_id, reviewed_at, source FROM reviews WHERE card_id = ?", (card_id,)):
