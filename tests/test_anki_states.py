@@ -103,6 +103,9 @@ def study(col: Collection, cids: list[int]) -> dict[str, list[int]]:
     answer(col, made["reset"][1], 3)  # answered again after the reset: learning from scratch
     for cid in made["filtered"]:
         due_today(col, cid)
+    # the learner reordered new cards: the last new card first
+    col.sched.reposition_new_cards(list(reversed(made["new"])) + [cids[19]], starting_from=0, step_size=1,
+                                   randomize=False, shift_existing=True)
     deck = col.sched.get_or_create_filtered_deck(0)
     deck.name = "Cram"
     deck.config.search_terms[0].search = " or ".join(f"cid:{cid}" for cid in made["filtered"])
@@ -201,6 +204,9 @@ def test_states_match_anki_card_for_card(tmp_path, fsrs_collection, legacy):
     # every state is there: the comparison cannot pass by accident
     assert {v["state"] for v in expected.values()} == {"new", "learning", "review", "relearning"}
     assert sum(1 for v in expected.values() if v["stability"] is not None) >= 10
+    # Anki's new-card order: by position (`due`); the card reset "with its position" goes back to it
+    anki_new = sorted((col.get_card(cid).due, col.get_card(cid).note()["Front"]) for cid in col.find_cards("is:new"))
+    assert [c["question"] for c in cli.json("cards") if c["state"] == "new"] == [q for _, q in anki_new]
 
 
 def test_deck_options_become_the_decks_settings(tmp_path, fsrs_collection):
@@ -426,3 +432,29 @@ def test_real_packages_match_anki(tmp_path):
             if field != "buried":
                 assert matched[field] == compared, (reference["name"], field, classes)
         assert all(what.startswith(("buried: anki True", "not imported")) for what in classes), classes
+
+
+def test_a_card_answered_on_both_sides_is_replayed_from_the_merged_history(tmp_path):
+    col = new_collection(tmp_path / "anki", fsrs=True)
+    (cid,) = add_cards(col, "Both", 1, "both")
+    answer(col, cid, 3)
+    cli = Cli(tmp_path / "srs.db")
+    cli("import", str(export(col, tmp_path / "one.apkg", legacy=False)), "--with-progress")
+    later = (datetime.now(UTC) + timedelta(minutes=15)).isoformat()
+    cli("review", input="\n3\nq\n", now=later)  # answered in srs...
+    answer(col, cid, 3)  # ...and, not knowing it, in Anki
+    result = cli("import", str(export(col, tmp_path / "two.apkg", legacy=False)), "--with-progress", now=later)
+    assert "1 review(s) added" in result.stdout
+    log = cli.json("log", now=later)
+    assert len(log) == 3 and log[-1]["reviewed_at"] > log[1]["reviewed_at"]
+    from srs.scheduling import replay
+    from srs.model import Review
+    from srs.store import Store
+
+    store = Store(tmp_path / "srs.db")
+    card = next(iter(store.cards()))
+    _, expected = replay(card.id, [Review(datetime.fromisoformat(r["reviewed_at"]), r["rating"]) for r in log],
+                         store.deck_settings(card.deck_id))
+    store.close()
+    assert (card.progress.state, card.progress.reps, card.progress.stability, card.progress.due) == \
+        (expected.state, 3, expected.stability, expected.due)
