@@ -408,7 +408,7 @@ def test_skipped_cards_are_named_with_their_reason(tmp_path):
             archive.writestr(name, data)
     result = Cli(tmp_path / "srs.db")("import", str(broken))
     assert "Fine: 2 added" in result.stdout
-    assert "skipped card" in result.stdout and "cloze 2 is not in the note" in result.stdout
+    assert "skipped card" in result.stdout and "cloze 2 is not in its note" in result.stdout
 
 
 @pytest.mark.skipif(not os.environ.get("SRS_REAL_PACKAGES"), reason="SRS_REAL_PACKAGES names no folder of real packages")

@@ -157,7 +157,10 @@ def _skip_reason(cid: int, notetype, mid: int, fields: list[str], ord_: int, spe
         return f"{what}: its note type {mid} is missing (read as front and back fields)" if spec is None \
             else f"{what}: its note type {mid} is missing and its first field is empty"
     if notetype.kind == 1:
-        return f"{what}: cloze {ord_ + 1} is not in the note (malformed or removed cloze), or an image occlusion"
+        qfmt = notetype.templates[0][0] if notetype.templates else ""
+        if "image-occlusion" in qfmt.replace("_", "-").lower():
+            return f"{what}: an image occlusion card (its question is a picture srs cannot mask)"
+        return f"{what}: cloze {ord_ + 1} is not in its note (a malformed or removed cloze)"
     if ord_ >= len(notetype.templates):
         return f"{what}: its template {ord_ + 1} is missing from note type {notetype.name!r}"
     return f"{what}: its question is empty (template {ord_ + 1} of {notetype.name!r})"
