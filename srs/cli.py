@@ -227,7 +227,7 @@ def cards(
     table = Table("Id", "Deck", "Kind", "Question", "State", "Due", "Reps", box=None)
     for card in objects:
         table.add_row(str(card["id"]), _plain(card["deck"]), card["kind"], _plain(card["question"][:60]),
-                      card["state"] + (" (suspended)" if card["suspended"] else ""),
+                      card["state"] + (" (suspended)" if card["suspended"] else " (buried)" if card["buried"] else ""),
                       _local(card["due"]), str(card["reps"]))
     _out().print(table)
 

@@ -58,10 +58,12 @@ def card_objects(store: Store, deck_id: int | None = None) -> list[dict]:
     for row in store.card_rows(deck_id):
         kind = row[2]
         interval = imported.get(row[0]) if row[10] == 2 else None
-        if interval is None and row[10] == 2 and row[14] and row[15]:  # review: whole learner days from the last answer to the due day
+        if interval is None and row[10] == 2 and row[14] and row[15]:
+            # a review card: whole learner days from the last answer to the due day
             hour = hours.get(row[19])
             if hour is None:
-                hour = hours[row[19]] = Settings.from_dict({**shared, **store.deck_own_settings(row[19])}).day_start_hour
+                own = store.deck_own_settings(row[19])
+                hour = hours[row[19]] = Settings.from_dict({**shared, **own}).day_start_hour
             interval = (clock.day_number(clock.from_text(row[14]), hour)
                         - clock.day_number(clock.from_text(row[15]), hour))
         out.append({

@@ -300,8 +300,8 @@ class Store:
             rows += [(*row, review.anki_id) for row, review in zip(part_rows, part)]
         self.conn.executemany(
             "INSERT INTO reviews (card_id, reviewed_at, rating, kind, duration_ms, choice, correct, due_after, source, "
-            "prev_state, prev_step, prev_stability, prev_difficulty, prev_due, prev_last_review, prev_reps, prev_lapses, "
-            "anki_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            "prev_state, prev_step, prev_stability, prev_difficulty, prev_due, prev_last_review, prev_reps, "
+            "prev_lapses, anki_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         self._write_progress(card_id, progress)
         if reset_at is not None:
             self.conn.execute("UPDATE card_state SET reset_at = ? WHERE card_id = ?", (to_text(reset_at), card_id))
@@ -364,8 +364,8 @@ class Store:
                      else 1, r.duration_ms, r.choice, None if r.correct is None else int(r.correct), "import",
                      r.anki_id) for r in fresh]
             conn.executemany(
-                "INSERT INTO reviews (card_id, reviewed_at, rating, kind, duration_ms, choice, correct, source, anki_id, "
-                "prev_state, prev_reps, prev_lapses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0)", rows)
+                "INSERT INTO reviews (card_id, reviewed_at, rating, kind, duration_ms, choice, correct, source, "
+                "anki_id, prev_state, prev_reps, prev_lapses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0)", rows)
         if schedule is not None and schedule.progress and schedule.reset_at is not None:
             conn.execute("UPDATE card_state SET reset_at = ? WHERE card_id = ?", (to_text(schedule.reset_at), card_id))
         self._replay_card(card_id)

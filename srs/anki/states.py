@@ -281,7 +281,8 @@ def sm2_memory(card: dict, options: dict | None) -> tuple[float, float]:
 
     try:
         state = FSRS(fsrs_parameters(options) or list(DEFAULT_PARAMETERS)).memory_state_from_sm2(
-            (card["factor"] or 2500) / 1000.0, float(max(card["ivl"], 1)), (options or {}).get("historical_retention") or 0.9)
+            (card["factor"] or 2500) / 1000.0, float(max(card["ivl"], 1)),
+            (options or {}).get("historical_retention") or 0.9)
         return state.stability, state.difficulty
     except Exception:
         return float(max(card["ivl"], 1)), 5.0
