@@ -17,6 +17,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 anki = pytest.importorskip("anki")
 from anki.collection import Collection, ExportAnkiPackageOptions  # noqa: E402
@@ -458,3 +460,30 @@ def test_a_card_answered_on_both_sides_is_replayed_from_the_merged_history(tmp_p
     store.close()
     assert (card.progress.state, card.progress.reps, card.progress.stability, card.progress.due) == \
         (expected.state, 3, expected.stability, expected.due)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.integers(0, 11), max_size=12), min_size=1, max_size=4))
+def test_merging_packages_keeps_every_answer_once(tmp_path_factory, exports):
+    """Whatever packages arrive, in whatever order, each carrying some of a card's Anki answers,
+    the log holds each answer once: the union of what arrived."""
+    from srs.model import CardSpec, DeckSpec, ImportedSchedule, Review
+    from srs.store import Store
+
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    answers = [Review(start + timedelta(days=2 * i, minutes=i), 3 if i % 3 else 1, kind="review",
+                      anki_id=int((start + timedelta(days=2 * i, minutes=i)).timestamp() * 1000)) for i in range(12)]
+    store = Store(tmp_path_factory.mktemp("merge") / "srs.db")
+    seen: set[int] = set()
+    for chosen in exports:
+        reviews = [answers[i] for i in sorted(set(chosen))]
+        seen |= {r.anki_id for r in reviews}
+        spec = CardSpec(question="q", answer="a", source_id="guid", reviews=reviews,
+                        schedule=ImportedSchedule(state="review" if reviews else "new", reps=len(reviews),
+                                                  due_day=clock.day_number(start) + 40, interval=3,
+                                                  stability=5.0, difficulty=5.0,
+                                                  last_review=reviews[-1].reviewed_at if reviews else None))
+        store.sync_decks([DeckSpec(name="D", cards=[spec], source="x.apkg#1")], start + timedelta(days=30))
+    got = [row[0] for row in store.conn.execute("SELECT anki_id FROM reviews ORDER BY reviewed_at")]
+    store.close()
+    assert sorted(got) == sorted(seen) and len(got) == len(set(got))
