@@ -75,7 +75,7 @@ def import_(
     write_deck: Optional[Path] = typer.Option(None, "--write-deck", help="Also write an imported lesson as a deck "
                                               "file at this path.", dir_okay=False),
     with_progress: bool = typer.Option(False, "--with-progress", help="From an Anki package, also import the "
-                                       "review history."),
+                                       "review history and each card's schedule (merged once on re-import)."),
 ) -> None:
     """Add decks to the store, or bring them up to date.
 
@@ -87,7 +87,8 @@ def import_(
     from srs import clock
     from srs.sources import read_sources
 
-    specs, skipped = read_sources(paths, with_progress=with_progress)
+    notices: list[str] = []
+    specs, skipped = read_sources(paths, with_progress=with_progress, notices=notices)
     if write_deck is not None and (len(specs) != 1 or not write_deck.parent.is_dir()):
         raise SrsError("--write-deck needs exactly one lesson to import" if len(specs) != 1
                        else f"no such folder for --write-deck: {write_deck.parent}")
@@ -100,6 +101,10 @@ def import_(
         line = (f"{result.deck}: {result.added} added, {result.updated} updated, {result.unchanged} unchanged, "
                 f"{result.retired} retired")
         report = result.report
+        if "scheduler" in report:  # an Anki deck: its suspended cards and the answers brought in
+            line += f", {result.suspended} suspended"
+            if with_progress:
+                line += f"; {result.reviews_added} review(s) added"
         if "keyed" in report:
             line += (f"; from the lesson: {report['keyed']} keyed, {report['unkeyed']} unkeyed, "
                      f"{report['free_response']} free-response")
@@ -108,6 +113,8 @@ def import_(
         out.print(_plain(line))
         for question in report.get("unkeyed_questions", []):
             out.print(_plain(f"  unkeyed (the lesson does not decide it): {question}"))
+    for notice in notices:  # cards a package has that srs could not take, with why; an empty package
+        out.print(_plain(notice))
     if skipped:
         out.print(_plain(f"skipped {len(skipped)} file(s) of unknown type: " + ", ".join(map(str, skipped[:5]))))
     if any(r.unkeyed for r in results):
@@ -220,7 +227,7 @@ def cards(
     table = Table("Id", "Deck", "Kind", "Question", "State", "Due", "Reps", box=None)
     for card in objects:
         table.add_row(str(card["id"]), _plain(card["deck"]), card["kind"], _plain(card["question"][:60]),
-                      card["state"] + (" (suspended)" if card["suspended"] else ""),
+                      card["state"] + (" (suspended)" if card["suspended"] else " (buried)" if card["buried"] else ""),
                       _local(card["due"]), str(card["reps"]))
     _out().print(table)
 

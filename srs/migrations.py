@@ -245,4 +245,24 @@ def m007_held_out_and_reschedules(db) -> None:
     )
 
 
+@migration
+def m008_anki_states(db) -> None:
+    # A buried card (Anki's queues -2/-3) is held out of review until a learner day starts:
+    # card_state.suspended = 2 while `buried_until` (UTC) is in the future, so every queue read
+    # (all of which ask for suspended = 0) skips it through the same indexes; the store brings
+    # it back when it is opened after `buried_until` (as Anki unburies at the day rollover).
+    db.execute("ALTER TABLE card_state ADD COLUMN buried_until TEXT")
+    db.execute("CREATE INDEX card_state_buried ON card_state (buried_until) WHERE suspended = 2")
+    # A card reset to new ("Forget" in Anki): its answers before this time stay in the log
+    # but do not count toward its state (as in Anki and fsrs-rs).
+    db.execute("ALTER TABLE card_state ADD COLUMN reset_at TEXT")
+    # A review card's interval in days as Anki gave it, kept until srs schedules the card itself
+    # (NULL then: the interval is the learner days from the last answer to the due day).
+    db.execute("ALTER TABLE card_state ADD COLUMN interval_days INTEGER")
+    # The Anki revlog id (Unix ms) of an answer imported from Anki, so that re-importing a
+    # package merges each answer once.
+    db.execute("ALTER TABLE reviews ADD COLUMN anki_id INTEGER")
+    db.execute("CREATE INDEX reviews_anki_id ON reviews (card_id, anki_id) WHERE anki_id IS NOT NULL")
+
+
 LATEST = len(MIGRATIONS)

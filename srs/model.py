@@ -44,6 +44,7 @@ class CardSpec:
     tags: list[str] = field(default_factory=list)
     source_id: str | None = None  # a stable id the source gives (an Anki note guid...)
     reviews: list[Review] = field(default_factory=list)  # history a source brings along
+    schedule: ImportedSchedule | None = None  # the card's schedule as the source keeps it (Anki)
 
     @property
     def kind(self) -> str:
@@ -63,6 +64,7 @@ class DeckSpec:
     source: str | None = None  # path of the file it came from
     notes: str | None = None  # free text kept with the deck (a lesson's premise...)
     report: dict = field(default_factory=dict)  # parser's own figures for the import report
+    settings: dict = field(default_factory=dict)  # scheduling settings the source gives (Anki's deck options)
     html: bool = False  # the deck's text is HTML on purpose (exported as is, not escaped)
     partial: bool = False  # the source lists only some of the deck's cards: the others are not retired
 
@@ -79,6 +81,7 @@ class Review:
     correct: bool | None = None
     due_after: datetime | None = None  # when the answer made the card due next
     card_id: int | None = None
+    anki_id: int | None = None  # the Anki revlog id (Unix ms) of an answer imported from Anki
 
 
 STATES = ("new", "learning", "review", "relearning")
@@ -97,6 +100,31 @@ class Progress:
     reps: int = 0
     lapses: int = 0
     suspended: bool = False
+
+
+@dataclass
+class ImportedSchedule:
+    """A card's schedule as its source (an Anki collection) keeps it, in srs's terms.
+
+    `due_day` is a learner day number (`clock.day_number`) for review and day-learning
+    cards; `due_at` an exact time for learning steps within a day. `reset_at` is the time
+    of the card's last reset to new ("Forget"): answers before it do not count.
+    """
+
+    state: str = "new"  # one of STATES
+    step: int | None = None
+    stability: float | None = None
+    difficulty: float | None = None
+    due_day: int | None = None
+    due_at: datetime | None = None
+    last_review: datetime | None = None
+    interval: int = 0  # days, as the source gives it (review cards)
+    reps: int = 0
+    lapses: int = 0
+    suspended: bool = False
+    buried_until_day: int | None = None  # buried until this learner day starts
+    reset_at: datetime | None = None
+    progress: bool = True  # False: only the suspension and burying came (an import without progress)
 
 
 @dataclass

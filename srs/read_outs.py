@@ -54,21 +54,51 @@ def status(store: Store, now: datetime) -> dict:
 
 
 def card_objects(store: Store, deck_id: int | None = None) -> list[dict]:
-    return [_card_dict(row) for row in store.card_rows(deck_id)]
+    intervals = _Intervals(store, deck_id)
+    return [_card_dict(row, intervals(row)) for row in store.card_rows(deck_id)]
+
+
+class _Intervals:
+    """The interval of each card in `srs cards --json`: Anki's own for a card imported with its
+    schedule and not answered in srs since, else the whole learner days from the last answer to
+    the due day of a review card (None for new and learning cards)."""
+
+    def __init__(self, store: Store, deck_id: int | None = None):
+        self.store = store
+        self.shared = store.global_settings()
+        self.hours: dict[int, int] = {}  # deck id -> its day start hour
+        self.imported = store.imported_intervals(deck_id)
+
+    def __call__(self, row: tuple) -> int | None:
+        if row[10] != 2:
+            return None
+        interval = self.imported.get(row[0])
+        if interval is None and row[14] and row[15]:
+            hour = self.hours.get(row[19])
+            if hour is None:
+                from srs.scheduling import Settings
+
+                own = self.store.deck_own_settings(row[19])
+                hour = self.hours[row[19]] = Settings.from_dict({**self.shared, **own}).day_start_hour
+            interval = (clock.day_number(clock.from_text(row[14]), hour)
+                        - clock.day_number(clock.from_text(row[15]), hour))
+        return interval
 
 
 def log_objects(store: Store, deck_id: int | None = None) -> Iterator[dict]:
     return (_log_dict(row) for row in store.log_rows(deck_id))
 
 
-def _card_dict(row: tuple) -> dict:
-    """A card as `srs cards --json` prints it, from a row in the column order of the store's _CARD_SQL."""
+def _card_dict(row: tuple, interval: int | None) -> dict:
+    """A card as `srs cards --json` prints it, from a row in the column order of the store's _CARD_SQL
+    (`suspended` 1 is suspended, 2 buried until the next learner day) and its interval (`_Intervals`)."""
     return {
         "id": row[0], "deck": row[1], "kind": row[2], "question": row[3],
         "options": json.loads(row[4]) if row[4] else None,
         "answer": row[5] or None,  # an unknown key and a basic answer not written yet are both null
         "state": STATE_NAMES[row[10]], "due": iso(row[14]), "stability": row[12], "difficulty": row[13],
-        "reps": row[16], "lapses": row[17], "suspended": bool(row[18]),
+        "reps": row[16], "lapses": row[17], "suspended": row[18] == 1,
+        "interval_days": interval, "buried": row[18] == 2,
     }
 
 
@@ -106,7 +136,7 @@ def _card(store: Store, card_id: int, now: datetime):
     from srs.scheduling import Settings
 
     row = store.card_row(card_id)
-    out = _card_dict(row)
+    out = _card_dict(row, _Intervals(store, row[19])(row))
     settings = Settings.from_dict(store.deck_settings(row[19]))
     progress = Progress(state=STATE_NAMES[row[10]], step=row[11], stability=row[12], difficulty=row[13],
                         due=clock.from_text(row[14]), last_review=clock.from_text(row[15]), reps=row[16],

@@ -33,7 +33,7 @@ def expand(paths: list[str]) -> tuple[list[Path], list[Path]]:
     return files, skipped
 
 
-def read_source(path: Path, *, with_progress: bool = False) -> list[DeckSpec]:
+def read_source(path: Path, *, with_progress: bool = False, notices: list[str] | None = None) -> list[DeckSpec]:
     kind = KINDS[path.suffix.lower()]
     if kind == "deck":
         from srs.decks import read_deck
@@ -50,16 +50,19 @@ def read_source(path: Path, *, with_progress: bool = False) -> list[DeckSpec]:
         return [read_table(path)]
     from srs.anki.reader import read_apkg
 
-    return read_apkg(path, with_progress=with_progress)
+    return read_apkg(path, with_progress=with_progress, notices=notices)
 
 
-def read_sources(paths: list[str], *, with_progress: bool = False) -> tuple[list[DeckSpec], list[Path]]:
+def read_sources(paths: list[str], *, with_progress: bool = False,
+                 notices: list[str] | None = None) -> tuple[list[DeckSpec], list[Path]]:
+    """Every deck of these files and folders, and the files skipped as of unknown type. What a
+    reader could not take (an Anki card, with why; an empty package) is added to `notices`."""
     files, skipped = expand(paths)
     if not files:
         raise SrsError(f"no deck files found in {', '.join(paths)}")
     specs: list[DeckSpec] = []
     for path in files:
-        for spec in read_source(path, with_progress=with_progress):
+        for spec in read_source(path, with_progress=with_progress, notices=notices):
             if spec.source and spec.source.startswith(str(path)):  # one spelling of a file, wherever it is run from
                 spec.source = str(path.resolve()) + spec.source[len(str(path)):]
             specs.append(spec)

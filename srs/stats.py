@@ -402,8 +402,8 @@ def _collection(conn, scope: _Scope, now: datetime) -> dict:
     """Cards by state; distributions of stability, difficulty and retrievability now; the expected recall."""
     where = scope.decks("deck_id")
     row = conn.execute(
-        "SELECT " + ", ".join(f"count(*) FILTER (WHERE NOT suspended AND state = {k})" for k in range(4)) + ", "
-        f"count(*) FILTER (WHERE suspended), count(*) FROM card_state WHERE retired = 0 {where}").fetchone()
+        "SELECT " + ", ".join(f"count(*) FILTER (WHERE suspended != 1 AND state = {k})" for k in range(4)) + ", "
+        f"count(*) FILTER (WHERE suspended = 1), count(*) FROM card_state WHERE retired = 0 {where}").fetchone()
     states = dict(zip(("new", "learning", "review", "relearning", "suspended", "total"), row))
     states["unkeyed"] = conn.execute(
         f"SELECT count(*) FROM cards WHERE retired = 0 AND kind = 'choice' AND answer IS NULL {where}").fetchone()[0]

@@ -16,13 +16,13 @@ import os
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
 from srs.clock import day_start, from_text, to_text
 from srs.clock import now as clock_now
-from srs.model import CardSpec, DeckSpec, Progress, Review, SrsError, StoredCard
+from srs.model import CardSpec, DeckSpec, ImportedSchedule, Progress, Review, SrsError, StoredCard
 
 STATE_NAMES = ("new", "learning", "review", "relearning")
 KIND_NAMES = ("learn", "review", "relearn")
@@ -46,6 +46,8 @@ class ImportResult:
     retired: int = 0
     unkeyed: int = 0
     histories: int = 0  # cards whose review history came with the source
+    reviews_added: int = 0  # answers added to the log (a source's history, merged once)
+    suspended: int = 0  # the deck's suspended cards after the import
     report: dict = field(default_factory=dict)
 
 
@@ -66,6 +68,7 @@ class Store:
         try:
             self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
             self._check_and_migrate(fresh)
+            self._unbury()
         except sqlite3.DatabaseError as error:
             raise SrsError(f"not a usable srs database ({error})", str(self.path)) from None
 
@@ -99,6 +102,18 @@ class Store:
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA cache_size = -65536")  # 64 MB of page cache, used only as needed
         conn.execute("PRAGMA foreign_keys = ON")
+
+    def _unbury(self) -> None:
+        """Bring back the buried cards whose learner day is over (as Anki does at the day rollover).
+        A buried card is `suspended = 2` until `buried_until`, so that every queue read skips it."""
+        from srs.clock import now
+
+        stamp = to_text(now())
+        if self.conn.execute("SELECT 1 FROM card_state WHERE suspended = 2 AND buried_until <= ? LIMIT 1",
+                             (stamp,)).fetchone():
+            with self.write():
+                self.conn.execute("UPDATE card_state SET suspended = 0, buried_until = NULL "
+                                  "WHERE suspended = 2 AND buried_until <= ?", (stamp,))
 
     def _backup(self, version: int) -> None:
         """Keep a copy of the database as it was before migrating it."""
@@ -195,8 +210,8 @@ class Store:
             row = conn.execute("SELECT id FROM decks WHERE source = ?", (spec.source,)).fetchone()
         if row is None:
             deck_id = conn.execute(
-                "INSERT INTO decks (name, source, notes, settings, created_at) VALUES (?, ?, ?, '{}', ?)",
-                (spec.name, spec.source, spec.notes, stamp)).lastrowid
+                "INSERT INTO decks (name, source, notes, settings, created_at) VALUES (?, ?, ?, ?, ?)",
+                (spec.name, spec.source, spec.notes, json.dumps(spec.settings), stamp)).lastrowid  # e.g. Anki's options
         else:
             deck_id = row[0]
             conn.execute("UPDATE decks SET name = ?, source = coalesce(?, source), notes = ? WHERE id = ?",
@@ -232,18 +247,18 @@ class Store:
                     moves.append((position, old.id))
             if card.options is not None and answer is None:
                 result.unkeyed += 1
-            if card.reviews:
-                histories.append((old.id, card.reviews))
+            if card.reviews or (card.schedule is not None and card.schedule.progress):
+                histories.append((old.id, card))
         conn.executemany(
             "UPDATE cards SET kind = ?, question = ?, options = ?, answer = ?, key_source = ?, explanation = ?, "
             "source_id = ?, tags = ?, position = ?, updated_at = ?, retired = 0 WHERE id = ?", updates)
         conn.executemany("UPDATE cards SET position = ? WHERE id = ?", moves)
         conn.executemany("UPDATE card_state SET position = ?, retired = 0 WHERE card_id = ?",
                          [(u[8], u[10]) for u in updates] + moves)
-        for card_id, reviews in histories:  # a history for a card that has none yet (e.g. --with-progress later)
-            if conn.execute("SELECT NOT EXISTS (SELECT 1 FROM reviews WHERE card_id = ?)", (card_id,)).fetchone()[0]:
-                self._insert_history(card_id, reviews)
-                result.histories += 1
+        for card_id, card in histories:  # answers made elsewhere since the last import, merged once
+            added = self._merge_history(card_id, card, now)
+            result.reviews_added += added
+            result.histories += added > 0
         matched = {old.id for old in pairs.values()}
         gone = [] if spec.partial else [
             (old.id,) for old in existing if old.id not in matched and not old.retired]
@@ -258,31 +273,137 @@ class Store:
                  card.explanation, card.source_id, _json(card.tags or None), stamp, stamp)).lastrowid
             conn.execute("INSERT INTO card_state (card_id, deck_id, position) VALUES (?, ?, ?)",
                          (card_id, deck_id, position))
+            schedule = card.schedule
             if card.reviews:
-                self._insert_history(card_id, card.reviews)
+                result.reviews_added += self._insert_history(
+                    card_id, card.reviews, schedule.reset_at if schedule is not None else None)
                 result.histories += 1
+            if schedule is not None:
+                self._apply_schedule(card_id, schedule, now)
             if card.options is not None and card.answer is None:
                 result.unkeyed += 1
         result.added = len(inserts)
+        result.suspended = conn.execute("SELECT count(*) FROM card_state WHERE deck_id = ? AND retired = 0 "
+                                        "AND suspended = 1", (deck_id,)).fetchone()[0]
         return result
 
-    def _insert_history(self, card_id: int, reviews: list[Review]) -> None:
-        """Add a history a source brought (Anki, CSV) and recompute the card's state from it."""
+    def _insert_history(self, card_id: int, reviews: list[Review], reset_at: datetime | None = None) -> int:
+        """Add a history a source brought (Anki, CSV) and recompute the card's state from it; answers
+        before `reset_at` (the card's last reset to new) are logged but do not count. Returns the count."""
         from srs.scheduling import replay
 
         settings = self.deck_settings(self.conn.execute(
             "SELECT deck_id FROM card_state WHERE card_id = ?", (card_id,)).fetchone()[0])
-        rows, progress = replay(card_id, reviews, settings)
+        ordered = sorted(reviews, key=lambda r: r.reviewed_at)
+        before = [r for r in ordered if reset_at is not None and r.reviewed_at < reset_at]
+        rows: list[tuple] = []
+        for part in (before, ordered[len(before):]):
+            part_rows, progress = replay(card_id, part, settings)
+            rows += [(*row, review.anki_id) for row, review in zip(part_rows, part)]
         self.conn.executemany(
             "INSERT INTO reviews (card_id, reviewed_at, rating, kind, duration_ms, choice, correct, due_after, source, "
-            "prev_state, prev_step, prev_stability, prev_difficulty, prev_due, prev_last_review, prev_reps, prev_lapses) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            "prev_state, prev_step, prev_stability, prev_difficulty, prev_due, prev_last_review, prev_reps, "
+            "prev_lapses, anki_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         self._write_progress(card_id, progress)
+        if reset_at is not None:
+            self.conn.execute("UPDATE card_state SET reset_at = ? WHERE card_id = ?", (to_text(reset_at), card_id))
+        return len(rows)
+
+    def _apply_schedule(self, card_id: int, schedule: ImportedSchedule, now: datetime) -> None:
+        """Give a card the schedule its source keeps (Anki's state, suspension and burying), inside the
+        caller's transaction. Days are the deck's learner days (`clock.day_start`)."""
+        from srs import clock
+        from srs.scheduling import Settings
+
+        hour = Settings.from_dict(self.deck_settings(self.conn.execute(
+            "SELECT deck_id FROM card_state WHERE card_id = ?", (card_id,)).fetchone()[0])).day_start_hour
+        s = schedule
+        if s.progress:
+            due = s.due_at if s.due_at is not None else (
+                clock.day_start(s.due_day, hour) if s.due_day is not None else None)
+            self._write_progress(card_id, Progress(
+                state=s.state, step=s.step if s.state in ("learning", "relearning") else None,
+                stability=s.stability if s.state != "new" else None,
+                difficulty=s.difficulty if s.state != "new" else None, due=due,
+                last_review=s.last_review if s.state != "new" else None, reps=s.reps, lapses=s.lapses,
+                suspended=s.suspended))
+            self.conn.execute("UPDATE card_state SET reset_at = ?, interval_days = ? WHERE card_id = ?",
+                              (_t(s.reset_at), s.interval if s.state == "review" else None, card_id))
+        else:
+            self.conn.execute("UPDATE card_state SET suspended = ? WHERE card_id = ?", (int(s.suspended), card_id))
+        if s.buried_until_day is not None and not s.suspended:
+            until = clock.day_start(s.buried_until_day, hour)
+            if until > now:
+                self.conn.execute("UPDATE card_state SET suspended = 2, buried_until = ? WHERE card_id = ?",
+                                  (to_text(until), card_id))
+
+    def _merge_history(self, card_id: int, card: CardSpec, now: datetime) -> int:
+        """Merge the answers a source brings for a card srs already has: each once, known by its Anki
+        revlog id, or by its time to the millisecond (answers srs exported come back with their own
+        times as ids). The card's state follows: Anki's own when everything srs knows of the card came
+        from Anki; otherwise srs replays the merged history (srs's answers are ones Anki's importer does
+        not schedule from). Returns the answers added."""
+        conn = self.conn
+        if card.schedule is None:  # a history of another source (a CSV log): only for a card that has none yet
+            if conn.execute("SELECT EXISTS (SELECT 1 FROM reviews WHERE card_id = ?)", (card_id,)).fetchone()[0]:
+                return 0
+            return self._insert_history(card_id, card.reviews)
+        known_ids, known_ms, own = set(), set(), False
+        for anki_id, at, source in conn.execute(
+                "SELECT anki_id, reviewed_at, source FROM reviews WHERE card_id = ?", (card_id,)):
+            if anki_id is not None:
+                known_ids.add(anki_id)
+            known_ms.add(_ms(at))
+            own = own or source is None
+        fresh = [review for review in card.reviews if review.anki_id not in known_ids and not any(
+            ms in known_ms for ms in range(_ms_of(review.reviewed_at) - 2, _ms_of(review.reviewed_at) + 3))]
+        schedule = card.schedule
+        if not fresh and (known_ids or known_ms or schedule is None or not schedule.progress
+                          or (schedule.state == "new" and not schedule.suspended)):
+            return 0  # nothing new (an unchanged re-import writes nothing)
+        if fresh:
+            rows = [(card_id, to_text(r.reviewed_at), r.rating, KIND_NAMES.index(r.kind) if r.kind in KIND_NAMES
+                     else 1, r.duration_ms, r.choice, None if r.correct is None else int(r.correct), "import",
+                     r.anki_id) for r in fresh]
+            conn.executemany(
+                "INSERT INTO reviews (card_id, reviewed_at, rating, kind, duration_ms, choice, correct, source, "
+                "anki_id, prev_state, prev_reps, prev_lapses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0)", rows)
+        if schedule is not None and schedule.progress and schedule.reset_at is not None:
+            conn.execute("UPDATE card_state SET reset_at = ? WHERE card_id = ?", (to_text(schedule.reset_at), card_id))
+        self._replay_card(card_id)
+        if not own and schedule is not None and schedule.progress:
+            self._apply_schedule(card_id, schedule, now)
+        return len(fresh)
+
+    def _replay_card(self, card_id: int) -> None:
+        """Recompute a card's state and its log's `prev_*` from its answers since its last reset
+        (suspension and burying stay as they are). Inside the caller's transaction."""
+        from srs.scheduling import replay
+
+        conn = self.conn
+        deck_id, reset_at = conn.execute("SELECT deck_id, reset_at FROM card_state WHERE card_id = ?",
+                                         (card_id,)).fetchone()
+        found = conn.execute(
+            "SELECT id, reviewed_at, rating, duration_ms, choice, correct FROM reviews WHERE card_id = ? "
+            "AND (? IS NULL OR reviewed_at >= ?) ORDER BY reviewed_at, id", (card_id, reset_at, reset_at)).fetchall()
+        reviews = [Review(from_text(at), rating, duration_ms=duration, choice=choice,
+                          correct=None if correct is None else bool(correct))
+                   for _, at, rating, duration, choice, correct in found]
+        rows, p = replay(card_id, reviews, self.deck_settings(deck_id))
+        conn.executemany(
+            "UPDATE reviews SET kind = ?, due_after = ?, prev_state = ?, prev_step = ?, prev_stability = ?, "
+            "prev_difficulty = ?, prev_due = ?, prev_last_review = ?, prev_reps = ?, prev_lapses = ? WHERE id = ?",
+            [(row[3], row[7], *row[9:], review_id) for (review_id, *_), row in zip(found, rows)])
+        conn.execute(
+            "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, last_review = ?, "
+            "reps = ?, lapses = ?, interval_days = NULL WHERE card_id = ?",
+            (STATE_NAMES.index(p.state), p.step, p.stability, p.difficulty, _t(p.due), _t(p.last_review),
+             p.reps, p.lapses, card_id))
 
     def _write_progress(self, card_id: int, p: Progress) -> None:
-        self.conn.execute(
+        self.conn.execute(  # interval_days: Anki's interval of an imported card, until srs schedules it itself
             "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, last_review = ?, "
-            "reps = ?, lapses = ?, suspended = ? WHERE card_id = ?",
+            "reps = ?, lapses = ?, suspended = ?, interval_days = NULL WHERE card_id = ?",
             (STATE_NAMES.index(p.state), p.step, p.stability, p.difficulty, _t(p.due), _t(p.last_review),
              p.reps, p.lapses, int(p.suspended), card_id))
 
@@ -321,6 +442,12 @@ class Store:
             where += " AND c.deck_id = ?"
             args.append(deck_id)
         return self.conn.execute(self._CARD_SQL + "WHERE " + where + " ORDER BY d.name, c.position", args).fetchall()
+
+    def imported_intervals(self, deck_id: int | None = None) -> dict[int, int]:
+        """Card id -> the interval Anki gave an imported review card (until srs schedules it itself)."""
+        where, args = ("AND deck_id = ?", (deck_id,)) if deck_id is not None else ("", ())
+        return dict(self.conn.execute(
+            f"SELECT card_id, interval_days FROM card_state WHERE interval_days IS NOT NULL {where}", args).fetchall())
 
     def bulk_cards(self, deck_id: int | None = None) -> Iterator[StoredCard]:
         """The cards of `card_rows` (as `cards` gives them), read at once for bulk work (export)."""
@@ -556,12 +683,14 @@ class Store:
             f"({','.join('?' * len(deck_ids))})", deck_ids).fetchone()[0]
 
     def history_rows(self, deck_id: int | None = None) -> Iterator[tuple]:
-        """Every answer of a deck (of all decks when None) by card then time:
+        """Every answer of a deck (of all decks when None) by card then time, since each card's last reset:
         (card_id, deck_id, reviewed_at in Unix seconds, rating, reviewed_at as stored)."""
-        where, args = ("WHERE c.deck_id = ? ", (deck_id,)) if deck_id is not None else ("", ())
-        return self.conn.execute(
+        where, args = ("AND c.deck_id = ? ", (deck_id,)) if deck_id is not None else ("", ())
+        return self.conn.execute(  # answers before a card's reset to new do not count (as in Anki and fsrs-rs)
             "SELECT r.card_id, c.deck_id, CAST(strftime('%s', r.reviewed_at) AS INTEGER), r.rating, r.reviewed_at "
-            f"FROM reviews r JOIN cards c ON c.id = r.card_id {where}ORDER BY r.card_id, r.reviewed_at, r.id", args)
+            "FROM reviews r JOIN cards c ON c.id = r.card_id JOIN card_state s ON s.card_id = r.card_id "
+            f"WHERE (s.reset_at IS NULL OR r.reviewed_at >= s.reset_at) {where}ORDER BY r.card_id, r.reviewed_at, r.id",
+            args)
 
     def studied_card_rows(self, deck_id: int | None = None) -> list[tuple]:
         """Active studied cards with a memory state: (card_id, deck_id, stability, difficulty, due and
@@ -649,13 +778,15 @@ class Store:
             f"WHERE deck_id IN ({marks}) AND reps > 0 ORDER BY card_id", deck_ids).fetchall()
 
     def histories(self, card_ids: list[int]) -> dict[int, list[tuple[int, int, Review]]]:
-        """Each card's answers in time order: (review id, kind, Review)."""
+        """Each card's answers in time order since its last reset to new: (review id, kind, Review)."""
         by_card: dict[int, list] = {}
         for start in range(0, len(card_ids), 5000):
             chunk = card_ids[start:start + 5000]
             for review_id, card_id, at, rating, duration, kind in self.conn.execute(
-                    f"SELECT id, card_id, reviewed_at, rating, duration_ms, kind FROM reviews WHERE card_id IN "
-                    f"({','.join('?' * len(chunk))}) ORDER BY card_id, reviewed_at, id", chunk):
+                    "SELECT r.id, r.card_id, r.reviewed_at, r.rating, r.duration_ms, r.kind FROM reviews r "
+                    "JOIN card_state s ON s.card_id = r.card_id WHERE r.card_id IN "
+                    f"({','.join('?' * len(chunk))}) AND (s.reset_at IS NULL OR r.reviewed_at >= s.reset_at) "
+                    "ORDER BY r.card_id, r.reviewed_at, r.id", chunk):
                 by_card.setdefault(card_id, []).append(
                     (review_id, kind, Review(datetime.fromisoformat(at), rating, duration_ms=duration)))
         return by_card
@@ -774,9 +905,9 @@ class Store:
                 "prev_difficulty = ?, prev_due = ?, prev_last_review = ?, prev_reps = ?, prev_lapses = ? "
                 "WHERE id = ?", review_updates)
             conn.executemany("UPDATE reviews SET kind = ? WHERE id = ?", kind_updates)
-            conn.executemany(
+            conn.executemany(  # interval_days: Anki's interval is no longer the card's once srs schedules it
                 "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, "
-                "last_review = ?, reps = ?, lapses = ? WHERE card_id = ?", state_updates)
+                "last_review = ?, reps = ?, lapses = ?, interval_days = NULL WHERE card_id = ?", state_updates)
             conn.execute("UPDATE reschedules SET reviews_done = reviews_done + ?" + (", cursor = ?" if advance else "")
                          + " WHERE id = ?", (len(review_updates), *([max(card_ids)] if advance else []), job_id))
         return len(review_updates)
@@ -843,6 +974,18 @@ def _t(moment: datetime | None) -> str | None:
     return None if moment is None else to_text(moment)
 
 
+def _ms(text: str) -> int:
+    """Unix milliseconds of a stored time."""
+    return _ms_of(from_text(text))
+
+
+def _ms_of(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 
 
 def _stored(row: tuple) -> StoredCard:
@@ -852,5 +995,5 @@ def _stored(row: tuple) -> StoredCard:
                     tags=json.loads(row[9]) if row[9] else [])
     progress = Progress(state=STATE_NAMES[row[10]], step=row[11], stability=row[12], difficulty=row[13],
                         due=from_text(row[14]), last_review=from_text(row[15]), reps=row[16], lapses=row[17],
-                        suspended=bool(row[18]))
+                        suspended=row[18] == 1)  # 2: buried for the day, not suspended
     return StoredCard(id=row[0], deck=row[1], spec=spec, progress=progress, deck_id=row[19])

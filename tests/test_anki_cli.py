@@ -317,8 +317,8 @@ def test_round_trip_through_anki(cli, history, tmp_path, col, route):
     for question, (state, reps, lapses, stability, difficulty) in original.items():
         got = replayed[question]
         assert got[:3] == (state, reps, lapses), question
-        if stability is not None:
-            assert got[3] == pytest.approx(stability, rel=1e-9) and got[4] == pytest.approx(difficulty, rel=1e-9)
+        if stability is not None:  # Anki's memory state is taken as it keeps it: s to 4 places, d to 3
+            assert got[3] == round(stability, 4) and got[4] == round(difficulty, 3), question
 
     again = fresh("import", str(package), "--with-progress", now=iso(history))  # re-importing changes nothing
     assert "Anki round trip: 0 added, 0 updated, 9 unchanged, 0 retired" in again.stdout

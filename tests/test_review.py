@@ -31,8 +31,9 @@ def write(tmp_path, text, name="deck.md"):
 
 def test_piped_session_reviews_the_deck_to_the_end(cli, basics):
     cli("import", str(basics))
-    # each card: "a" picks option a or shows the answer, Enter accepts the suggested rating
-    result = cli("review", input="a\n\n" * 60, now="2026-02-01T09:00:00Z")
+    # each card: "a" picks option a or shows the answer, Enter accepts the suggested rating (a wrong pick
+    # is Again and brings the card back within the learn-ahead: plenty of input, the session ends first)
+    result = cli("review", input="a\n\n" * 1000, now="2026-02-01T09:00:00Z")
     assert "Session over" in result.stdout and "Traceback" not in result.stdout
     status = cli.json("status", now="2026-02-01T09:00:00Z")["decks"][0]
     assert status["new"] == 0 and status["due_now"] == 0

@@ -18,6 +18,8 @@ import html
 import json
 from datetime import datetime, timedelta, timezone
 
+from srs import clock
+from srs.anki import states
 from srs.anki.format import FIELDS, HTML_MARK, REVLOG_KINDS, normalize_deck_name, note_kind
 from srs.anki.package import open_collection, pb_int, pb_text, protobuf_fields
 from srs.anki.text import (
@@ -37,7 +39,7 @@ class _Notetype:
         self.ours = note_kind(ntid, name, fields)  # "basic", "choice", "either" or None
 
 
-def read_apkg(path, *, with_progress: bool = False) -> list[DeckSpec]:
+def read_apkg(path, *, with_progress: bool = False, notices: list[str] | None = None) -> list[DeckSpec]:
     """The decks of an Anki package, one DeckSpec per Anki deck that has cards.
 
     Each Anki card becomes a CardSpec (a basic-and-reversed note gives two, a cloze note
@@ -45,13 +47,19 @@ def read_apkg(path, *, with_progress: bool = False) -> list[DeckSpec]:
     after a note's first. With `with_progress`, each CardSpec carries its review history
     from the revlog (answers only: see `_reviews`).
 
+    Each card is given its `schedule` (with `with_progress`, its state as Anki has it; without,
+    only whether it is suspended or buried) and each deck the `settings` of its Anki options.
+    Cards that cannot be taken are named with the reason in `notices` (when given), and so
+    is a package with no cards at all.
+
     Anything wrong with the file raises SrsError naming it; nothing is extracted to disk.
     """
     with open_collection(path) as (conn, name):
-        return _read_collection(conn, str(path), name, with_progress=with_progress)
+        return _read_collection(conn, str(path), name, with_progress=with_progress, notices=notices)
 
 
-def _read_collection(conn, path: str, name: str, *, with_progress: bool) -> list[DeckSpec]:
+def _read_collection(conn, path: str, name: str, *, with_progress: bool,
+                     notices: list[str] | None = None) -> list[DeckSpec]:
     tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
     missing = {"col", "notes", "cards"} - tables
     if missing:
@@ -65,45 +73,97 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool) -> list
     if with_progress and "revlog" in tables:
         for row in conn.execute("select id, cid, ease, ivl, factor, time, type from revlog order by id"):
             revlog.setdefault(row[1], []).append((row[0], row[2], row[3], row[4], row[5], row[6]))
+    v1 = states.is_v1(conn, tables)
+    crt = conn.execute("select crt from col").fetchone()
+    now = clock.now()
+    created = states.created_day(int(crt[0] or 0) if crt else 0, states.config_value(conn, tables, "creationOffset"),
+                                 now, v1=v1)
+    rollover = states.config_value(conn, tables, "rollover", 4)
+    next_day_at = states.next_day_at(now, rollover if isinstance(rollover, int) and 0 <= rollover < 24 else 4)
+    conf_of_deck, options = states.deck_options(conn, tables)
 
     decks: dict[str, DeckSpec] = {}
-    skipped = 0
+    skipped: list[str] = []
     used_notes: set[int] = set()
     seen_source_ids: set[str] = set()
-    for cid, nid, did, ord_, odid in conn.execute("select id, nid, did, ord, odid from cards order by nid, ord, id"):
+    new_order: dict[int, int] = {}  # id(spec) -> Anki's new-card position
+    columns = ("id", "nid", "did", "ord", "odid", "type", "queue", "due", "ivl", "factor", "reps", "lapses", "left",
+               "odue", "mod", "data")
+    present = {row[1] for row in conn.execute("pragma table_info(cards)")}
+    select = ", ".join(c if c in present else ("''" if c == "data" else "0") for c in columns)
+    for values in conn.execute(f"select {select} from cards order by nid, ord, id"):
+        card = dict(zip(columns, values))
+        cid, nid, did, ord_, odid = card["id"], card["nid"], card["did"], card["ord"], card["odid"]
         note = notes.get(nid)
         if note is None:
-            skipped += 1
+            skipped.append(f"card {cid}: its note {nid} is missing")
             continue
         guid, mid, tags, fields = note
         deck_id = odid or did
         deck_name, as_html = anki_decks.get(deck_id, ("Default", False))
-        spec = _spec_for_card(notetypes.get(mid), fields, ord_)
+        notetype = notetypes.get(mid)
+        spec = _spec_for_card(notetype, fields, ord_)
         if spec is not None and as_html:
-            spec = _html_spec(spec, notetypes.get(mid), fields)
+            spec = _html_spec(spec, notetype, fields)
         source_id = guid if ord_ == 0 else f"{guid}:{ord_}"
         if spec is None or not spec.question.strip() or source_id in seen_source_ids:
-            skipped += 1  # nothing to ask, or a duplicate card ordinal
+            skipped.append(_skip_reason(cid, notetype, mid, fields, ord_, spec, source_id in seen_source_ids))
             continue
         seen_source_ids.add(source_id)
         spec.source_id = source_id
         spec.tags = [tag for tag in tags.split() if tag]
+        option = options.get(conf_of_deck.get(deck_id, 1)) or options.get(1)
+        try:
+            spec.schedule = states.card_schedule(card, revlog.get(cid, []), options=option, created=created,
+                                                 next_day_at=next_day_at, v1=v1, with_progress=with_progress)
+        except (TypeError, ValueError, OverflowError, OSError):
+            spec.schedule = None  # a card row too odd to read a schedule from: it comes as new
         if with_progress:
-            spec.reviews = _reviews(revlog.get(cid, []))
+            spec.reviews = _reviews(revlog.get(cid, []), v1=v1)
+        if card["type"] == 0 or not with_progress:
+            new_order[id(spec)] = card["due"] if card["type"] == 0 else 1 << 62
         deck = decks.get(deck_name)
         if deck is None:
             # a source of its own per deck: the store takes a deck of a known source for a renamed one
-            deck = decks[deck_name] = DeckSpec(name=deck_name, source=f"{path}#{deck_id}", html=as_html)
+            deck = decks[deck_name] = DeckSpec(name=deck_name, source=f"{path}#{deck_id}", html=as_html,
+                                               settings=states.srs_settings(option))
         deck.cards.append(spec)
         used_notes.add(nid)
 
     result = [decks[key] for key in sorted(decks, key=str.casefold)]
     for deck in result:
+        # Anki's new-card order: new cards by their position (`due`), after the cards already studied
+        deck.cards.sort(key=lambda spec: (id(spec) in new_order, new_order.get(id(spec), 0)))
         deck.report = {"format": name, "cards": len(deck.cards),
-                       "reviews": sum(len(card.reviews) for card in deck.cards)}
+                       "reviews": sum(len(card.reviews) for card in deck.cards),
+                       "suspended": sum(1 for card in deck.cards if card.schedule and card.schedule.suspended),
+                       "scheduler": "v1" if v1 else "v2/v3"}
     if result:
-        result[0].report.update(package_notes=len(used_notes), package_skipped=skipped)
+        result[0].report.update(package_notes=len(used_notes), package_skipped=len(skipped))
+    if notices is not None:
+        notices.extend(f"{path}: skipped {reason}" for reason in skipped)
+        if not result and not skipped:
+            notices.append(f"{path}: the package is empty (no cards)")
     return result
+
+
+def _skip_reason(cid: int, notetype, mid: int, fields: list[str], ord_: int, spec, duplicate: bool) -> str:
+    """Why a card of the package is not taken, in a line naming it by its first field."""
+    first = html_to_text(fields[0])[:60] if fields else ""
+    what = f"card {cid}" + (f" ({first!r})" if first else "")
+    if duplicate:
+        return f"{what}: a second card of the same note and template"
+    if notetype is None:
+        return f"{what}: its note type {mid} is missing (read as front and back fields)" if spec is None \
+            else f"{what}: its note type {mid} is missing and its first field is empty"
+    if notetype.kind == 1:
+        qfmt = notetype.templates[0][0] if notetype.templates else ""
+        if "image-occlusion" in qfmt.replace("_", "-").lower():
+            return f"{what}: an image occlusion card (its question is a picture srs cannot mask)"
+        return f"{what}: cloze {ord_ + 1} is not in its note (a malformed or removed cloze)"
+    if ord_ >= len(notetype.templates):
+        return f"{what}: its template {ord_ + 1} is missing from note type {notetype.name!r}"
+    return f"{what}: its question is empty (template {ord_ + 1} of {notetype.name!r})"
 
 
 def _json_column(conn, column: str) -> dict:
@@ -222,14 +282,16 @@ def _spec_for_card(notetype: _Notetype | None, fields: list[str], ord_: int) -> 
     return CardSpec(question=question, answer=html_to_text(ANSWER_RULE.split(back_html)[-1]))
 
 
-def _reviews(rows) -> list[Review]:
+def _reviews(rows, *, v1: bool = False) -> list[Review]:
     """Reviews from revlog rows; manual entries (type 4: set due date, forget...), reschedules
     (type 5), rows without a rating (ease 0) and previews in filtered decks (type 3, factor 0)
-    are skipped: they are not answers."""
+    are skipped: they are not answers. In a v1 collection, (re)learning eases 2 and 3 were
+    Good and Easy (`states.answer_ease`). Each keeps its revlog id (`anki_id`)."""
     out = []
     for revlog_id, ease, ivl, factor, taken, kind in rows:
         if kind not in REVLOG_KINDS or not ease or not 1 <= ease <= 4 or (kind == 3 and not factor):
             continue
+        ease = states.answer_ease(ease, kind, v1)
         reviewed_at = datetime.fromtimestamp(revlog_id / 1000, timezone.utc)
         if ivl > 0:
             due_after = reviewed_at + timedelta(days=ivl)
@@ -238,5 +300,6 @@ def _reviews(rows) -> list[Review]:
         else:
             due_after = None
         out.append(Review(reviewed_at=reviewed_at, rating=int(ease), kind=REVLOG_KINDS[kind],
-                          duration_ms=int(taken) if taken is not None else None, due_after=due_after))
+                          duration_ms=int(taken) if taken is not None else None, due_after=due_after,
+                          anki_id=int(revlog_id)))
     return out
