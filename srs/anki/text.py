@@ -236,6 +236,42 @@ def html_to_text(fragment: str, *, collapse: bool = True, ruby: bool = True) -> 
 _TYPE_BOX = re.compile(r"\[\[type:(?:cloze:|nc:)?([^\]]+)\]\]")
 
 
+_LATEX_OPEN = re.compile(r"\[(latex|\$\$|\$)\]", re.IGNORECASE)
+_LATEX_CLOSE = {"latex": re.compile(r"\[/latex\]", re.IGNORECASE), "$": re.compile(r"\[/\$\]"),
+                "$$": re.compile(r"\[/\$\$\]")}
+_LATEX_NEWLINES = re.compile(r"<br(?: /)?>|<div>", re.IGNORECASE)
+
+
+def latex_as_text(card_html: str) -> str:
+    """LaTeX (`[latex]..[/latex]`, `[$]..[/$]`, `[$$]..[/$$]`) as its source, where Anki shows
+    an image made from it: the text Anki puts in that image's alt (`$..$` for inline math;
+    `$$..$$` for a math environment, where Anki writes `\\begin{displaymath}`)."""
+    if "[" not in card_html:
+        return card_html
+    out = []
+    pos = 0
+    absent: set[str] = set()
+    while True:
+        opening = _LATEX_OPEN.search(card_html, pos)
+        if opening is None:
+            break
+        kind = opening.group(1).lower()
+        closing = None if kind in absent else _LATEX_CLOSE[kind].search(card_html, opening.end() + 1)
+        if closing is None:
+            absent.add(kind)
+            out.append(card_html[pos:opening.end()])
+            pos = opening.end()
+            continue
+        source = card_html[opening.end():closing.start()]
+        source = strip_html(_LATEX_NEWLINES.sub("\n", source))
+        wrapped = source if kind == "latex" else f"${source}$" if kind == "$" else f"$${source}$$"
+        out.append(card_html[pos:opening.start()])
+        out.append(html.escape(wrapped, quote=False).replace("\n", "<br>"))
+        pos = closing.end()
+    out.append(card_html[pos:])
+    return "".join(out)
+
+
 def learner_text(card_html: str, *, question: bool, typed: dict[str, str] | None = None) -> tuple[str, list[str]]:
     """What srs shows of one side of a rendered Anki card, and the hints kept apart.
 
@@ -246,9 +282,11 @@ def learner_text(card_html: str, *, question: bool, typed: dict[str, str] | None
     - a type-in box (`[[type:Field]]`) is dropped from the question (srs asks for the
       answer anyway) and replaced on the back by the expected answer, as Anki's reviewer
       shows it (`typed` maps the field name to that answer);
-    - ruby readings are hidden on the question, shown in parentheses on the back.
+    - ruby readings are hidden on the question, shown in parentheses on the back;
+    - LaTeX reads as its source (`latex_as_text`), where Anki shows an image of it.
     """
     hints: list[str] = []
+    card_html = latex_as_text(card_html)
     if "[[type:" in card_html:
         if question:
             card_html = _TYPE_BOX.sub("", card_html)
