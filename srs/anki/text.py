@@ -64,74 +64,120 @@ def _attributes(text: str) -> dict[str, str]:
     return out
 
 
-class _Out:
-    """One text being written: the card's, or a hint's."""
+# Marks written while reading tags, resolved once at the end (so that the text between tags
+# is folded and decoded in one pass): a line break (<br>, or a newline inside <pre>), a block
+# boundary, a tab inside <pre>. Input characters equal to them are dropped first.
+_BREAK, _BLOCK, _TAB = "\x1e", "\x1d", "\x1f"
+_MARKS = str.maketrans("", "", _BREAK + _BLOCK + _TAB)
+_BLOCK_RUN = re.compile("\x1d[\x1d ]*")
+_BLOCK_AFTER_BREAK = re.compile("(\\A *|[\n\x1e] *)\x1d")
 
-    __slots__ = ("parts",)
 
-    def __init__(self):
-        self.parts: list[str] = []
 
-    def newline(self):
-        self.parts.append("\n")
 
-    def block(self, collapse: bool):
-        """A block boundary: one line break, however many blocks open or close there."""
-        parts = self.parts
-        for index in range(len(parts) - 1, -1, -1):
-            tail = parts[index].rstrip(" ") if collapse else parts[index]
-            if tail:
-                if not tail.endswith("\n"):
-                    parts.append("\n")
-                return
+def _fold(text: str) -> str:
+    """HTML whitespace as spaces (str.replace: much faster than str.translate on non-ASCII text)."""
+    text = text.replace("\n", " ")
+    for space in ("\t", "\r", "\f"):
+        if space in text:
+            text = text.replace(space, " ")
+    return text
+
+_SPACE_RUN = re.compile("  +")
+_BLOCK_RUNS = re.compile("\x1d\x1d+")
+_NEWLINES = re.compile("\n\n\n+")
+
+
+def _finish(text: str, collapse: bool) -> str:
+    """The collected text folded, decoded and cut into lines: string operations only, all in C."""
+    if not collapse:
+        if "&" in text:
+            text = html.unescape(text)
+        if _BLOCK in text:
+            text = _BLOCK_AFTER_BREAK.sub(r"\1", _BLOCK_RUN.sub(_BLOCK, text)).replace(_BLOCK, "\n")
+        return text.replace(_BREAK, "\n").replace(_TAB, "\t").replace("\xa0", " ").strip("\n")
+    text = _SPACE_RUN.sub(" ", _fold(text))
+    if "&" in text:
+        text = _SPACE_RUN.sub(" ", _fold(html.unescape(text)))
+    if _BLOCK in text:  # a block boundary is one line break, however many blocks open or close there
+        text = _BLOCK_RUNS.sub(_BLOCK, text.replace(" " + _BLOCK, _BLOCK).replace(_BLOCK + " ", _BLOCK))
+        text = text.replace(_BREAK + _BLOCK, _BREAK)
+        if text.startswith(_BLOCK):
+            text = text[1:]
+        text = text.replace(_BLOCK, "\n")
+    text = text.replace(_BREAK, "\n").replace(_TAB, "\t").replace(" \n", "\n").replace("\n ", "\n")
+    text = _NEWLINES.sub("\n\n", text).strip(" \n")
+    return text.replace("\xa0", " ").rstrip()
+
+
+_END_OF_NAME = r"(?:[\t\n\f\r /][^>]*)?>"
+
+
+def _may_hide(fragment: str) -> bool:
+    """Whether an element may be hidden by its style or be one of Anki's hints (`in` runs in C,
+    a case-insensitive regex would look at every character)."""
+    return any(word in fragment for word in ("display", "hint", "DISPLAY", "HINT", "Display", "Hint"))
+
+
+_BLOCK_TAG = re.compile(r"</?(?:%s)%s" % ("|".join(sorted(_BLOCK_TAGS - {"pre"}, key=lambda n: -len(n))), _END_OF_NAME),
+                        re.IGNORECASE)
+_BREAK_TAG = re.compile(r"<br" + _END_OF_NAME, re.IGNORECASE)
+_CELL_TAG = re.compile(r"<t[dh]" + _END_OF_NAME, re.IGNORECASE)
+_KEPT = ("pre", "img", "rt", "rp", "ruby", *sorted(_SKIP_TAGS))
+_INLINE_TAG = re.compile(r"</?(?!(?:%s)(?![^\t\n\f\r />]))[A-Za-z][^\t\n\f\r />]*%s" % ("|".join(_KEPT), _END_OF_NAME),
+                         re.IGNORECASE)
+_TAG = re.compile(r"<(?:(/?)([A-Za-z][^\t\n\f\r />]*)([^>]*)>|(!--)|[!?/][^>]*>)")
 
 
 def _reduce(fragment: str, collapse: bool, ruby: bool, hints: list[str] | None, reveal_hints: bool = False) -> str:
-    """The tokenizer behind html_to_text: one pass, each character looked at a bounded number of times."""
-    out = _Out()
-    target = out
-    hidden: list[list] = []  # [tag, depth, hint output or None] of elements whose text is not shown
+    """The tokenizer behind html_to_text: one pass, each character looked at a bounded number of times.
+
+    Text between tags is collected as it is and folded, decoded and split into lines once
+    at the end (`_finish`); tags leave marks for line breaks and block boundaries.
+    """
+    if _BREAK in fragment or _BLOCK in fragment or _TAB in fragment:
+        fragment = fragment.translate(_MARKS)
+    last_gt = fragment.rfind(">")  # a tag needs a '>': past the last one, everything is text
+    if last_gt > 0 and not _may_hide(fragment):
+        # Nothing hidden by style and no hint: line breaks, blocks, cells and inline tags are
+        # rewritten in C first, and the loop below only sees the few tags left (pre, img, ruby...).
+        head = fragment[:last_gt + 1]
+        head = _INLINE_TAG.sub("", _CELL_TAG.sub(" ", _BREAK_TAG.sub(_BREAK, _BLOCK_TAG.sub(_BLOCK, head))))
+        fragment = head + fragment[last_gt + 1:]
+        last_gt = len(head) - 1
+    out: list[str] = []
+    parts = out
+    hidden: list[list] = []  # [tag, depth, hint parts or None] of elements whose text is not shown
     pre = 0
     pos = 0
-    length = len(fragment)
     no_close: set[str] = set()  # raw-text closings known to be absent from the rest of the fragment
-
-    def text(chunk: str):
-        if not chunk:
-            return
-        if hidden and hidden[-1][2] is None:
-            return
-        if "&" in chunk:
-            chunk = html.unescape(chunk)
-        if collapse:
-            if pre:
-                chunk = chunk.replace("\r\n", "\n").replace(" ", "\xa0")
-            else:
-                chunk = _SPACES.sub(" ", chunk)
-        target.parts.append(chunk)
-
-    while pos < length:
-        match = _TAG_START.search(fragment, pos)
+    search = _TAG.search
+    while pos <= last_gt:
+        match = search(fragment, pos, last_gt + 1)
         if match is None:
-            text(fragment[pos:])
             break
         start = match.start()
-        text(fragment[pos:start])
-        if match.group(3):  # a comment
-            end = fragment.find("-->", match.end())
+        if start > pos and not (hidden and hidden[-1][2] is None):
+            chunk = fragment[pos:start]
+            if pre and collapse:
+                chunk = html.unescape(chunk).replace("&", "&amp;").replace("<", "&lt;")
+                chunk = chunk.replace("\r\n", "\n").replace(" ", "\xa0").replace("\n", _BREAK).replace("\t", _TAB)
+            parts.append(chunk)
+        pos = match.end()
+        if match.group(4):  # a comment
+            end = -1 if "-->" in no_close else fragment.find("-->", pos)
             if end >= 0:
                 pos = end + 3
-                continue
-        end = fragment.find(">", match.end())
-        if end < 0:  # no tag can end any more: the rest is text
-            text(fragment[start:])
-            break
-        pos = end + 1
+            else:
+                no_close.add("-->")
+                gt = fragment.find(">", pos)  # an unclosed comment: as Anki's strip_html, a tag up to '>'
+                pos = gt + 1 if gt >= 0 else len(fragment)
+            continue
         name = match.group(2)
         if name is None:
             continue  # <!doctype>, <?xml>, </ >: nothing to show
         name = name.lower()
-        closing = bool(match.group(1))
+        closing = match.group(1)
         if hidden:
             top = hidden[-1]
             if name == top[0]:
@@ -140,8 +186,8 @@ def _reduce(fragment: str, collapse: bool, ruby: bool, hints: list[str] | None, 
                     if top[1] == 0:
                         hidden.pop()
                         if top[2] is not None:
-                            hints.append(_finish("".join(top[2].parts), collapse))
-                            target = hidden[-1][2] if hidden and hidden[-1][2] is not None else out
+                            hints.append(_finish("".join(top[2]), collapse))
+                            parts = hidden[-1][2] if hidden and hidden[-1][2] is not None else out
                         continue
                 elif name not in _VOID_TAGS:
                     top[1] += 1
@@ -150,73 +196,84 @@ def _reduce(fragment: str, collapse: bool, ruby: bool, hints: list[str] | None, 
             if top[2] is None:
                 continue
         if closing:
-            if name == "pre":
-                pre = max(0, pre - 1)
             if name in _BLOCK_TAGS:
-                target.block(collapse)
+                parts.append(_BLOCK)
+                if name == "pre":
+                    pre = max(0, pre - 1)
             elif name == "rt" and ruby:
-                target.parts.append(")")
+                parts.append(")")
             continue
-        attributes = fragment[match.end():end]
+        if name == "br":
+            parts.append(_BREAK)
+            continue
+        if name in _BLOCK_TAGS:
+            parts.append(_BLOCK)
+            if name == "pre":
+                pre += 1
+            elif name != "hr":
+                attributes = match.group(3)
+                if "display" in attributes or ("hint" in attributes and (hints is not None or reveal_hints)):
+                    hidden_parts = _hide(attributes, hints, reveal_hints)
+                    if hidden_parts is not False:
+                        hidden.append([name, 1, hidden_parts])
+                        if hidden_parts is not None:
+                            parts = hidden_parts
+            continue
+        attributes = match.group(3)
         if name in _SKIP_TAGS:
             if name in _RAW_TEXT:
                 if name in no_close:
+                    pos = len(fragment)
                     break
                 close = _CLOSING[name].search(fragment, pos)
                 if close is None:
                     no_close.add(name)
+                    pos = len(fragment)
                     break
                 pos = close.end()
             elif not attributes.rstrip().endswith("/"):
                 hidden.append([name, 1, None])
             continue
-        if "display" in attributes and name not in _VOID_TAGS:
-            attrs = _attributes(attributes)
-            if reveal_hints and "hint" in attrs.get("class", "").split():
-                target.block(collapse)  # Anki's hint, shown as if its link had been clicked
-            elif "display:none" in attrs.get("style", "").replace(" ", "").lower():
-                capture = None
-                if hints is not None and "hint" in attrs.get("class", "").split():
-                    capture = _Out()
-                    target = capture
-                hidden.append([name, 1, capture])
-                continue
-        if (hints is not None or reveal_hints) and name == "a" and "hint" in attributes:
-            attrs = _attributes(attributes)
-            if "hint" in attrs.get("class", "").split():
-                if not reveal_hints:
-                    target.parts.append(HINT_PROMPT)
-                hidden.append([name, 1, None])
-                continue
-        if name == "br":
-            target.newline()
-        elif name == "img":
+        if name == "img":
             attrs = _attributes(attributes)
             label = attrs.get("alt") or attrs.get("title") or attrs.get("src") or ""
-            target.parts.append(f"[image: {label}]" if label else "[image]")
-        elif name in _BLOCK_TAGS:
-            target.block(collapse)
-            if name == "pre":
-                pre += 1
+            parts.append(f"[image: {html.escape(label, quote=False)}]" if label else "[image]")
         elif name in ("td", "th"):
-            target.parts.append(" ")
+            parts.append(" ")
         elif name in ("rt", "rp"):
             if not ruby or name == "rp":
                 hidden.append([name, 1, None])
             else:
-                target.parts.append("(")
+                parts.append("(")
+        elif name == "a" and "hint" in attributes and (hints is not None or reveal_hints) and \
+                "hint" in _attributes(attributes).get("class", "").split():
+            if not reveal_hints:
+                parts.append(HINT_PROMPT)
+            hidden.append([name, 1, None])
+        elif "display" in attributes and name not in _VOID_TAGS:
+            hidden_parts = _hide(attributes, hints, reveal_hints)
+            if hidden_parts is not False:
+                hidden.append([name, 1, hidden_parts])
+                if hidden_parts is not None:
+                    parts = hidden_parts
+    if pos < len(fragment) and not (hidden and hidden[-1][2] is None):
+        parts.append(fragment[pos:])
     for _name, _depth, capture in hidden:  # hints left open up to the end
         if capture is not None:
-            hints.append(_finish("".join(capture.parts), collapse))
-    return _finish("".join(out.parts), collapse)
+            hints.append(_finish("".join(capture), collapse))
+    return _finish("".join(out), collapse)
 
 
-def _finish(text: str, collapse: bool) -> str:
-    if not collapse:
-        return text.replace("\xa0", " ").strip("\n")
-    text = "\n".join(line.strip(" ") for line in _SPACE_RUNS.sub(" ", text).split("\n"))
-    text = _BLANK_LINES.sub("\n\n", text).strip("\n")
-    return text.replace("\xa0", " ").rstrip()
+def _hide(attributes: str, hints: list[str] | None, reveal_hints: bool):
+    """For an element with these attributes: False when shown, None when hidden, or a list
+    to collect its text into when it is one of Anki's hints (hidden until asked for)."""
+    attrs = _attributes(attributes)
+    is_hint = "hint" in attrs.get("class", "").split()
+    if reveal_hints and is_hint:
+        return False
+    if "display:none" not in attrs.get("style", "").replace(" ", "").lower():
+        return False
+    return [] if hints is not None and is_hint else None
 
 
 def html_to_text(fragment: str, *, collapse: bool = True, ruby: bool = True) -> str:
