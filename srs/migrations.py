@@ -158,4 +158,12 @@ def m005_todays_answers_index(db) -> None:
                "WHERE source IS NULL")
 
 
+@migration
+def m006_card_hint_and_typed_answer(db) -> None:
+    # what a card's source hides behind a key until asked for (Anki's {{hint:Field}}), and the
+    # answer it asks to type (Anki's {{type:Field}}), kept apart from the question and answer text
+    db.execute("ALTER TABLE cards ADD COLUMN hint TEXT")
+    db.execute("ALTER TABLE cards ADD COLUMN typed_answer TEXT")
+
+
 LATEST = len(MIGRATIONS)

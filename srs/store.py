@@ -204,8 +204,8 @@ class Store:
         result = ImportResult(deck=spec.name, source=spec.source, report=dict(spec.report))
         existing = [
             _Existing(*r) for r in conn.execute(
-                "SELECT id, kind, question, options, answer, key_source, explanation, source_id, tags, retired, position "
-                "FROM cards WHERE deck_id = ? ORDER BY position", (deck_id,))
+                "SELECT id, kind, question, options, answer, key_source, explanation, source_id, tags, retired, position, "
+                "hint, typed_answer FROM cards WHERE deck_id = ? ORDER BY position", (deck_id,))
         ]
         pairs = match_cards(spec.cards, existing)
         updates, inserts, moves, histories = [], [], [], []
@@ -219,9 +219,9 @@ class Store:
                     card.options is None or old.answer in card.options):
                 answer, key_source = old.answer, old.key_source  # what the learner gave survives re-import
             new = (card.kind, card.question, _json(card.options), answer, key_source, card.explanation,
-                   card.source_id, _json(card.tags or None))
+                   card.source_id, _json(card.tags or None), card.hint, card.typed_answer)
             if new != (old.kind, old.question, old.options, old.answer, old.key_source, old.explanation,
-                       old.source_id, old.tags) or old.retired:
+                       old.source_id, old.tags, old.hint, old.typed_answer) or old.retired:
                 updates.append((*new, position, stamp, old.id))
                 result.updated += 1
             else:
@@ -234,10 +234,11 @@ class Store:
                 histories.append((old.id, card.reviews))
         conn.executemany(
             "UPDATE cards SET kind = ?, question = ?, options = ?, answer = ?, key_source = ?, explanation = ?, "
-            "source_id = ?, tags = ?, position = ?, updated_at = ?, retired = 0 WHERE id = ?", updates)
+            "source_id = ?, tags = ?, hint = ?, typed_answer = ?, position = ?, updated_at = ?, retired = 0 "
+            "WHERE id = ?", updates)
         conn.executemany("UPDATE cards SET position = ? WHERE id = ?", moves)
         conn.executemany("UPDATE card_state SET position = ?, retired = 0 WHERE card_id = ?",
-                         [(u[8], u[10]) for u in updates] + moves)
+                         [(u[-3], u[-1]) for u in updates] + moves)
         for card_id, reviews in histories:  # a history for a card that has none yet (e.g. --with-progress later)
             if conn.execute("SELECT NOT EXISTS (SELECT 1 FROM reviews WHERE card_id = ?)", (card_id,)).fetchone()[0]:
                 self._insert_history(card_id, reviews)
@@ -251,9 +252,11 @@ class Store:
         for position, card in inserts:
             card_id = conn.execute(
                 "INSERT INTO cards (deck_id, position, kind, question, options, answer, key_source, explanation, "
-                "source_id, tags, retired, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                "source_id, tags, hint, typed_answer, retired, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
                 (deck_id, position, card.kind, card.question, _json(card.options), card.answer, card.key_source,
-                 card.explanation, card.source_id, _json(card.tags or None), stamp, stamp)).lastrowid
+                 card.explanation, card.source_id, _json(card.tags or None), card.hint, card.typed_answer,
+                 stamp, stamp)).lastrowid
             conn.execute("INSERT INTO card_state (card_id, deck_id, position) VALUES (?, ?, ?)",
                          (card_id, deck_id, position))
             if card.reviews:
@@ -289,7 +292,8 @@ class Store:
     _CARD_SQL = (
         "SELECT c.id, d.name, c.kind, c.question, c.options, c.answer, c.key_source, c.explanation, c.source_id, "
         "c.tags, s.state, s.step, s.stability, s.difficulty, s.due, s.last_review, s.reps, s.lapses, s.suspended, "
-        "c.deck_id FROM cards c JOIN decks d ON d.id = c.deck_id JOIN card_state s ON s.card_id = c.id ")
+        "c.deck_id, c.hint, c.typed_answer FROM cards c JOIN decks d ON d.id = c.deck_id "
+        "JOIN card_state s ON s.card_id = c.id ")
 
     def card(self, card_id: int) -> StoredCard:
         row = self.conn.execute(self._CARD_SQL + "WHERE c.id = ?", (card_id,)).fetchone()
@@ -656,6 +660,8 @@ class _Existing:
     tags: str | None
     retired: int
     position: int
+    hint: str | None = None
+    typed_answer: str | None = None
 
 
 # Unix microseconds of a stored time ('YYYY-MM-DDTHH:MM:SS.ffffffZ'), in SQL: a million times are read at once.
@@ -676,7 +682,7 @@ def _stored(row: tuple) -> StoredCard:
     """A card from a row in the column order of `Store._CARD_SQL`."""
     spec = CardSpec(question=row[3], answer=row[5], options=json.loads(row[4]) if row[4] else None,
                     explanation=row[7], key_source=row[6], source_id=row[8],
-                    tags=json.loads(row[9]) if row[9] else [])
+                    tags=json.loads(row[9]) if row[9] else [], hint=row[20], typed_answer=row[21])
     progress = Progress(state=STATE_NAMES[row[10]], step=row[11], stability=row[12], difficulty=row[13],
                         due=from_text(row[14]), last_review=from_text(row[15]), reps=row[16], lapses=row[17],
                         suspended=bool(row[18]))

@@ -332,3 +332,41 @@ def test_real_package_text_matches_anki(tmp_path, path):
     for example in examples:
         print("  ", example)
     assert not classes, (dict(classes), examples[:3])
+
+
+# -- the hint behind a key, the typed answer kept: through the real CLI --------------------
+
+
+def _hint_package(path: Path) -> None:
+    import genanki
+
+    model = genanki.Model(1_700_000_001, "Hinted", fields=[{"name": "Front"}, {"name": "Back"}, {"name": "Hint"}],
+                          templates=[{"name": "Card 1", "qfmt": "{{Front}}<br>{{hint:Hint}}",
+                                      "afmt": "{{FrontSide}}<hr id=answer>{{Back}}"},
+                                     {"name": "Typed", "qfmt": "{{Back}} in French?{{type:Front}}",
+                                      "afmt": "{{Back}}<hr id=answer>{{type:Front}}"}])
+    deck = genanki.Deck(1_700_000_002, "Hints")
+    deck.add_note(genanki.Note(model=model, fields=["le chat", "the cat", "a <b>pet</b> that purrs"]))
+    genanki.Package(deck).write_to_file(str(path))
+
+
+def test_hint_is_shown_only_on_h_and_the_typed_answer_is_kept(tmp_path, cli):
+    from srs.store import Store
+
+    path = tmp_path / "hints.apkg"
+    _hint_package(path)
+    cli("import", str(path))
+    store = Store(cli.db)
+    cards = {card.spec.question: card.spec for card in store.cards()}
+    store.close()
+    front = cards[f"le chat\n{HINT_PROMPT}"]
+    assert front.hint == "a pet that purrs" and front.answer == "the cat" and front.typed_answer is None
+    typed = cards["the cat in French?"]
+    assert typed.typed_answer == "le chat" and typed.answer == "le chat" and typed.hint is None
+
+    now = "2026-03-02T10:00:00Z"
+    before = cli("review", input="\n3\nq\n", now=now).output  # Enter straight away: the hint never shows
+    assert HINT_PROMPT in before and "purrs" not in before
+    asked = cli("review", "Hints", input="h\n\nq\n", now="2026-03-09T10:00:00Z").output
+    assert "(h hint," in asked and "Hint: a pet that purrs" in asked
+    assert asked.index("Hint: a pet that purrs") < asked.index("the cat\n")
