@@ -159,11 +159,15 @@ def m005_todays_answers_index(db) -> None:
 
 
 @migration
-def m006_card_hint_and_typed_answer(db) -> None:
-    # what a card's source hides behind a key until asked for (Anki's {{hint:Field}}), and the
-    # answer it asks to type (Anki's {{type:Field}}), kept apart from the question and answer text
+def m006_anki_render(db) -> None:
+    # What a card's source hides behind a key until asked for (Anki's {{hint:Field}}), and the
+    # answer it asks to type (Anki's {{type:Field}}), kept apart from the question and answer text.
     db.execute("ALTER TABLE cards ADD COLUMN hint TEXT")
     db.execute("ALTER TABLE cards ADD COLUMN typed_answer TEXT")
+    # The last import of each Anki package (its bytes and the code that read them, hashed): the
+    # same package imported again the same way changes nothing, so it is not read again.
+    db["imported_packages"].create({"path": str, "fingerprint": str, "imported_at": str}, pk="path",
+                                   not_null={"fingerprint", "imported_at"})
 
 
 LATEST = len(MIGRATIONS)

@@ -267,6 +267,26 @@ class Store:
         result.added = len(inserts)
         return result
 
+    def unchanged_package(self, path: str, fingerprint: str) -> list[ImportResult] | None:
+        """The decks of an Anki package last imported with this very fingerprint, each as an
+        all-unchanged result; None when the package is new, differs, or has no deck here."""
+        row = self.conn.execute("SELECT fingerprint FROM imported_packages WHERE path = ?", (path,)).fetchone()
+        if row is None or row[0] != fingerprint:
+            return None
+        pattern = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "#%"
+        rows = self.conn.execute(
+            "SELECT d.name, d.source, count(c.id) FROM decks d LEFT JOIN cards c ON c.deck_id = d.id AND c.retired = 0 "
+            "WHERE d.source LIKE ? ESCAPE '\\' GROUP BY d.id ORDER BY d.name", (pattern,)).fetchall()
+        if not rows:
+            return None
+        return [ImportResult(deck=name, source=source, unchanged=count) for name, source, count in rows]
+
+    def record_packages(self, fingerprints: dict[str, str], now: datetime) -> None:
+        """Remember what each imported package was (see `unchanged_package`)."""
+        with self.write():
+            self.conn.executemany("INSERT OR REPLACE INTO imported_packages (path, fingerprint, imported_at) "
+                                  "VALUES (?, ?, ?)", [(p, f, to_text(now)) for p, f in fingerprints.items()])
+
     def _insert_history(self, card_id: int, reviews: list[Review]) -> None:
         """Add a history a source brought (Anki, CSV) and recompute the card's state from it."""
         from srs.scheduling import replay

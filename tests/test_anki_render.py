@@ -370,3 +370,28 @@ def test_hint_is_shown_only_on_h_and_the_typed_answer_is_kept(tmp_path, cli):
     asked = cli("review", "Hints", input="h\n\nq\n", now="2026-03-09T10:00:00Z").output
     assert "(h hint," in asked and "Hint: a pet that purrs" in asked
     assert asked.index("Hint: a pet that purrs") < asked.index("the cat\n")
+
+
+def test_an_unchanged_package_is_not_read_again(tmp_path, cli, monkeypatch):
+    import genanki
+
+    import srs.anki.reader
+
+    path = tmp_path / "hints.apkg"
+    _hint_package(path)
+    assert "2 added" in cli("import", str(path)).output
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the unchanged package was read again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(srs.anki.reader, "read_apkg", no_reading)
+        assert "Hints: 0 added, 0 updated, 2 unchanged, 0 retired" in cli("import", str(path)).output
+        with pytest.raises(AssertionError, match="read again"):  # read another way: read again
+            cli("import", "--with-progress", str(path))
+    assert "0 added, 0 updated, 2 unchanged" in cli("import", "--with-progress", str(path)).output
+
+    deck = genanki.Deck(1_700_000_002, "Hints")  # the same deck, one note more: read again
+    deck.add_note(genanki.Note(model=genanki.BASIC_MODEL, fields=["new", "card"]))
+    genanki.Package(deck).write_to_file(str(path))
+    assert "1 added" in cli("import", str(path)).output
