@@ -230,7 +230,11 @@ def test_what_the_learner_sees(tmp_path, col):
     path = tmp_path / "render.apkg"
     col.export_anki_package(out_path=str(path), limit=None, options=ExportAnkiPackageOptions(
         with_scheduling=False, with_deck_configs=False, with_media=False, legacy=False))
-    cards = {(spec.question.split("\n")[0], spec.source_id.count(":")): spec for d in read_apkg(path) for spec in d.cards}
+    specs = {spec.source_id: spec for d in read_apkg(path) for spec in d.cards}
+    cards = {}
+    for cid in col.find_cards(""):
+        card = col.get_card(cid)
+        cards[(html_to_text(card.note().fields[0]), card.ord)] = specs[source_id(card)]
     japanese = cards[("私", 0)]
     assert "私は学生です。" in japanese.question and "わたし" not in japanese.question  # kanji: no reading
     assert "私(わたし)は学生(がくせい)です。 / わたしはがくせいです。" in japanese.answer  # furigana, kana
@@ -244,7 +248,7 @@ def test_what_the_learner_sees(tmp_path, col):
     typed = cards[("Loop", 1)]
     assert typed.typed_answer == "for" and typed.answer == "for" and typed.question == "Loop"
     assert "Loop · Loop · n2 t1 · Render::Sub deck · Sub deck · Forward · Rich" in code.question
-    cloze = next(s for s in cards.values() if "[in]" in s.question)
+    cloze = next(s for s in specs.values() if "[in]" in s.question)
     assert cloze.question.startswith("outer [in] text and both again")
     assert cloze.typed_answer == "inner"
 
