@@ -119,13 +119,12 @@ def _may_hide(fragment: str) -> bool:
     return "display" in fragment or "hint" in fragment or "DISPLAY" in fragment or "Display" in fragment
 
 
-_BLOCK_TAG = re.compile(r"</?(?:%s)%s" % ("|".join(sorted(_BLOCK_TAGS - {"pre"}, key=lambda n: -len(n))), _END_OF_NAME),
-                        re.IGNORECASE)
-_BREAK_TAG = re.compile(r"<br" + _END_OF_NAME, re.IGNORECASE)
-_CELL_TAG = re.compile(r"<t[dh]" + _END_OF_NAME, re.IGNORECASE)
+# Lower-case tags only (case-insensitive patterns are much slower to scan); the loop reads the rest.
+_BLOCK_TAG = re.compile(r"</?(?:%s)%s" % ("|".join(sorted(_BLOCK_TAGS - {"pre"}, key=lambda n: -len(n))), _END_OF_NAME))
+_BREAK_TAG = re.compile(r"<br" + _END_OF_NAME)
+_CELL_TAG = re.compile(r"<t[dh]" + _END_OF_NAME)
 _KEPT = ("pre", "img", "rt", "rp", "ruby", *sorted(_SKIP_TAGS))
-_INLINE_TAG = re.compile(r"</?(?!(?:%s)(?![^\t\n\f\r />]))[A-Za-z][^\t\n\f\r />]*%s" % ("|".join(_KEPT), _END_OF_NAME),
-                         re.IGNORECASE)
+_INLINE_TAG = re.compile(r"</?(?!(?:%s)(?![^\t\n\f\r />]))[a-z][^\t\n\f\r />A-Z]*%s" % ("|".join(_KEPT), _END_OF_NAME))
 _TAG = re.compile(r"<(?:(/?)([A-Za-z][^\t\n\f\r />]*)([^>]*)>|(!--)|[!?/][^>]*>)")
 
 
@@ -588,6 +587,18 @@ def _ordinals_text(ordinals: list[int]) -> str:
     return ",".join(map(str, ordinals))
 
 
+_ATTRIBUTE_ESCAPED = re.compile(r"[^A-Za-z0-9\u0100-\U0010ffff]")
+
+
+def _attribute(text: str) -> str:
+    """As htmlescape's encode_attribute (Anki's): every other character below U+0100 as &#xHH;,
+    so that nothing in the attribute (a `\\(` of MathJax...) is read as the text around it."""
+    return _ATTRIBUTE_ESCAPED.sub(lambda m: _NAMED.get(m.group()) or f"&#x{ord(m.group()):X};", text)
+
+
+_NAMED = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
+
+
 def _reveal(cloze: _Cloze, ordinal: int, question: bool, found: list[bool], buf: list[str]) -> None:
     active = ordinal in cloze.ordinals
     if active:
@@ -604,7 +615,7 @@ def _reveal(cloze: _Cloze, ordinal: int, question: bool, found: list[bool], buf:
                 inner.append(node)
             else:
                 _reveal(node, ordinal, question, found, inner)
-        buf.append(f'<span class="cloze" data-cloze="{html.escape("".join(inner))}" '
+        buf.append(f'<span class="cloze" data-cloze="{_attribute("".join(inner))}" '
                    f'data-ordinal="{_ordinals_text(cloze.ordinals)}">[{cloze.hint if cloze.hint is not None else "..."}]'
                    "</span>")
         return
