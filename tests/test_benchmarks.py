@@ -54,7 +54,9 @@ def test_run_prints_the_table(tmp_path):
         assert row in table, row
     for row in ('python -c "import typer"', "srs stats", "srs cards --json", "srs import (200-card deck)",
                 "srs import (unchanged again)", "srs export anki", "srs export anki --with-progress",
-                "answer -> next card", "+ remaining() + preview() (as shown)", "make_collection (when cached)"):
+                "answer -> next card", "+ remaining() + preview() (as shown)", "make_collection (when cached)",
+                "srs import Anki package (in process)", "srs import Anki package, unchanged",
+                "srs import Anki package (cold)"):
         assert row in table, row
     for column in ("median", "cpu", "p99", "peak MB", "reference (same run)", "target", "holds"):
         assert column in table

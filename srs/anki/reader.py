@@ -38,6 +38,14 @@ class _Notetype:
         self.template_names = template_names or [""] * len(templates)
         self.ours = note_kind(ntid, name, fields)  # "basic", "choice", "either" or None
         self._parsed: dict[int, tuple] = {}
+        self._uses: dict[tuple[int, str], bool] = {}
+
+    def uses(self, index: int, word: str) -> bool:
+        """Whether template `index` mentions `word` (remembered: templates can be long)."""
+        key = (index, word)
+        if key not in self._uses:
+            self._uses[key] = any(word in side for side in self.templates[index])
+        return self._uses[key]
 
     def parsed(self, index: int) -> tuple:
         """(question nodes, answer nodes) of template `index`, parsed once; a TemplateError is kept and raised."""
@@ -251,14 +259,14 @@ class _Renderer:
             specials = {"Tags": " ".join(tags.split()), "Type": notetype.name, "Deck": deck,
                         "Subdeck": deck.rsplit("::", 1)[-1], "Card": notetype.template_names[index],
                         "CardID": str(cid)}
-            if "CardFlag" in notetype.templates[index][0] + notetype.templates[index][1]:
+            if notetype.uses(index, "CardFlag"):
                 specials["CardFlag"] = f"flag{self._flag(cid)}"
             rendered = render_card(qnodes, anodes, note, ord_, cloze=cloze, specials=specials)
         except TemplateError:
             return None  # Anki shows an error in place of this card
         if rendered is None:
             return None  # Anki shows this card as empty
-        typed = typed_answers(qnodes, note, ord_) if "type:" in notetype.templates[index][0] else {}
+        typed = typed_answers(qnodes, note, ord_) if notetype.uses(index, "type:") else {}
         question, hints = self._text(rendered[0], True, typed)
         answer, _ = self._text(after_answer_rule(rendered[1]), False, typed)
         spec = CardSpec(question=question, answer=answer)

@@ -105,7 +105,12 @@ def _finish(text: str, collapse: bool) -> str:
         if text.startswith(_BLOCK):
             text = text[1:]
         text = text.replace(_BLOCK, "\n")
-    text = text.replace(_BREAK, "\n").replace(_TAB, "\t").replace(" \n", "\n").replace("\n ", "\n")
+    if _BREAK in text:
+        text = text.replace(_BREAK, "\n")
+    if _TAB in text:
+        text = text.replace(_TAB, "\t")
+    if "\n" in text:
+        text = text.replace(" \n", "\n").replace("\n ", "\n")
     text = _NEWLINES.sub("\n\n", text).strip(" \n")
     return text.replace("\xa0", " ").rstrip()
 
@@ -765,7 +770,7 @@ def parse_template(template: str) -> list:
                     nodes.append(("text", value))
             elif kind == "field":
                 parts = value.split(":")
-                nodes.append(("field", parts[-1], parts[-2::-1]))
+                nodes.append(("field", parts[-1], _filter_chain(parts[-2::-1])))
             elif kind in ("if", "unless"):
                 nodes.append((kind, value, parse(value)))
             elif open_tag is not None and value == open_tag:
@@ -835,13 +840,18 @@ class _Context:
         self.fields, self.nonempty, self.ordinal, self.front = fields, nonempty, ordinal, front
 
 
-def _apply_filters(text: str, filters: list[str], name: str, context: _Context) -> str:
+def _filter_chain(filters: list[str]) -> list[str]:
+    """Anki's special cases of `type:` (decided once, when the template is parsed)."""
     if filters == ["cloze", "type"]:
-        filters = ["type-cloze"]
-    elif filters == ["nc", "type"]:
-        filters = ["type-nc"]
-    elif filters and filters[-1] == "type":
-        filters = ["type"]
+        return ["type-cloze"]
+    if filters == ["nc", "type"]:
+        return ["type-nc"]
+    if filters and filters[-1] == "type":
+        return ["type"]
+    return filters
+
+
+def _apply_filters(text: str, filters: list[str], name: str, context: _Context) -> str:
     question = context.front is None
     for filter_ in filters:
         if filter_ == "text":
@@ -949,9 +959,9 @@ def typed_answers(nodes: list, note: NoteFields, ordinal: int) -> dict[str, str]
         for node in children:
             if node[0] == "field":
                 filters = node[2]
-                if filters and filters[-1] == "type":
+                if filters and filters[0] in ("type", "type-cloze", "type-nc"):
                     value = note.values.get(node[1], "")
-                    if filters == ["cloze", "type"]:
+                    if filters[0] == "type-cloze":
                         value = cloze_for_typing(value, ordinal + 1)
                     out[node[1]] = html_to_text(value)
             elif node[0] in ("if", "unless"):
