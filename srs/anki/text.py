@@ -294,7 +294,7 @@ def html_to_text(fragment: str, *, collapse: bool = True, ruby: bool = True) -> 
     return _reduce(fragment, collapse, ruby, None)
 
 
-_TYPE_BOX = re.compile(r"\[\[type:(?:cloze:|nc:)?([^\]]+)\]\]")
+_TYPE_BOX = re.compile(r"\[\[type:(?:cloze:|nc:)?([^\]]{1,300})\]\]")  # bounded: linear on `[[type:` repeated
 
 
 _LATEX_OPEN = re.compile(r"\[(latex|\$\$|\$)\]", re.IGNORECASE)
@@ -364,9 +364,20 @@ def field_text(fragment: str) -> str:
     return html_to_text(fragment, collapse=False)
 
 
+_LI_OPEN = re.compile(r"<li\b[^>]{0,1000}>", re.IGNORECASE)
+_LI_CLOSE = re.compile(r"</li\s{0,100}>", re.IGNORECASE)
+
+
 def choices_from_html(fragment: str, as_html: bool = False) -> list[str]:
-    """The options of our Choices field: the text (or the HTML) of each <li>."""
-    items = re.findall(r"<li\b[^>]*>(.*?)</li\s*>", fragment, flags=re.IGNORECASE | re.DOTALL)
+    """The options of our Choices field: the text (or the HTML) of each <li> (up to its </li>)."""
+    items = []
+    pos = 0
+    while (opening := _LI_OPEN.search(fragment, pos)) is not None:
+        closing = _LI_CLOSE.search(fragment, opening.end())
+        if closing is None:
+            break
+        items.append(fragment[opening.end():closing.start()])
+        pos = closing.end()
     return items if as_html else [field_text(item) for item in items]
 
 
@@ -781,7 +792,10 @@ def parse_template(template: str) -> list:
             raise TemplateError(f"{{{{#{open_tag}}}}} is never closed")
         return nodes
 
-    return parse(None)
+    try:
+        return parse(None)
+    except RecursionError:
+        raise TemplateError("conditionals nested too deep") from None
 
 
 def template_renders(nodes: list, nonempty: set[str]) -> bool:
@@ -931,6 +945,13 @@ def render_card(qnodes: list, anodes: list, note: NoteFields, ordinal: int, *, c
     if card_key not in fields:
         fields[card_key] = "1"
         nonempty.add(card_key)
+    try:
+        return _render_sides(qnodes, anodes, note, ordinal, cloze, specials, fields, nonempty)
+    except RecursionError:
+        raise TemplateError("conditionals nested too deep") from None
+
+
+def _render_sides(qnodes, anodes, note, ordinal, cloze, specials, fields, nonempty):
     context = _Context(fields, nonempty, ordinal, None)
     out: list[str] = []
     _render(qnodes, context, out)
