@@ -28,6 +28,7 @@ backtrack over a whole field, since fields come from untrusted packages.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
@@ -547,8 +548,12 @@ def _ordinals(text: str) -> list[int]:
     return sorted(out)
 
 
-def parse_clozes(text: str) -> list:
-    """Text and `_Cloze` nodes, as Anki's parse_text_with_clozes (unclosed deletions dropped)."""
+@functools.lru_cache(maxsize=1024)
+def parse_clozes(text: str) -> tuple:
+    """Text and `_Cloze` nodes, as Anki's parse_text_with_clozes (unclosed deletions dropped).
+
+    Remembered: a note's cloze field is parsed once for all its cards, both sides (the nodes
+    are never changed once made)."""
     output: list = []
     open_clozes: list[_Cloze] = []
     pos = 0
@@ -582,7 +587,7 @@ def parse_clozes(text: str) -> list:
         if len(open_clozes) < 10:
             open_clozes.append(_Cloze(ordinals))
     add_text(text[pos:])
-    return output
+    return tuple(output)
 
 
 def cloze_numbers(text: str) -> set[int]:
