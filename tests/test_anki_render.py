@@ -29,9 +29,11 @@ from anki.collection import (  # noqa: E402
 )
 
 from srs.anki.reader import read_apkg  # noqa: E402
+from srs.anki.render import (  # noqa: E402
+    TemplateError, furigana_filter, kana_filter, kanji_filter, parse_clozes, parse_template,
+)
 from srs.anki.text import (  # noqa: E402
-    HINT_PROMPT, TemplateError, after_answer_rule, choices_from_html, furigana_filter, html_to_text, kana_filter,
-    kanji_filter, learner_text, parse_clozes, parse_template, strip_html,
+    HINT_PROMPT, after_answer_rule, choices_from_html, html_to_text, learner_text, strip_html,
 )
 
 _AV = re.compile(r"\[anki:play:[qa]:\d+\]|\[sound:[^\]]*\]|\[anki:tts[^\]]*\].*?\[/anki:tts\]", re.DOTALL)

@@ -5,8 +5,8 @@ Reads packages written by genanki or srs (`collection.anki2`), by Anki's legacy 
 types and decks have tables of their own). Each Anki card becomes a `CardSpec`: notes
 of our own note types come back as the cards we wrote (choice cards with their options
 and key; in a deck whose description carries our HTML mark, as HTML); any other note is
-rendered through its templates and read as text (see `anki.text`). With `with_progress`
-each card also brings its answers from the revlog.
+rendered through its templates as Anki renders them (`anki.render`) and read as text
+(`anki.text`). With `with_progress` each card also brings its answers from the revlog.
 
 A pure converter: it never touches the store; opening the package safely is
 `anki.package`'s job.
@@ -20,10 +20,8 @@ from datetime import datetime, timedelta, timezone
 
 from srs.anki.format import FIELDS, HTML_MARK, REVLOG_KINDS, normalize_deck_name, note_kind
 from srs.anki.package import open_collection, pb_int, pb_text, protobuf_fields
-from srs.anki.text import (
-    NoteFields, TemplateError, after_answer_rule, choices_from_html, field_text, html_to_text, learner_text,
-    parse_template, render_card, typed_answers,
-)
+from srs.anki.render import NoteFields, TemplateError, parse_template, render_card, typed_answers
+from srs.anki.text import after_answer_rule, choices_from_html, field_text, html_to_text, learner_text
 from srs.model import CardSpec, DeckSpec, Review, SrsError
 
 
