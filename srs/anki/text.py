@@ -33,11 +33,7 @@ _SKIP_TAGS = frozenset({"script", "style", "head", "title", "template", "noscrip
 _RAW_TEXT = frozenset({"script", "style"})  # their content is not HTML: it ends at the closing tag only
 _VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
                         "source", "track", "wbr"})
-_TAG_START = re.compile(r"<(?:(/?)([A-Za-z][^\t\n\f\r />]*)|(!--)|[!?/])")
 _ATTRIBUTE = re.compile(r"""([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
-_SPACES = re.compile(r"[ \t\n\r\f]+")
-_BLANK_LINES = re.compile(r"\n{3,}")
-_SPACE_RUNS = re.compile(r" {2,}")  # folded across tags too (spaces inside <pre> are kept as U+00A0 until the end)
 _CLOSING = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in _RAW_TEXT}
 HINT_PROMPT = "[hint: press h]"
 
