@@ -565,6 +565,134 @@ def scaling(rows: list[Row], sizes: list[int]) -> tuple[str, list[dict]]:
     return "\n".join(lines), out
 
 
+# -- importing an HTML-heavy Anki package, against the official `anki` library ----------------
+
+ANKI_VS_LIBRARY = 2.0  # srs import at most this many times the anki library's import of the same package
+REIMPORT_SHARE = 1 / 3  # an unchanged re-import at most this share of the first import
+REAL_PACKAGE = "japanese-grammar-anki21b.apkg"  # 852 cards of grammar notes, 1.7 kB of HTML each
+
+
+def html_heavy_package(path: Path, notes: int = 1258, seed: int = 0) -> Path:
+    """An HTML-heavy package made with genanki (when no real one is at hand): grammar notes of
+    tables, lists, code, furigana and conditionals, about 1.7 kB of HTML each, two cards a note."""
+    import genanki
+
+    rng = random.Random(seed)
+    model = genanki.Model(1_911_000_001, "Grammar", fields=[{"name": n} for n in
+                                                             ("Pattern", "Meaning", "Reading", "Notes", "Examples")],
+                          templates=[{"name": "Recognise", "qfmt": "<div class=p>{{kanji:Reading}}</div>"
+                                      "{{#Notes}}<div class=hint>{{hint:Notes}}</div>{{/Notes}}",
+                                      "afmt": "{{FrontSide}}<hr id=answer>{{furigana:Reading}}<br>{{Meaning}}"
+                                      "<div class=ex>{{Examples}}</div>"},
+                                     {"name": "Produce", "qfmt": "<div>{{Meaning}}</div>",
+                                      "afmt": "{{FrontSide}}<hr id=answer>{{Pattern}}{{#Notes}}<div>{{Notes}}</div>"
+                                      "{{/Notes}}"}])
+    deck = genanki.Deck(1_911_000_002, "Bench::HTML heavy")
+    words = ["食べる", "飲む", "行く", "見る", "書く", "話す", "読む", "来る"]
+    for index in range(notes):
+        word = rng.choice(words)
+        rows = "".join(f"<tr><td><b>{rng.choice(words)}</b></td><td><i>form {k}</i></td>"
+                       f"<td><span style='color:#a00'>{index}-{k}</span></td></tr>" for k in range(6))
+        examples = "<ul>" + "".join(f"<li><div>{word}[たべる]ことが<strong>できる</strong> &nbsp;({k})</div>"
+                                    f"<div><code>ex {index}.{k}</code></div></li>" for k in range(5)) + "</ul>"
+        deck.add_note(genanki.Note(model=model, fields=[
+            f"<div><b>〜{word}</b>ことができる #{index}</div>", f"<div>can do <u>{index}</u></div>",
+            f"{word}[たべる]ことができる", f"<table>{rows}</table><pre>  indented\n    code</pre>", examples]))
+    genanki.Package(deck).write_to_file(str(path))
+    return path
+
+
+def anki_package(args, scratch: Path) -> tuple[Path, str]:
+    if args.anki_package:
+        return Path(args.anki_package), "given"
+    real = Path(os.environ.get("SRS_REAL_PACKAGES", "/work/real-packages")) / REAL_PACKAGE
+    if real.exists():
+        return real, "real"
+    return html_heavy_package(scratch / "html-heavy.apkg"), "generated"
+
+
+def anki_library_import(package: Path, folder: Path) -> tuple[float, float] | None:
+    """Wall and CPU seconds the official `anki` library takes to import the package into an empty
+    collection."""
+    try:
+        from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+    except ImportError:
+        return None
+    folder.mkdir(parents=True)
+    col = Collection(str(folder / "collection.anki2"))
+    try:
+        started, cpu = time.perf_counter(), time.process_time()
+        col.import_anki_package(ImportAnkiPackageRequest(package_path=str(package), options=ImportAnkiPackageOptions(
+            merge_notetypes=False, with_scheduling=True, with_deck_configs=True)))
+        return time.perf_counter() - started, time.process_time() - cpu
+    finally:
+        col.close()
+
+
+def anki_import_rows(args, env: dict, srs: list[str], scratch: Path) -> list[Row]:
+    """srs import of an HTML-heavy package against the anki library's import of it, both in process
+    (module imports and database creation before the clock starts), runs alternated; then the
+    unchanged re-import; and, for information, the same as cold `srs import` processes."""
+    from typer.testing import CliRunner
+
+    from srs.cli import app
+    from srs.store import Store
+
+    package, origin = anki_package(args, scratch)
+    runner = CliRunner()
+    anki_times, anki_cpu, first, first_cpu, again, cards = [], [], [], [], [], None
+    for run in range(args.runs + 1):  # the first run warms caches and is not counted
+        seconds = anki_library_import(package, scratch / f"anki-{run}")
+        db = scratch / f"anki-import-{run}.db"
+        Store(db).close()
+        timings = []
+        for _ in range(2):
+            started, cpu = time.perf_counter(), time.process_time()
+            result = runner.invoke(app, ["--db", str(db), "import", str(package)], env={"SRS_NOW": NOW_TEXT})
+            timings.append((time.perf_counter() - started, time.process_time() - cpu))
+            if result.exit_code != 0:
+                raise RuntimeError(f"srs import {package} failed: {result.output}")
+        if run:
+            if seconds is not None:
+                anki_times.append(seconds[0])
+                anki_cpu.append(seconds[1])
+            first.append(timings[0][0])
+            first_cpu.append(timings[0][1])
+            again.append(timings[1][0])
+        conn = sqlite3.connect(db)
+        cards = conn.execute("SELECT count(*) FROM cards").fetchone()[0]
+        conn.close()
+    name = f"{package.name} ({origin})"
+    rows = []
+    library = statistics.median(anki_times) if anki_times else None
+    rows.append(Row("anki library: import (in process)", cards, library,
+                    statistics.median(anki_cpu) if anki_cpu else None, note=name if library else
+                    "the anki package is not installed (pip install '.[test]')"))
+    row = Row("srs import Anki package (in process)", cards, statistics.median(first), statistics.median(first_cpu),
+              note=name)
+    if library:
+        ratio = row.seconds / library
+        row.reference, row.target, row.holds = f"anki x{ratio:.2f} (cpu x{row.cpu / rows[0].cpu:.1f})", \
+            f"<= {ANKI_VS_LIBRARY:g}x anki", ratio <= ANKI_VS_LIBRARY
+    rows.append(row)
+    share = statistics.median(again) / row.seconds
+    rows.append(Row("srs import Anki package, unchanged", cards, statistics.median(again),
+                    reference=f"first x{share:.2f}", target="<= 1/3 of the first", holds=share <= REIMPORT_SHARE))
+    db = scratch / "anki-import-cold.db"
+
+    def fresh() -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+    row = cold("srs import Anki package (cold)", cards, [*srs, "--db", str(db), "import", str(package)], env,
+               args.runs, prepare=fresh)
+    row.note = "process start and module imports included"
+    rows.append(row)
+    rows.append(cold("  unchanged again (cold)", cards, [*srs, "--db", str(db), "import", str(package)], env,
+                     args.runs))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="collection sizes in cards (comma-separated)")
@@ -582,6 +710,8 @@ def main(argv: list[str] | None = None) -> None:
                                                                                  / "srs-bench-cache")),
                         help="folder of built collections (reused when present)")
     parser.add_argument("--json", action="store_true", help="also print the results as JSON")
+    parser.add_argument("--anki-package", help="the HTML-heavy Anki package to import (default: the real "
+                        f"{REAL_PACKAGE} from SRS_REAL_PACKAGES or /work/real-packages, else one made with genanki)")
     args = parser.parse_args(argv)
     sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())
     args.runs = args.runs or (1 if args.quick else 5)
@@ -617,6 +747,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.balance_days > 0:
             balanced, balance_text = balance_rows(args, sizes, scratch)
             rows += balanced
+        rows += anki_import_rows(args, env, srs, scratch)
     load_after = os.getloadavg()
 
     print(f"srs benchmarks: SRS_NOW={NOW_TEXT}; Python {platform.python_version()}; {os.cpu_count()} CPUs; "

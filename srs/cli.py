@@ -85,15 +85,35 @@ def import_(
     Example: srs import decks/ lesson.txt
     """
     from srs import clock
-    from srs.sources import read_sources
+    from srs.entry import database_path
+    from srs.sources import package_fingerprint, read_sources
 
     notices: list[str] = []
-    specs, skipped = read_sources(paths, with_progress=with_progress, notices=notices)
+    store = None
+    fingerprints: dict[str, str] = {}
+    same: list = []  # results of Anki packages unchanged since their last import: not read again
+
+    def unchanged(path: Path) -> bool:
+        nonlocal store
+        fingerprint = package_fingerprint(path, with_progress=with_progress)
+        if fingerprint is None:
+            return False
+        key = str(path.resolve())
+        fingerprints[key] = fingerprint
+        if store is None and database_path(ctx.find_root().obj["db"], True).exists():
+            store = _store(ctx)
+        results = store.unchanged_package(key, fingerprint) if store is not None else None
+        same.extend(results or [])
+        return results is not None
+
+    specs, skipped = read_sources(paths, with_progress=with_progress, notices=notices, unchanged=unchanged)
     if write_deck is not None and (len(specs) != 1 or not write_deck.parent.is_dir()):
         raise SrsError("--write-deck needs exactly one lesson to import" if len(specs) != 1
                        else f"no such folder for --write-deck: {write_deck.parent}")
-    store = _store(ctx, create=True)
-    results = store.sync_decks(specs, clock.now())
+    store = store or _store(ctx, create=True)
+    results = store.sync_decks(specs, clock.now()) + same
+    if fingerprints:
+        store.record_packages(fingerprints, clock.now())
     if write_deck is not None:
         _write_deck(specs[0], write_deck)
     out = _out()

@@ -265,4 +265,16 @@ def m008_anki_states(db) -> None:
     db.execute("CREATE INDEX reviews_anki_id ON reviews (card_id, anki_id) WHERE anki_id IS NOT NULL")
 
 
+@migration
+def m009_anki_render(db) -> None:
+    # What a card's source hides behind a key until asked for (Anki's {{hint:Field}}), and the
+    # answer it asks to type (Anki's {{type:Field}}), kept apart from the question and answer text.
+    db.execute("ALTER TABLE cards ADD COLUMN hint TEXT")
+    db.execute("ALTER TABLE cards ADD COLUMN typed_answer TEXT")
+    # The last import of each Anki package (its bytes and the code that read them, hashed): the
+    # same package imported again the same way changes nothing, so it is not read again.
+    db["imported_packages"].create({"path": str, "fingerprint": str, "imported_at": str}, pk="path",
+                                   not_null={"fingerprint", "imported_at"})
+
+
 LATEST = len(MIGRATIONS)

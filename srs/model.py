@@ -45,6 +45,8 @@ class CardSpec:
     source_id: str | None = None  # a stable id the source gives (an Anki note guid...)
     reviews: list[Review] = field(default_factory=list)  # history a source brings along
     schedule: ImportedSchedule | None = None  # the card's schedule as the source keeps it (Anki)
+    hint: str | None = None  # shown on request before the answer (Anki's {{hint:Field}})
+    typed_answer: str | None = None  # the answer to type, when the source asks for one (Anki's {{type:Field}})
 
     @property
     def kind(self) -> str:

@@ -53,15 +53,34 @@ def read_source(path: Path, *, with_progress: bool = False, notices: list[str] |
     return read_apkg(path, with_progress=with_progress, notices=notices)
 
 
-def read_sources(paths: list[str], *, with_progress: bool = False,
-                 notices: list[str] | None = None) -> tuple[list[DeckSpec], list[Path]]:
+def package_fingerprint(path: Path, *, with_progress: bool) -> str | None:
+    """For an Anki package: a hash of its bytes, of the code that reads packages and of the way
+    it is read, so that an unchanged package need not be read again; None for other files."""
+    if KINDS[path.suffix.lower()] != "anki":
+        return None
+    import hashlib
+
+    digest = hashlib.sha256(f"with_progress={with_progress}".encode())
+    for code in sorted((Path(__file__).parent / "anki").glob("*.py")):
+        digest.update(code.read_bytes())
+    with open(path, "rb") as package:
+        while chunk := package.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_sources(paths: list[str], *, with_progress: bool = False, notices: list[str] | None = None,
+                 unchanged=None) -> tuple[list[DeckSpec], list[Path]]:
     """Every deck of these files and folders, and the files skipped as of unknown type. What a
-    reader could not take (an Anki card, with why; an empty package) is added to `notices`."""
+    reader could not take (an Anki card, with why; an empty package) is added to `notices`;
+    `unchanged(path)` (when given) names files not to read again."""
     files, skipped = expand(paths)
     if not files:
         raise SrsError(f"no deck files found in {', '.join(paths)}")
     specs: list[DeckSpec] = []
     for path in files:
+        if unchanged is not None and unchanged(path):
+            continue
         for spec in read_source(path, with_progress=with_progress, notices=notices):
             if spec.source and spec.source.startswith(str(path)):  # one spelling of a file, wherever it is run from
                 spec.source = str(path.resolve()) + spec.source[len(str(path)):]

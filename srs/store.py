@@ -221,8 +221,8 @@ class Store:
         result = ImportResult(deck=spec.name, source=spec.source, report=dict(spec.report))
         existing = [
             _Existing(*r) for r in conn.execute(
-                "SELECT id, kind, question, options, answer, key_source, explanation, source_id, tags, retired, position "
-                "FROM cards WHERE deck_id = ? ORDER BY position", (deck_id,))
+                "SELECT id, kind, question, options, answer, key_source, explanation, source_id, tags, retired, position, "
+                "hint, typed_answer FROM cards WHERE deck_id = ? ORDER BY position", (deck_id,))
         ]
         pairs = match_cards(spec.cards, existing)
         updates, inserts, moves, histories = [], [], [], []
@@ -236,9 +236,9 @@ class Store:
                     card.options is None or old.answer in card.options):
                 answer, key_source = old.answer, old.key_source  # what the learner gave survives re-import
             new = (card.kind, card.question, _json(card.options), answer, key_source, card.explanation,
-                   card.source_id, _json(card.tags or None))
+                   card.source_id, _json(card.tags or None), card.hint, card.typed_answer)
             if new != (old.kind, old.question, old.options, old.answer, old.key_source, old.explanation,
-                       old.source_id, old.tags) or old.retired:
+                       old.source_id, old.tags, old.hint, old.typed_answer) or old.retired:
                 updates.append((*new, position, stamp, old.id))
                 result.updated += 1
             else:
@@ -251,10 +251,11 @@ class Store:
                 histories.append((old.id, card))
         conn.executemany(
             "UPDATE cards SET kind = ?, question = ?, options = ?, answer = ?, key_source = ?, explanation = ?, "
-            "source_id = ?, tags = ?, position = ?, updated_at = ?, retired = 0 WHERE id = ?", updates)
+            "source_id = ?, tags = ?, hint = ?, typed_answer = ?, position = ?, updated_at = ?, retired = 0 "
+            "WHERE id = ?", updates)
         conn.executemany("UPDATE cards SET position = ? WHERE id = ?", moves)
         conn.executemany("UPDATE card_state SET position = ?, retired = 0 WHERE card_id = ?",
-                         [(u[8], u[10]) for u in updates] + moves)
+                         [(u[-3], u[-1]) for u in updates] + moves)
         for card_id, card in histories:  # answers made elsewhere since the last import, merged once
             added = self._merge_history(card_id, card, now)
             result.reviews_added += added
@@ -268,9 +269,11 @@ class Store:
         for position, card in inserts:
             card_id = conn.execute(
                 "INSERT INTO cards (deck_id, position, kind, question, options, answer, key_source, explanation, "
-                "source_id, tags, retired, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                "source_id, tags, hint, typed_answer, retired, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
                 (deck_id, position, card.kind, card.question, _json(card.options), card.answer, card.key_source,
-                 card.explanation, card.source_id, _json(card.tags or None), stamp, stamp)).lastrowid
+                 card.explanation, card.source_id, _json(card.tags or None), card.hint, card.typed_answer,
+                 stamp, stamp)).lastrowid
             conn.execute("INSERT INTO card_state (card_id, deck_id, position) VALUES (?, ?, ?)",
                          (card_id, deck_id, position))
             schedule = card.schedule
@@ -286,6 +289,29 @@ class Store:
         result.suspended = conn.execute("SELECT count(*) FROM card_state WHERE deck_id = ? AND retired = 0 "
                                         "AND suspended = 1", (deck_id,)).fetchone()[0]
         return result
+
+    def unchanged_package(self, path: str, fingerprint: str) -> list[ImportResult] | None:
+        """The decks of an Anki package last imported with this very fingerprint, each as an
+        all-unchanged result; None when the package is new, differs, or has no deck here."""
+        row = self.conn.execute("SELECT fingerprint FROM imported_packages WHERE path = ?", (path,)).fetchone()
+        if row is None or row[0] != fingerprint:
+            return None
+        pattern = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "#%"
+        rows = self.conn.execute(
+            "SELECT d.name, d.source, count(s.card_id), coalesce(sum(s.suspended = 1), 0) FROM decks d "
+            "LEFT JOIN card_state s ON s.deck_id = d.id AND s.retired = 0 "
+            "WHERE d.source LIKE ? ESCAPE '\\' GROUP BY d.id ORDER BY d.name", (pattern,)).fetchall()
+        if not rows:
+            return None
+        return [ImportResult(deck=name, source=source, unchanged=count, suspended=suspended,
+                             report={"scheduler": "unchanged package"})
+                for name, source, count, suspended in rows]
+
+    def record_packages(self, fingerprints: dict[str, str], now: datetime) -> None:
+        """Remember what each imported package was (see `unchanged_package`)."""
+        with self.write():
+            self.conn.executemany("INSERT OR REPLACE INTO imported_packages (path, fingerprint, imported_at) "
+                                  "VALUES (?, ?, ?)", [(p, f, to_text(now)) for p, f in fingerprints.items()])
 
     def _insert_history(self, card_id: int, reviews: list[Review], reset_at: datetime | None = None) -> int:
         """Add a history a source brought (Anki, CSV) and recompute the card's state from it; answers
@@ -412,7 +438,8 @@ class Store:
     _CARD_SQL = (
         "SELECT c.id, d.name, c.kind, c.question, c.options, c.answer, c.key_source, c.explanation, c.source_id, "
         "c.tags, s.state, s.step, s.stability, s.difficulty, s.due, s.last_review, s.reps, s.lapses, s.suspended, "
-        "c.deck_id FROM cards c JOIN decks d ON d.id = c.deck_id JOIN card_state s ON s.card_id = c.id ")
+        "c.deck_id, c.hint, c.typed_answer FROM cards c JOIN decks d ON d.id = c.deck_id "
+        "JOIN card_state s ON s.card_id = c.id ")
 
     def card(self, card_id: int) -> StoredCard:
         row = self.conn.execute(self._CARD_SQL + "WHERE c.id = ?", (card_id,)).fetchone()
@@ -946,6 +973,8 @@ class _Existing:
     tags: str | None
     retired: int
     position: int
+    hint: str | None = None
+    typed_answer: str | None = None
 
 
 # Unix microseconds of a stored time ('YYYY-MM-DDTHH:MM:SS.ffffffZ'), in SQL: a million times are read at once.
@@ -992,7 +1021,7 @@ def _stored(row: tuple) -> StoredCard:
     """A card from a row in the column order of `Store._CARD_SQL`."""
     spec = CardSpec(question=row[3], answer=row[5], options=json.loads(row[4]) if row[4] else None,
                     explanation=row[7], key_source=row[6], source_id=row[8],
-                    tags=json.loads(row[9]) if row[9] else [])
+                    tags=json.loads(row[9]) if row[9] else [], hint=row[20], typed_answer=row[21])
     progress = Progress(state=STATE_NAMES[row[10]], step=row[11], stability=row[12], difficulty=row[13],
                         due=from_text(row[14]), last_review=from_text(row[15]), reps=row[16], lapses=row[17],
                         suspended=row[18] == 1)  # 2: buried for the day, not suspended

@@ -163,7 +163,11 @@ def _review_one(session: ReviewSession, card: StoredCard, console: Console, keys
             console.print(Text("✗ Wrong. The answer is: ", style="bold red") + plain(card.spec.answer, "green"))
             suggested = 1
     else:
-        key = keys.read("Enter shows the answer (u undo, s suspend, q quit): ").lower()
+        hint = "h hint, " if card.spec.hint else ""
+        key = keys.read(f"Enter shows the answer ({hint}u undo, s suspend, q quit): ").lower()
+        while key == "h" and card.spec.hint:  # the hint the card keeps hidden until asked for
+            console.print(Text("Hint: ", style="yellow") + plain(card.spec.hint, "yellow"))
+            key = keys.read("Enter shows the answer (u undo, s suspend, q quit): ").lower()
         if _command(session, card, key, console):
             return
         answer = card.spec.answer or "(no answer written yet: add one with 'srs key' or in the deck file)"

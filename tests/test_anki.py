@@ -460,7 +460,7 @@ def test_read_anki_native_notes(tmp_path, col, kind):
     first = specs[guids["cloze"]]
     second = specs[guids["cloze"] + ":1"]
     assert (first.question, first.answer, first.explanation) == (
-        "[...] is the capital of France.", "Paris is the capital of France.", "Since 508.")
+        "[...] is the capital of France.", "Paris is the capital of France.\nSince 508.", None)  # the back as Anki shows it
     assert second.question == "Paris is the capital of [country]."
     assert comparable(specs[guids["typed"]]) == ("Type 42", "42", None, None, [])
     answered = [s for s in specs.values() if s.reviews]

@@ -56,7 +56,9 @@ def test_run_prints_the_table(tmp_path):
                 "srs import (unchanged again)", "srs export anki", "srs export anki --with-progress",
                 "answer -> next card", "+ remaining() + preview() (as shown)", "make_collection (when cached)",
                 "daily reviews, plain fuzz", "daily reviews, load balancer",
-                "load balancer: from_store (per session)", "load balancer: pick + add (per answer)"):
+                "load balancer: from_store (per session)", "load balancer: pick + add (per answer)",
+                "srs import Anki package (in process)", "srs import Anki package, unchanged",
+                "srs import Anki package (cold)"):
         assert row in table, row
     for column in ("median", "cpu", "p99", "peak MB", "reference (same run)", "target", "holds"):
         assert column in table

@@ -5,8 +5,8 @@ Reads packages written by genanki or srs (`collection.anki2`), by Anki's legacy 
 types and decks have tables of their own). Each Anki card becomes a `CardSpec`: notes
 of our own note types come back as the cards we wrote (choice cards with their options
 and key; in a deck whose description carries our HTML mark, as HTML); any other note is
-rendered through its templates and read as text (see `anki.text`). With `with_progress`
-each card also brings its answers from the revlog.
+rendered through its templates as Anki renders them (`anki.render`) and read as text
+(`anki.text`). With `with_progress` each card also brings its answers from the revlog.
 
 A pure converter: it never touches the store; opening the package safely is
 `anki.package`'s job.
@@ -22,21 +22,42 @@ from srs import clock
 from srs.anki import states
 from srs.anki.format import FIELDS, HTML_MARK, REVLOG_KINDS, normalize_deck_name, note_kind
 from srs.anki.package import open_collection, pb_int, pb_text, protobuf_fields
-from srs.anki.text import (
-    ANSWER_RULE, TEMPLATE_TAG, choices_from_html, cloze_numbers, cloze_text, field_text, html_to_text,
-    render_template,
-)
+from srs.anki.render import NoteFields, TemplateError, parse_template, render_card, typed_answers
+from srs.anki.text import after_answer_rule, choices_from_html, field_text, html_to_text, learner_text
 from srs.model import CardSpec, DeckSpec, Review, SrsError
 
 
 class _Notetype:
-    def __init__(self, ntid: int, name: str, kind: int, fields: list[str], templates: list[tuple[str, str]]):
+    def __init__(self, ntid: int, name: str, kind: int, fields: list[str], templates: list[tuple[str, str]],
+                 template_names: list[str] | None = None):
         self.id = ntid
         self.name = name
         self.kind = kind  # 0 normal, 1 cloze
         self.fields = fields
         self.templates = templates  # (qfmt, afmt) by ord
+        self.template_names = template_names or [""] * len(templates)
         self.ours = note_kind(ntid, name, fields)  # "basic", "choice", "either" or None
+        self._parsed: dict[int, tuple] = {}
+        self._uses: dict[tuple[int, str], bool] = {}
+
+    def uses(self, index: int, word: str) -> bool:
+        """Whether template `index` mentions `word` (remembered: templates can be long)."""
+        key = (index, word)
+        if key not in self._uses:
+            self._uses[key] = any(word in side for side in self.templates[index])
+        return self._uses[key]
+
+    def parsed(self, index: int) -> tuple:
+        """(question nodes, answer nodes) of template `index`, parsed once; a TemplateError is kept and raised."""
+        if index not in self._parsed:
+            try:
+                self._parsed[index] = tuple(parse_template(side) for side in self.templates[index])
+            except TemplateError as error:
+                self._parsed[index] = error
+        parsed = self._parsed[index]
+        if isinstance(parsed, TemplateError):
+            raise parsed
+        return parsed
 
 
 def read_apkg(path, *, with_progress: bool = False, notices: list[str] | None = None) -> list[DeckSpec]:
@@ -83,6 +104,7 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool,
     conf_of_deck, options = states.deck_options(conn, tables)
 
     decks: dict[str, DeckSpec] = {}
+    renderer = _Renderer(conn)
     skipped: list[str] = []
     used_notes: set[int] = set()
     seen_source_ids: set[str] = set()
@@ -102,7 +124,7 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool,
         deck_id = odid or did
         deck_name, as_html = anki_decks.get(deck_id, ("Default", False))
         notetype = notetypes.get(mid)
-        spec = _spec_for_card(notetype, fields, ord_)
+        spec = renderer.spec(notetype, nid, fields, ord_, cid, deck_name, tags)
         if spec is not None and as_html:
             spec = _html_spec(spec, notetype, fields)
         source_id = guid if ord_ == 0 else f"{guid}:{ord_}"
@@ -192,14 +214,15 @@ def _read_notetypes(conn, tables: set[str]) -> dict[int, _Notetype]:
         fields: dict[int, list[tuple[int, str]]] = {}
         for ntid, ord_, name in conn.execute("select ntid, ord, name from fields"):
             fields.setdefault(ntid, []).append((ord_, str(name)))
-        templates: dict[int, list[tuple[int, str, str]]] = {}
-        for ntid, ord_, config in conn.execute("select ntid, ord, config from templates"):
+        templates: dict[int, list[tuple[int, str, str, str]]] = {}
+        for ntid, ord_, tname, config in conn.execute("select ntid, ord, name, config from templates"):
             message = protobuf_fields(bytes(config or b""))
-            templates.setdefault(ntid, []).append((ord_, pb_text(message, 1), pb_text(message, 2)))
+            templates.setdefault(ntid, []).append((ord_, pb_text(message, 1), pb_text(message, 2), str(tname)))
         for ntid, name, config in conn.execute("select id, name, config from notetypes"):
             kind = pb_int(protobuf_fields(bytes(config or b"")), 1)
+            tmpls = sorted(templates.get(ntid, []))
             out[ntid] = _Notetype(ntid, str(name), kind, [n for _, n in sorted(fields.get(ntid, []))],
-                                  [(q, a) for _, q, a in sorted(templates.get(ntid, []))])
+                                  [(q, a) for _, q, a, _ in tmpls], [n for *_, n in tmpls])
     for ntid, model in _json_items(conn, "models"):  # legacy: JSON in col.models
         if ntid in out:
             continue
@@ -207,7 +230,8 @@ def _read_notetypes(conn, tables: set[str]) -> dict[int, _Notetype]:
         tmpls = sorted((t for t in model.get("tmpls") or [] if isinstance(t, dict)), key=lambda t: t.get("ord", 0))
         out[ntid] = _Notetype(ntid, str(model.get("name", "")), int(model.get("type", 0) or 0),
                               [str(f.get("name", "")) for f in flds],
-                              [(str(t.get("qfmt", "")), str(t.get("afmt", ""))) for t in tmpls])
+                              [(str(t.get("qfmt", "")), str(t.get("afmt", ""))) for t in tmpls],
+                              [str(t.get("name", "")) for t in tmpls])
     return out
 
 
@@ -241,45 +265,85 @@ def _html_spec(spec: CardSpec, notetype: _Notetype | None, fields: list[str]) ->
     return spec
 
 
-def _spec_for_card(notetype: _Notetype | None, fields: list[str], ord_: int) -> CardSpec | None:
-    """The CardSpec one Anki card stands for, or None when it has nothing to ask."""
-    if notetype is None:  # unknown note type: first field asks, second answers
-        question = html_to_text(fields[0]) if fields else ""
-        answer = html_to_text(fields[1]) if len(fields) > 1 else ""
-        return CardSpec(question=question, answer=answer) if question else None
-    if notetype.ours is not None:
-        values = dict(zip(FIELDS, fields + [""] * (len(FIELDS) - len(fields))))
-        question = field_text(values["Question"])
-        options = choices_from_html(values["Choices"])
-        answer = field_text(values["Answer"])
-        explanation = field_text(values["Explanation"]) or None
-        if notetype.ours == "choice" or (notetype.ours == "either" and options):
-            return CardSpec(question=question, options=options, answer=answer or None, explanation=explanation,
-                            key_source="anki" if answer else None)
-        return CardSpec(question=question, answer=answer, explanation=explanation)
+class _Renderer:
+    """Renders the cards of one collection, each note's fields prepared once for all its cards
+    (the cards come ordered by note) and each distinct HTML reduced to text once."""
 
-    named = dict(zip(notetype.fields, fields))
-    if notetype.kind == 1:  # cloze
-        qfmt, afmt = notetype.templates[0] if notetype.templates else ("{{cloze:Text}}", "{{cloze:Text}}")
-        if "image-occlusion" in qfmt.replace("_", "-").lower():
+    def __init__(self, conn):
+        self.conn = conn
+        self._note: tuple[int, NoteFields] | None = None
+        self._texts: dict[tuple[str, bool], tuple[str, list[str]]] = {}
+        self._flags: dict[int, int] | None = None
+
+    def _fields(self, notetype: _Notetype, nid: int, values: list[str]) -> NoteFields:
+        if self._note is None or self._note[0] != nid:
+            self._note = (nid, NoteFields(notetype.fields, values))
+        return self._note[1]
+
+    def _text(self, card_html: str, question: bool, typed: dict[str, str]) -> tuple[str, list[str]]:
+        key = (card_html, question)
+        if typed or key not in self._texts:
+            if len(self._texts) > 10_000:
+                self._texts.clear()
+            result = learner_text(card_html, question=question, typed=typed)
+            if typed:
+                return result
+            self._texts[key] = result
+        return self._texts[key]
+
+    def _flag(self, cid: int) -> int:
+        if self._flags is None:
+            self._flags = dict(self.conn.execute("select id, flags from cards"))
+        return int(self._flags.get(cid) or 0) & 0b111
+
+    def spec(self, notetype: _Notetype | None, nid: int, fields: list[str], ord_: int, cid: int, deck: str,
+             tags: str) -> CardSpec | None:
+        """The CardSpec one Anki card stands for, or None when it has nothing to ask."""
+        if notetype is None:  # unknown note type: first field asks, second answers
+            question = html_to_text(fields[0], ruby=False) if fields else ""
+            answer = html_to_text(fields[1]) if len(fields) > 1 else ""
+            return CardSpec(question=question, answer=answer) if question else None
+        if notetype.ours is not None:
+            return _our_spec(notetype, fields)
+        cloze = notetype.kind == 1
+        index = 0 if cloze else ord_
+        if index >= len(notetype.templates):
             return None
-        active = ord_ + 1
-        cloze_fields = [m.split(":")[-1].strip() for m in TEMPLATE_TAG.findall(qfmt) if "cloze:" in m]
-        if active not in set().union(*(cloze_numbers(named.get(n, "")) for n in cloze_fields)):
-            return None  # this card's cloze number no longer exists in the note
-        question_html = render_template(qfmt, named, front=None, cloze=active, answer_side=False)
-        answer_html = "<br>".join(cloze_text(named.get(name, ""), None) for name in cloze_fields if named.get(name))
-        extra_html = render_template(afmt, named, front="", cloze=active, answer_side=True, omit_cloze=True)
-        return CardSpec(question=html_to_text(question_html), answer=html_to_text(answer_html),
-                        explanation=html_to_text(ANSWER_RULE.split(extra_html)[-1]) or None)
-    if ord_ >= len(notetype.templates):
-        return None
-    qfmt, afmt = notetype.templates[ord_]
-    question = html_to_text(render_template(qfmt, named, front=None, cloze=None, answer_side=False))
-    if not question:
-        return None
-    back_html = render_template(afmt, named, front="", cloze=None, answer_side=True)
-    return CardSpec(question=question, answer=html_to_text(ANSWER_RULE.split(back_html)[-1]))
+        if cloze and "image-occlusion" in notetype.templates[0][0].replace("_", "-").lower():
+            return None
+        try:
+            qnodes, anodes = notetype.parsed(index)
+            note = self._fields(notetype, nid, fields)
+            specials = {"Tags": " ".join(tags.split()), "Type": notetype.name, "Deck": deck,
+                        "Subdeck": deck.rsplit("::", 1)[-1], "Card": notetype.template_names[index],
+                        "CardID": str(cid)}
+            if notetype.uses(index, "CardFlag"):
+                specials["CardFlag"] = f"flag{self._flag(cid)}"
+            rendered = render_card(qnodes, anodes, note, ord_, cloze=cloze, specials=specials)
+        except TemplateError:
+            return None  # Anki shows an error in place of this card
+        if rendered is None:
+            return None  # Anki shows this card as empty
+        typed = typed_answers(qnodes, note, ord_) if notetype.uses(index, "type:") else {}
+        question, hints = self._text(rendered[0], True, typed)
+        answer, _ = self._text(after_answer_rule(rendered[1]), False, typed)
+        spec = CardSpec(question=question, answer=answer)
+        spec.hint = "\n".join(hints) or None
+        spec.typed_answer = next(iter(typed.values()), None)
+        return spec
+
+
+def _our_spec(notetype: _Notetype, fields: list[str]) -> CardSpec:
+    """A card of our own note types: the fields we wrote."""
+    values = dict(zip(FIELDS, fields + [""] * (len(FIELDS) - len(fields))))
+    question = field_text(values["Question"])
+    options = choices_from_html(values["Choices"])
+    answer = field_text(values["Answer"])
+    explanation = field_text(values["Explanation"]) or None
+    if notetype.ours == "choice" or (notetype.ours == "either" and options):
+        return CardSpec(question=question, options=options, answer=answer or None, explanation=explanation,
+                        key_source="anki" if answer else None)
+    return CardSpec(question=question, answer=answer, explanation=explanation)
 
 
 def _reviews(rows, *, v1: bool = False) -> list[Review]:
