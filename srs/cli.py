@@ -91,8 +91,11 @@ def import_(
     if write_deck is not None and (len(specs) != 1 or not write_deck.parent.is_dir()):
         raise SrsError("--write-deck needs exactly one lesson to import" if len(specs) != 1
                        else f"no such folder for --write-deck: {write_deck.parent}")
+    from srs.media import import_media
+
     store = _store(ctx, create=True)
-    results = store.sync_decks(specs, clock.now())
+    media = import_media(store.path, specs)  # files first (content-addressed): the rows go in with the cards
+    results = store.sync_decks(specs, clock.now(), media.rows)
     if write_deck is not None:
         _write_deck(specs[0], write_deck)
     out = _out()
@@ -108,6 +111,12 @@ def import_(
         out.print(_plain(line))
         for question in report.get("unkeyed_questions", []):
             out.print(_plain(f"  unkeyed (the lesson does not decide it): {question}"))
+    if media.rows or media.missing:
+        line = f"media: {media.stored} stored, {media.present} already kept, {len(media.missing)} missing"
+        if media.missing:
+            line += " (not in the package: " + ", ".join(media.missing[:5]) + (", ..." if len(media.missing) > 5
+                                                                               else "") + ")"
+        out.print(_plain(line))
     if skipped:
         out.print(_plain(f"skipped {len(skipped)} file(s) of unknown type: " + ", ".join(map(str, skipped[:5]))))
     if any(r.unkeyed for r in results):

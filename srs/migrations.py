@@ -158,4 +158,43 @@ def m005_todays_answers_index(db) -> None:
                "WHERE source IS NULL")
 
 
+@migration
+def m006_notes_and_media(db) -> None:
+    # Anki notes kept whole (guid, note type, raw fields, tags), so that export writes them back
+    # as the same notes; a card links to its note and its ord (template / cloze number - 1)
+    db["note_types"].create(
+        {
+            "id": int,
+            "anki_id": int,  # Anki's note type id, written back as is
+            "key": str,  # sha256 of the whole definition: one row per distinct note type
+            "name": str, "kind": int,  # 0 standard, 1 cloze
+            "fields": str,  # JSON list of field names
+            "templates": str,  # JSON list of [name, question format, answer format]
+            "css": str, "sort_field": int,
+        },
+        pk="id",
+        not_null={"anki_id", "key", "name", "kind", "fields", "templates"},
+    )
+    db["note_types"].create_index(["key"], unique=True)
+    db["notes"].create(
+        {
+            "id": int, "guid": str, "note_type_id": int,
+            "fields": str,  # JSON list of the raw (HTML) field values
+            "tags": str,  # JSON list
+            "media": str,  # JSON list of the media file names the note references
+            "updated_at": str,
+        },
+        pk="id",
+        foreign_keys=[("note_type_id", "note_types", "id")],
+        not_null={"guid", "note_type_id", "fields"},
+    )
+    db["notes"].create_index(["guid"], unique=True)
+    db.execute("ALTER TABLE cards ADD COLUMN note_id INTEGER REFERENCES notes(id)")
+    db.execute("ALTER TABLE cards ADD COLUMN ord INTEGER")
+    db.execute("CREATE INDEX cards_note ON cards (note_id) WHERE note_id IS NOT NULL")
+    # media files by the name notes reference them: stored content-addressed in <db>.media/
+    db["media"].create({"name": str, "file": str, "sha256": str, "size": int, "added_at": str}, pk="name",
+                       not_null={"file", "sha256", "size"})
+
+
 LATEST = len(MIGRATIONS)

@@ -44,6 +44,7 @@ class CardSpec:
     tags: list[str] = field(default_factory=list)
     source_id: str | None = None  # a stable id the source gives (an Anki note guid...)
     reviews: list[Review] = field(default_factory=list)  # history a source brings along
+    note: NoteSpec | None = None  # the Anki note this card is one card of (kept to write it back as the same note)
 
     @property
     def kind(self) -> str:
@@ -65,6 +66,35 @@ class DeckSpec:
     report: dict = field(default_factory=dict)  # parser's own figures for the import report
     html: bool = False  # the deck's text is HTML on purpose (exported as is, not escaped)
     partial: bool = False  # the source lists only some of the deck's cards: the others are not retired
+    media: object | None = None  # where the media files its notes reference can be read (`anki.package.PackageMedia`)
+
+
+@dataclass(frozen=True)
+class NoteType:
+    """An Anki note type as its package defines it, kept whole so that notes go back as they came."""
+
+    id: int  # Anki's note type id
+    name: str
+    kind: int  # 0 standard, 1 cloze
+    fields: tuple[str, ...]
+    templates: tuple[tuple[str, str, str], ...]  # (name, question format, answer format), by ord
+    css: str = ""
+    sort_field: int = 0
+
+
+@dataclass
+class NoteSpec:
+    """The Anki note a card comes from: its identity (guid), note type, raw fields and tags.
+
+    Every card of a note (siblings: reversed cards, cloze deletions) carries the same
+    note, with its own `ord` (template index, or cloze number - 1)."""
+
+    guid: str
+    note_type: NoteType
+    fields: list[str]  # raw field values (HTML), in the note type's field order
+    tags: list[str] = field(default_factory=list)
+    ord: int = 0
+    media: list[str] = field(default_factory=list)  # media file names the fields reference
 
 
 @dataclass

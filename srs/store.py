@@ -177,9 +177,11 @@ class Store:
 
     # -- import ----------------------------------------------------------------------
 
-    def sync_decks(self, specs: list[DeckSpec], now: datetime) -> list[ImportResult]:
-        """Bring the store in line with the given decks, all in one transaction."""
+    def sync_decks(self, specs: list[DeckSpec], now: datetime, media: list[tuple] = ()) -> list[ImportResult]:
+        """Bring the store in line with the given decks, all in one transaction (with the names of
+        the media files their notes reference: (name, stored file, sha256, size), see `srs.media`)."""
         with self.write():
+            self._record_media(media, now)
             results = [self._sync_deck(spec, now) for spec in specs]
         return results
 
@@ -262,6 +264,7 @@ class Store:
             if card.options is not None and card.answer is None:
                 result.unkeyed += 1
         result.added = len(inserts)
+        self._link_notes(deck_id, spec, stamp)
         return result
 
     def _insert_history(self, card_id: int, reviews: list[Review]) -> None:
@@ -637,6 +640,104 @@ class Store:
                 if done:
                     done(count)
         return count
+
+    # -- notes and media (Anki notes kept whole; see srs.media) ---------------------------
+
+    def _record_media(self, rows: list[tuple], now: datetime) -> None:
+        stamp = to_text(now)
+        self.conn.executemany(
+            "INSERT INTO media (name, file, sha256, size, added_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) "
+            "DO UPDATE SET file = excluded.file, sha256 = excluded.sha256, size = excluded.size, "
+            "added_at = excluded.added_at WHERE media.sha256 <> excluded.sha256",
+            [(*row, stamp) for row in rows])
+
+    def _link_notes(self, deck_id: int, spec: DeckSpec, stamp: str) -> None:
+        """Keep the notes of the deck's cards (guid, note type, fields, tags) and link each card to its note."""
+        conn = self.conn
+        noted = [card for card in spec.cards if card.note is not None and card.source_id]
+        if not noted:
+            return
+        rows = {source_id: (card_id, note_id, ord_) for card_id, source_id, note_id, ord_ in conn.execute(
+            "SELECT id, source_id, note_id, ord FROM cards WHERE deck_id = ? AND source_id IS NOT NULL", (deck_id,))}
+        type_ids: dict[int, int] = {}
+        note_ids: dict[str, int] = {}
+        links = []
+        for card in noted:
+            note = card.note
+            note_id = note_ids.get(note.guid)
+            if note_id is None:
+                key = id(note.note_type)
+                if key not in type_ids:
+                    type_ids[key] = self._note_type_id(note.note_type)
+                note_id = note_ids[note.guid] = self._note_id(note, type_ids[key], stamp)
+            row = rows.get(card.source_id)
+            if row is not None and (row[1], row[2]) != (note_id, note.ord):
+                links.append((note_id, note.ord, row[0]))
+        conn.executemany("UPDATE cards SET note_id = ?, ord = ? WHERE id = ?", links)
+
+    def _note_type_id(self, note_type) -> int:
+        import hashlib
+
+        definition = [note_type.id, note_type.name, note_type.kind, list(note_type.fields),
+                      [list(t) for t in note_type.templates], note_type.css, note_type.sort_field]
+        key = hashlib.sha256(json.dumps(definition, ensure_ascii=False).encode("utf-8")).hexdigest()
+        row = self.conn.execute("SELECT id FROM note_types WHERE key = ?", (key,)).fetchone()
+        if row is not None:
+            return row[0]
+        return self.conn.execute(
+            "INSERT INTO note_types (anki_id, key, name, kind, fields, templates, css, sort_field) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (note_type.id, key, note_type.name, note_type.kind, _json(definition[3]), _json(definition[4]),
+             note_type.css, note_type.sort_field)).lastrowid
+
+    def _note_id(self, note, note_type_id: int, stamp: str) -> int:
+        values = (note_type_id, _json(note.fields), _json(note.tags), _json(note.media))
+        row = self.conn.execute("SELECT id, note_type_id, fields, tags, media FROM notes WHERE guid = ?",
+                                (note.guid,)).fetchone()
+        if row is None:
+            return self.conn.execute(
+                "INSERT INTO notes (guid, note_type_id, fields, tags, media, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (note.guid, *values, stamp)).lastrowid
+        if tuple(row[1:]) != values:
+            self.conn.execute("UPDATE notes SET note_type_id = ?, fields = ?, tags = ?, media = ?, updated_at = ? "
+                              "WHERE id = ?", (*values, stamp, row[0]))
+        return row[0]
+
+    def card_notes(self, deck_ids: list[int] | None = None, card_id: int | None = None) -> dict:
+        """{card id: NoteSpec} for the cards (of these decks, or this one card) that are Anki notes' cards."""
+        from srs.model import NoteSpec, NoteType
+
+        sql = ("SELECT c.id, c.ord, n.guid, n.fields, n.tags, n.media, t.id, t.anki_id, t.name, t.kind, t.fields, "
+               "t.templates, t.css, t.sort_field FROM cards c JOIN notes n ON n.id = c.note_id "
+               "JOIN note_types t ON t.id = n.note_type_id WHERE c.note_id IS NOT NULL")
+        args: list = []
+        if card_id is not None:
+            sql += " AND c.id = ?"
+            args.append(card_id)
+        elif deck_ids is not None:
+            sql += f" AND c.deck_id IN ({', '.join('?' * len(deck_ids))})"
+            args.extend(deck_ids)
+        types: dict[int, NoteType] = {}
+        out = {}
+        for row in self.conn.execute(sql, args):
+            note_type = types.get(row[6])
+            if note_type is None:
+                note_type = types[row[6]] = NoteType(
+                    row[7], row[8], row[9], tuple(json.loads(row[10])),
+                    tuple(tuple(t) for t in json.loads(row[11])), row[12] or "", row[13] or 0)
+            out[row[0]] = NoteSpec(row[2], note_type, json.loads(row[3]), json.loads(row[4]) if row[4] else [],
+                                   row[1] or 0, json.loads(row[5]) if row[5] else [])
+        return out
+
+    def media_files(self, names: list[str]) -> dict[str, str]:
+        """{name: stored file} for the media names the store knows."""
+        out = {}
+        names = list(dict.fromkeys(names))
+        for start in range(0, len(names), 500):
+            chunk = names[start:start + 500]
+            out.update(self.conn.execute(
+                f"SELECT name, file FROM media WHERE name IN ({', '.join('?' * len(chunk))})", chunk).fetchall())
+        return out
 
     def _in_write(self) -> None:
         if not self.conn.in_transaction:

@@ -19,22 +19,30 @@ import json
 from datetime import datetime, timedelta, timezone
 
 from srs.anki.format import FIELDS, HTML_MARK, REVLOG_KINDS, normalize_deck_name, note_kind
-from srs.anki.package import open_collection, pb_int, pb_text, protobuf_fields
+from srs.anki.package import open_collection, package_media, pb_int, pb_text, protobuf_fields
 from srs.anki.text import (
     ANSWER_RULE, TEMPLATE_TAG, choices_from_html, cloze_numbers, cloze_text, field_text, html_to_text,
     render_template,
 )
-from srs.model import CardSpec, DeckSpec, Review, SrsError
+from srs.media import note_media
+from srs.model import CardSpec, DeckSpec, NoteSpec, NoteType, Review, SrsError
 
 
 class _Notetype:
-    def __init__(self, ntid: int, name: str, kind: int, fields: list[str], templates: list[tuple[str, str]]):
+    def __init__(self, ntid: int, name: str, kind: int, fields: list[str], templates: list[tuple[str, str]],
+                 template_names: list[str] | None = None, css: str = "", sort_field: int = 0):
         self.id = ntid
         self.name = name
         self.kind = kind  # 0 normal, 1 cloze
         self.fields = fields
         self.templates = templates  # (qfmt, afmt) by ord
         self.ours = note_kind(ntid, name, fields)  # "basic", "choice", "either" or None
+        names = list(template_names or [])
+        names += [f"Card {i + 1}" for i in range(len(names), len(templates))]
+        # the note type as it is, to write its notes back as the same notes (not for our own types)
+        self.spec = None if self.ours is not None else NoteType(
+            ntid, name, kind, tuple(fields), tuple((n, q, a) for n, (q, a) in zip(names, templates)), css,
+            sort_field if 0 <= sort_field < len(fields) else 0)
 
 
 def read_apkg(path, *, with_progress: bool = False) -> list[DeckSpec]:
@@ -48,7 +56,12 @@ def read_apkg(path, *, with_progress: bool = False) -> list[DeckSpec]:
     Anything wrong with the file raises SrsError naming it; nothing is extracted to disk.
     """
     with open_collection(path) as (conn, name):
-        return _read_collection(conn, str(path), name, with_progress=with_progress)
+        decks = _read_collection(conn, str(path), name, with_progress=with_progress)
+    if any(card.note is not None and card.note.media for deck in decks for card in deck.cards):
+        media = package_media(path)
+        for deck in decks:
+            deck.media = media
+    return decks
 
 
 def _read_collection(conn, path: str, name: str, *, with_progress: bool) -> list[DeckSpec]:
@@ -70,6 +83,7 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool) -> list
     skipped = 0
     used_notes: set[int] = set()
     seen_source_ids: set[str] = set()
+    notes_seen: dict[int, NoteSpec] = {}
     for cid, nid, did, ord_, odid in conn.execute("select id, nid, did, ord, odid from cards order by nid, ord, id"):
         note = notes.get(nid)
         if note is None:
@@ -88,6 +102,7 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool) -> list
         seen_source_ids.add(source_id)
         spec.source_id = source_id
         spec.tags = [tag for tag in tags.split() if tag]
+        spec.note = _note(notes_seen, nid, guid, notetypes.get(mid), fields, spec.tags, ord_)
         if with_progress:
             spec.reviews = _reviews(revlog.get(cid, []))
         deck = decks.get(deck_name)
@@ -104,6 +119,27 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool) -> list
     if result:
         result[0].report.update(package_notes=len(used_notes), package_skipped=skipped)
     return result
+
+
+def _int(value) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _note(seen: dict[int, NoteSpec], nid: int, guid: str, notetype: _Notetype | None, fields: list[str],
+          tags: list[str], ord_: int) -> NoteSpec | None:
+    """The note a card belongs to (its siblings share the fields, tags and media lists), or None
+    for our own note types and unknown ones (those are written back as srs cards)."""
+    if notetype is None or notetype.spec is None:
+        return None
+    first = seen.get(nid)
+    if first is None:
+        values = (fields + [""] * len(notetype.fields))[:max(len(notetype.fields), 1)]
+        first = seen[nid] = NoteSpec(guid, notetype.spec, values, list(tags), ord_, note_media(notetype.spec, values))
+        return first
+    return NoteSpec(first.guid, first.note_type, first.fields, first.tags, ord_, first.media)
 
 
 def _json_column(conn, column: str) -> dict:
@@ -132,14 +168,16 @@ def _read_notetypes(conn, tables: set[str]) -> dict[int, _Notetype]:
         fields: dict[int, list[tuple[int, str]]] = {}
         for ntid, ord_, name in conn.execute("select ntid, ord, name from fields"):
             fields.setdefault(ntid, []).append((ord_, str(name)))
-        templates: dict[int, list[tuple[int, str, str]]] = {}
-        for ntid, ord_, config in conn.execute("select ntid, ord, config from templates"):
+        templates: dict[int, list[tuple[int, str, str, str]]] = {}
+        for ntid, ord_, tname, config in conn.execute("select ntid, ord, name, config from templates"):
             message = protobuf_fields(bytes(config or b""))
-            templates.setdefault(ntid, []).append((ord_, pb_text(message, 1), pb_text(message, 2)))
+            templates.setdefault(ntid, []).append((ord_, pb_text(message, 1), pb_text(message, 2), str(tname)))
         for ntid, name, config in conn.execute("select id, name, config from notetypes"):
-            kind = pb_int(protobuf_fields(bytes(config or b"")), 1)
-            out[ntid] = _Notetype(ntid, str(name), kind, [n for _, n in sorted(fields.get(ntid, []))],
-                                  [(q, a) for _, q, a in sorted(templates.get(ntid, []))])
+            message = protobuf_fields(bytes(config or b""))
+            ordered = sorted(templates.get(ntid, []))
+            out[ntid] = _Notetype(ntid, str(name), pb_int(message, 1), [n for _, n in sorted(fields.get(ntid, []))],
+                                  [(q, a) for _, q, a, _ in ordered], [t for *_, t in ordered],
+                                  pb_text(message, 3), pb_int(message, 2))
     for ntid, model in _json_items(conn, "models"):  # legacy: JSON in col.models
         if ntid in out:
             continue
@@ -147,7 +185,9 @@ def _read_notetypes(conn, tables: set[str]) -> dict[int, _Notetype]:
         tmpls = sorted((t for t in model.get("tmpls") or [] if isinstance(t, dict)), key=lambda t: t.get("ord", 0))
         out[ntid] = _Notetype(ntid, str(model.get("name", "")), int(model.get("type", 0) or 0),
                               [str(f.get("name", "")) for f in flds],
-                              [(str(t.get("qfmt", "")), str(t.get("afmt", ""))) for t in tmpls])
+                              [(str(t.get("qfmt", "")), str(t.get("afmt", ""))) for t in tmpls],
+                              [str(t.get("name", "")) for t in tmpls], str(model.get("css", "") or ""),
+                              _int(model.get("sortf")))
     return out
 
 
