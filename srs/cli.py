@@ -504,7 +504,8 @@ def export_anki(
 
     counts = export_decks(_store(ctx), out, decks, with_progress=with_progress, now=clock.now())
     print(safe(f"{out}: {counts['cards']:,} card(s) from {counts['decks']} deck(s)"
-               + (f" with {counts['revlog']:,} review(s)" if with_progress else "")))
+               + (f" with {counts['revlog']:,} review(s)" if with_progress else "")
+               + (f", {counts['media']:,} media file(s)" if counts.get("media") else "")))
 
 
 # -- entry point ---------------------------------------------------------------------
