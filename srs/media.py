@@ -22,7 +22,6 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote
 
 # As Anki finds media references (rslib/src/text.rs: HTML_MEDIA_TAGS, AV_TAGS)
 _HTML_MEDIA = re.compile(
@@ -55,9 +54,9 @@ def is_image(name: str) -> bool:
 
 
 def lookup_name(name: str, known) -> str | None:
-    """`name` as a package or the store knows it: as written, NFC-normalised, or percent-decoded."""
-    for candidate in (name, unicodedata.normalize("NFC", name), unquote(name),
-                      unicodedata.normalize("NFC", unquote(name))):
+    """`name` as a package or the store knows it: as written or NFC-normalised (as Anki, which does
+    not percent-decode references either)."""
+    for candidate in (name, unicodedata.normalize("NFC", name)):
         if candidate in known:
             return candidate
     return None
