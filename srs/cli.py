@@ -273,7 +273,8 @@ def config(
     """Show or change scheduling settings, for one deck or (without a deck) for all.
 
     Keys: desired_retention, new_per_day, reviews_per_day, learning_steps,
-    relearning_steps, day_start_hour, maximum_interval, fuzz. Limits are per deck.
+    relearning_steps, day_start_hour, maximum_interval, fuzz, autoplay_audio. Limits
+    are per deck.
 
     Examples: srs config; srs config new_per_day 10; srs config "My deck" desired_retention 0.85
     """

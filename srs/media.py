@@ -239,3 +239,76 @@ def launch(command: list[str], path: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+class Player:
+    """Plays sound files one after the other in the background; a new side stops what still plays."""
+
+    def __init__(self, command: list[str] | None):
+        self.command = command
+        self._process: subprocess.Popen | None = None
+        self._queue: list[Path] = []
+
+    def play(self, paths: list[Path]) -> bool:
+        """Start playing `paths` in order; False when there is no player on this machine."""
+        if self.command is None:
+            return False
+        self.stop()
+        self._queue = list(paths)
+        self._next()
+        return True
+
+    def _next(self) -> None:
+        import threading
+
+        if not self._queue:
+            return
+        path = self._queue.pop(0)
+        try:
+            process = subprocess.Popen([*self.command, str(path)], stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        except OSError:
+            return
+        self._process = process
+
+        def wait() -> None:
+            process.wait()
+            if self._process is process:
+                self._next()
+
+        threading.Thread(target=wait, daemon=True).start()
+
+    def stop(self) -> None:
+        self._queue = []
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            try:
+                process.terminate()
+            except OSError:
+                pass
+
+
+@dataclass
+class MediaFile:
+    """One media file a card shows: its name in the note, where it is kept (None: missing), its kind."""
+
+    name: str
+    path: Path | None
+    image: bool
+
+
+def card_files(store, card_id: int) -> tuple[list[MediaFile], list[MediaFile]]:
+    """(question, answer) media files of a card, from its note and the media store; ([], []) for other cards."""
+    note = store.card_notes(card_id=card_id).get(card_id)
+    if note is None:
+        return [], []
+    question, answer = card_media(note)
+    if not question and not answer:
+        return [], []
+    known = store.media_files(question + answer)
+    folder = MediaStore(store.path)
+
+    def files(names: list[str]) -> list[MediaFile]:
+        return [MediaFile(name, folder.path(known[name]) if name in known else None, is_image(name)) for name in names]
+
+    return files(question), files(answer)

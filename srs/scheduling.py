@@ -31,6 +31,7 @@ class Settings:
     maximum_interval: int = 36500  # days
     fuzz: bool = True
     parameters: tuple[float, ...] | None = None  # None: fsrs's defaults
+    autoplay_audio: bool = True  # review plays a side's audio when it is shown (as Anki does); not scheduling
 
     @classmethod
     def from_dict(cls, values: dict) -> "Settings":
@@ -54,6 +55,7 @@ SETTING_HELP = {
     "day_start_hour": "local hour the learner day starts, 0-23 (default 4)",
     "maximum_interval": "longest interval in days (default 36500)",
     "fuzz": "spread intervals a little, true/false (default true)",
+    "autoplay_audio": "play a card's audio when it is shown in review, true/false (default true)",
 }
 
 

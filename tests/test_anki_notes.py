@@ -252,3 +252,148 @@ def test_real_packages_round_trip():
     assert rows
     for row in rows:
         assert row[-2] == "yes" or "nothing to export" in row[-1], row
+
+
+# -- review: media shown, opened and played ------------------------------------------------
+
+
+def review_with(db: Path, lines: str, width: int = 120) -> str:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from srs.session import ReviewSession
+    from srs.store import Store
+    from srs.terminal import Keys, run_review
+
+    out = StringIO()
+    console = Console(file=out, width=width, force_terminal=False, highlight=False)
+    store = Store(db)
+    try:
+        run_review(ReviewSession(store), console, Keys(console, StringIO(lines)))
+    finally:
+        store.close()
+    return out.getvalue()
+
+
+def test_an_image_only_question_says_how_to_see_it(tmp_path, made, cli, monkeypatch):
+    import srs.media
+
+    opened = []
+    monkeypatch.setattr(srs.media, "find_opener", lambda: ["viewer"])
+    monkeypatch.setattr(srs.media, "launch", lambda command, path: opened.append((command, path)) or True)
+    cli("import", str(export(made, tmp_path / "deck.apkg", legacy=False)))
+    text = review_with(cli.db, "o\n\n3\nq\n")
+    assert "(image: photo.png — press o to open)" in text
+    assert "[image: photo.png]" not in text
+    assert "Opened: photo.png" in text
+    assert len(opened) == 1 and opened[0][0] == ["viewer"] and opened[0][1].read_bytes() == PNG
+    assert opened[0][1].parent == Path(str(cli.db) + ".media")
+    assert len(cli.json("log")) == 1  # o did not answer: the card was then shown and rated once
+
+
+class FakePlayer:
+    played: list = []
+
+    def __init__(self, command):
+        assert command is not None
+
+    def play(self, paths):
+        FakePlayer.played.append(list(paths))
+        return True
+
+    def stop(self):
+        pass
+
+
+def test_audio_plays_on_a_key(tmp_path, made, cli, monkeypatch):
+    import srs.media
+
+    FakePlayer.played = []
+    monkeypatch.setattr(srs.media, "Player", FakePlayer)
+    monkeypatch.setattr(srs.media, "find_player", lambda: ["player"])
+    cli("import", str(export(made, tmp_path / "deck.apkg", legacy=False)))
+    cli("config", "Notes::Geo", "new_per_day", "0")
+    # cards: the photo, then "bonjour" (its audio is on the answer), then its reverse (audio on the question)
+    text = review_with(cli.db, "\n3\n\np\n3\np\nq\n")
+    # the answer of "bonjour", then the question of its reverse; never the raw [sound:...]
+    assert text.count("hello (audio: bonjour.mp3 — press p to play)") == 2 and "[sound:" not in text
+    assert len(FakePlayer.played) == 2  # not automatically: standard input is not a terminal
+    assert all(len(paths) == 1 and paths[0].read_bytes() == MP3 for paths in FakePlayer.played)
+
+
+def test_player_plays_files_in_order_and_stops(tmp_path):
+    import time
+
+    from srs.media import Player
+
+    log = tmp_path / "played.txt"
+    sounds = [tmp_path / "a.mp3", tmp_path / "b.mp3"]
+    player = Player([sys.executable, "-c", f"import sys; open({str(log)!r}, 'a').write(sys.argv[1] + '\\n')"])
+    assert player.play(sounds)
+    for _ in range(200):
+        if log.exists() and len(log.read_text().splitlines()) == 2:
+            break
+        time.sleep(0.05)
+    assert log.read_text().splitlines() == [str(s) for s in sounds]
+    slow = Player([sys.executable, "-c", "import time; time.sleep(30)"])
+    slow.play(sounds)
+    process = slow._process
+    slow.stop()
+    assert process.wait(timeout=10) != 0 and slow._queue == []
+    assert Player(None).play(sounds) is False
+
+
+def test_no_player_says_so_in_one_line(tmp_path, made, cli, monkeypatch):
+    import srs.media
+
+    monkeypatch.setattr(srs.media, "find_player", lambda: None)
+    monkeypatch.setattr(srs.media, "find_opener", lambda: None)
+    cli("import", str(export(made, tmp_path / "deck.apkg", legacy=False)))
+    text = review_with(cli.db, "o\nq\n")
+    assert "No image viewer found (xdg-open or open); photo.png is at " in text
+    cli("suspend", *[str(c["id"]) for c in cli.json("cards") if "photo" in c["question"]])
+    cli("config", "Notes::Geo", "new_per_day", "0")
+    text = review_with(cli.db, "\np\nq\n")
+    assert text.count("No audio player found: install mpv, ffmpeg (ffplay) or sox (play) to hear the sound.") == 1
+
+
+def test_autoplay_follows_the_deck_option(tmp_path, made, cli, monkeypatch):
+    from io import StringIO
+
+    from rich.console import Console
+
+    import srs.media
+    from srs.session import ReviewSession
+    from srs.store import Store
+    from srs.terminal import Keys, MediaView
+
+    calls = []
+
+    class FakePlayer:
+        def __init__(self, command):
+            pass
+
+        def play(self, paths):
+            calls.append([p.name for p in paths])
+            return True
+
+        def stop(self):
+            pass
+
+    monkeypatch.setattr(srs.media, "Player", FakePlayer)
+    cli("import", str(export(made, tmp_path / "deck.apkg", legacy=False)))
+    reverse = next(c for c in cli.json("cards") if c["question"].startswith("hello"))
+    console = Console(file=StringIO(), width=100)
+    keys = Keys(console, StringIO(""))
+    keys.tty = True  # autoplay only plays on a terminal
+    store = Store(cli.db)
+    try:
+        view = MediaView(console, keys)
+        view.question(ReviewSession(store), store.card(reverse["id"]))
+        assert len(calls) == 1 and calls[0][0].endswith(".mp3")
+        cli("config", "Notes::French", "autoplay_audio", "false")
+        view.question(ReviewSession(store), store.card(reverse["id"]))
+        assert len(calls) == 1
+    finally:
+        store.close()
