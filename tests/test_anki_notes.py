@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -397,3 +398,25 @@ def test_autoplay_follows_the_deck_option(tmp_path, made, cli, monkeypatch):
         assert len(calls) == 1
     finally:
         store.close()
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_image_only_card_on_a_terminal_without_graphics(tmp_path):
+    """In tmux (no kitty graphics, no sixel) the image is named with the key that opens it."""
+    from conftest import run_srs
+    from test_terminal import Tmux
+
+    made = build(tmp_path / "anki")
+    package = export(made, tmp_path / "deck.apkg", legacy=False)
+    made.close()
+    db = tmp_path / "srs.db"
+    assert run_srs("--db", str(db), "import", str(package)).returncode == 0
+    term = Tmux([sys.executable, "-m", "srs", "--db", str(db), "review"])
+    try:
+        screen = term.wait_for("Enter shows the answer")
+        question = screen.split("Notes::French")[1].split("Enter shows the answer")[0]
+        assert question.strip().splitlines()[-1].strip() == "(image: photo.png — press o to open)"
+        term.keys("q")
+        term.wait_for("EXIT=0")
+    finally:
+        term.close()
