@@ -161,7 +161,7 @@ def m005_todays_answers_index(db) -> None:
 @migration
 def m006_notes_and_media(db) -> None:
     # Anki notes kept whole (guid, note type, raw fields, tags), so that export writes them back
-    # as the same notes; a card links to its note and its ord (template / cloze number - 1)
+    # as the same notes; card_notes links a card to its note and its ord
     db["note_types"].create(
         {
             "id": int,
@@ -189,9 +189,13 @@ def m006_notes_and_media(db) -> None:
         not_null={"guid", "note_type_id", "fields"},
     )
     db["notes"].create_index(["guid"], unique=True)
-    db.execute("ALTER TABLE cards ADD COLUMN note_id INTEGER REFERENCES notes(id)")
-    db.execute("ALTER TABLE cards ADD COLUMN ord INTEGER")
-    db.execute("CREATE INDEX cards_note ON cards (note_id) WHERE note_id IS NOT NULL")
+    db["card_notes"].create(
+        {"card_id": int, "note_id": int, "ord": int},  # ord: the card's template, or cloze number - 1
+        pk="card_id",
+        foreign_keys=[("card_id", "cards", "id"), ("note_id", "notes", "id")],
+        not_null={"note_id", "ord"},
+    )
+    db["card_notes"].create_index(["note_id"])
     # media files by the name notes reference them: stored content-addressed in <db>.media/
     db["media"].create({"name": str, "file": str, "sha256": str, "size": int, "added_at": str}, pk="name",
                        not_null={"file", "sha256", "size"})

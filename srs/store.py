@@ -658,7 +658,8 @@ class Store:
         if not noted:
             return
         rows = {source_id: (card_id, note_id, ord_) for card_id, source_id, note_id, ord_ in conn.execute(
-            "SELECT id, source_id, note_id, ord FROM cards WHERE deck_id = ? AND source_id IS NOT NULL", (deck_id,))}
+            "SELECT c.id, c.source_id, n.note_id, n.ord FROM cards c LEFT JOIN card_notes n ON n.card_id = c.id "
+            "WHERE c.deck_id = ? AND c.source_id IS NOT NULL", (deck_id,))}
         type_ids: dict[int, int] = {}
         note_ids: dict[str, int] = {}
         links = []
@@ -673,7 +674,7 @@ class Store:
             row = rows.get(card.source_id)
             if row is not None and (row[1], row[2]) != (note_id, note.ord):
                 links.append((note_id, note.ord, row[0]))
-        conn.executemany("UPDATE cards SET note_id = ?, ord = ? WHERE id = ?", links)
+        conn.executemany("INSERT OR REPLACE INTO card_notes (note_id, ord, card_id) VALUES (?, ?, ?)", links)
 
     def _note_type_id(self, note_type) -> int:
         import hashlib
@@ -707,12 +708,12 @@ class Store:
         """{card id: NoteSpec} for the cards (of these decks, or this one card) that are Anki notes' cards."""
         from srs.model import NoteSpec, NoteType
 
-        sql = ("SELECT c.id, c.ord, n.guid, n.fields, n.tags, n.media, t.id, t.anki_id, t.name, t.kind, t.fields, "
-               "t.templates, t.css, t.sort_field FROM cards c JOIN notes n ON n.id = c.note_id "
-               "JOIN note_types t ON t.id = n.note_type_id WHERE c.note_id IS NOT NULL")
+        sql = ("SELECT c.id, cn.ord, n.guid, n.fields, n.tags, n.media, t.id, t.anki_id, t.name, t.kind, t.fields, "
+               "t.templates, t.css, t.sort_field FROM card_notes cn JOIN cards c ON c.id = cn.card_id "
+               "JOIN notes n ON n.id = cn.note_id JOIN note_types t ON t.id = n.note_type_id WHERE 1")
         args: list = []
         if card_id is not None:
-            sql += " AND c.id = ?"
+            sql += " AND cn.card_id = ?"
             args.append(card_id)
         elif deck_ids is not None:
             sql += f" AND c.deck_id IN ({', '.join('?' * len(deck_ids))})"

@@ -154,7 +154,7 @@ def test_notes_keep_their_identity_in_the_store(tmp_path, made, cli):
         note = made.get_note(nid)
         assert stored[guid][1] == list(note.fields)
         assert stored[guid][2] == note.tags
-        siblings = sorted(db.execute("select ord from cards where note_id = ?", (stored[guid][0],)).fetchall())
+        siblings = sorted(db.execute("select ord from card_notes where note_id = ?", (stored[guid][0],)).fetchall())
         assert siblings == sorted((c.ord,) for c in note.cards())
     types = {anki_id: (name, json.loads(fields)) for anki_id, name, fields in
              db.execute("select anki_id, name, fields from note_types")}
