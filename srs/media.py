@@ -140,15 +140,30 @@ class MediaStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".incoming.", dir=self.folder)
         try:
-            with os.fdopen(fd, "wb") as handle:
+            with os.fdopen(fd, "wb") as handle:  # made durable all at once by `sync` (an fsync each is 5 ms)
                 handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         return stored, digest, True
+
+    def sync(self) -> None:
+        """Make the files added so far durable, before the rows naming them are committed: one
+        syncfs of the folder's file system on Linux, else a whole sync."""
+        if not self.folder.is_dir():
+            return
+        fd = os.open(self.folder, os.O_RDONLY)
+        try:
+            if sys.platform.startswith("linux"):
+                import ctypes
+
+                libc = ctypes.CDLL(None, use_errno=True)
+                if libc.syncfs(fd) == 0:
+                    return
+            os.sync()
+        finally:
+            os.close(fd)
 
 
 @dataclass
@@ -197,6 +212,8 @@ def import_media(db_path, specs) -> MediaImport:
                 result.stored += 1
             else:
                 result.present += 1
+    if result.stored:
+        store.sync()
     return result
 
 
