@@ -94,7 +94,7 @@ def import_(
     from srs.media import import_media
 
     store = _store(ctx, create=True)
-    media = import_media(store.path, specs)  # files first (content-addressed): the rows go in with the cards
+    media = import_media(store.path, specs, store.media_rows)  # files first: the rows go in with the cards
     results = store.sync_decks(specs, clock.now(), media.rows)
     if write_deck is not None:
         _write_deck(specs[0], write_deck)

@@ -176,8 +176,11 @@ class MediaImport:
     missing: list[str] = field(default_factory=list)  # referenced, but not in the package (or unreadable)
 
 
-def import_media(db_path, specs) -> MediaImport:
-    """Store the media the notes of `specs` reference, read from their packages one file at a time."""
+def import_media(db_path, specs, known=None) -> MediaImport:
+    """Store the media the notes of `specs` reference, read from their packages one file at a time.
+
+    `known(names)` gives {name: (stored file, sha256, size)} for names already kept (the store's
+    `media_rows`): a file of the same name and size that is still in the folder is not read again."""
     from srs.model import SrsError
 
     result = MediaImport()
@@ -196,6 +199,13 @@ def import_media(db_path, specs) -> MediaImport:
         found = {name: lookup_name(name, available) for name in names}
         result.missing.extend(name for name, real in found.items() if real is None)
         readable = {real: name for name, real in found.items() if real is not None}
+        kept = known(list(readable.values())) if known is not None and readable else {}
+        for real, name in list(readable.items()):
+            row = kept.get(name)
+            if row is not None and package.sizes.get(real) == row[2] and store.path(row[0]) is not None:
+                result.rows.append((name, *row))
+                result.present += 1
+                del readable[real]
         if not readable:
             continue
         for real, data in package.read_each(list(readable)):

@@ -740,6 +740,16 @@ class Store:
                 f"SELECT name, file FROM media WHERE name IN ({', '.join('?' * len(chunk))})", chunk).fetchall())
         return out
 
+    def media_rows(self, names: list[str]) -> dict[str, tuple[str, str, int]]:
+        """{name: (stored file, sha256, size)} for the media names the store knows."""
+        out = {}
+        names = list(dict.fromkeys(names))
+        for start in range(0, len(names), 500):
+            chunk = names[start:start + 500]
+            out.update((name, (file, digest, size)) for name, file, digest, size in self.conn.execute(
+                f"SELECT name, file, sha256, size FROM media WHERE name IN ({', '.join('?' * len(chunk))})", chunk))
+        return out
+
     def _in_write(self) -> None:
         if not self.conn.in_transaction:
             raise RuntimeError("this store method runs inside `Store.write()`")

@@ -420,3 +420,22 @@ def test_image_only_card_on_a_terminal_without_graphics(tmp_path):
         term.wait_for("EXIT=0")
     finally:
         term.close()
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["anki21b", "anki21"])
+def test_reimport_reads_only_media_it_does_not_keep(tmp_path, made, cli, monkeypatch, legacy):
+    import srs.anki.package
+
+    package = export(made, tmp_path / "deck.apkg", legacy=legacy)
+    cli("import", str(package))
+    read = []
+    original = srs.anki.package.PackageMedia.read_each
+    monkeypatch.setattr(srs.anki.package.PackageMedia, "read_each",
+                        lambda self, names: read.extend(names) or original(self, names))
+    assert "media: 0 stored, 4 already kept, 0 missing" in cli("import", str(package)).stdout
+    assert read == []
+    folder = Path(str(cli.db) + ".media")
+    photo = next(p for p in folder.iterdir() if p.read_bytes() == PNG)
+    photo.unlink()  # a file lost from the folder comes back from the package
+    assert "media: 1 stored, 3 already kept, 0 missing" in cli("import", str(package)).stdout
+    assert read == ["photo.png"] and photo.read_bytes() == PNG

@@ -290,10 +290,11 @@ class PackageMedia:
     at a time, in memory, for the media store to keep.
     """
 
-    def __init__(self, path, names: dict[str, str], zstd: bool):
+    def __init__(self, path, names: dict[str, str], zstd: bool, sizes: dict[str, int] | None = None):
         self.path = str(path)
         self.names = names
         self.zstd = zstd
+        self.sizes = sizes or {}  # name -> size in bytes, as the package declares it
 
     def read_each(self, names: list[str]) -> Iterator[tuple[str, bytes | None]]:
         """(name, content) for each name; content is None when the member is missing or damaged."""
@@ -326,28 +327,36 @@ def package_media(path) -> PackageMedia:
     try:
         _, zstd = _collection_member(package)
         names: dict[str, str] = {}
+        sizes: dict[str, int] = {}
         if "media" in package:
             data = package.read("media", zstd=zstd, limit=MAX_MEDIA_MAP_BYTES)
-            names = _media_names(data, zstd, package)
-        return PackageMedia(path, names, zstd)
+            names, sizes = _media_names(data, zstd, package)
+        if not zstd:  # legacy members are stored as they are: the zip knows their size
+            sizes = {name: package.members[member].file_size for name, member in names.items()
+                     if member in package}
+        return PackageMedia(path, names, zstd, sizes)
     finally:
         package.close()
 
 
-def _media_names(data: bytes, protobuf: bool, package: _Package) -> dict[str, str]:
-    """File name -> zip member. Legacy: JSON {"0": "name.jpg"}; current: MediaEntries, member = index."""
+def _media_names(data: bytes, protobuf: bool, package: _Package) -> tuple[dict[str, str], dict[str, int]]:
+    """(file name -> zip member, file name -> size). Legacy: JSON {"0": "name.jpg"}; current:
+    MediaEntries (name 1, size 2, sha1 3), the member being the entry's index."""
     names: dict[str, str] = {}
+    sizes: dict[str, int] = {}
     if protobuf:
         try:
             entries = protobuf_fields(data).get(1, [])
             for index, entry in enumerate(entries):
                 if isinstance(entry, (bytes, bytearray)):
-                    name = pb_text(protobuf_fields(bytes(entry)), 1)
-                    if name:
-                        names.setdefault(name, str(index))
+                    message = protobuf_fields(bytes(entry))
+                    name = pb_text(message, 1)
+                    if name and name not in names:
+                        names[name] = str(index)
+                        sizes[name] = pb_int(message, 2)
         except ValueError:
             raise package.error("the package's media list is damaged") from None
-        return names
+        return names, sizes
     import json
 
     try:
@@ -358,4 +367,4 @@ def _media_names(data: bytes, protobuf: bool, package: _Package) -> dict[str, st
         for member, name in mapping.items():
             if isinstance(name, str) and name:
                 names.setdefault(name, str(member))
-    return names
+    return names, sizes
