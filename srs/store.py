@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from srs.clock import from_text, to_text
-from srs.model import CardSpec, DeckSpec, Progress, Review, SrsError, StoredCard
+from srs.model import CardSpec, DeckSpec, NoteSpec, NoteType, Progress, Review, SrsError, StoredCard
 
 STATE_NAMES = ("new", "learning", "review", "relearning")
 KIND_NAMES = ("learn", "review", "relearn")
@@ -704,10 +704,8 @@ class Store:
                               "WHERE id = ?", (*values, stamp, row[0]))
         return row[0]
 
-    def card_notes(self, deck_ids: list[int] | None = None, card_id: int | None = None) -> dict:
+    def card_notes(self, deck_ids: list[int] | None = None, card_id: int | None = None) -> dict[int, NoteSpec]:
         """{card id: NoteSpec} for the cards (of these decks, or this one card) that are Anki notes' cards."""
-        from srs.model import NoteSpec, NoteType
-
         sql = ("SELECT c.id, cn.ord, n.guid, n.fields, n.tags, n.media, t.id, t.anki_id, t.name, t.kind, t.fields, "
                "t.templates, t.css, t.sort_field FROM card_notes cn JOIN cards c ON c.id = cn.card_id "
                "JOIN notes n ON n.id = cn.note_id JOIN note_types t ON t.id = n.note_type_id WHERE 1")
