@@ -117,6 +117,9 @@ def import_(
             line += " (not in the package: " + ", ".join(media.missing[:5]) + (", ..." if len(media.missing) > 5
                                                                                else "") + ")"
         out.print(_plain(line))
+    if media.replaced:
+        out.print(_plain(f"media: {len(media.replaced)} file(s) replaced an earlier file of the same name: "
+                         + ", ".join(media.replaced[:5]) + (", ..." if len(media.replaced) > 5 else "")))
     if skipped:
         out.print(_plain(f"skipped {len(skipped)} file(s) of unknown type: " + ", ".join(map(str, skipped[:5]))))
     if any(r.unkeyed for r in results):

@@ -174,6 +174,7 @@ class MediaImport:
     stored: int = 0  # files new to the media folder
     present: int = 0  # files the folder already had (same content)
     missing: list[str] = field(default_factory=list)  # referenced, but not in the package (or unreadable)
+    replaced: list[str] = field(default_factory=list)  # names the store had for a different content
 
 
 def import_media(db_path, specs, known=None) -> MediaImport:
@@ -218,6 +219,8 @@ def import_media(db_path, specs, known=None) -> MediaImport:
             except OSError as error:
                 raise SrsError(f"cannot write the media folder: {error.strerror or error}", str(store.folder)) from None
             result.rows.append((name, stored, digest, len(data)))
+            if name in kept and kept[name][1] != digest:
+                result.replaced.append(name)  # one name, one file: notes of both packages now show this one
             if new:
                 result.stored += 1
             else:

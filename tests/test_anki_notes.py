@@ -439,3 +439,18 @@ def test_reimport_reads_only_media_it_does_not_keep(tmp_path, made, cli, monkeyp
     photo.unlink()  # a file lost from the folder comes back from the package
     assert "media: 1 stored, 3 already kept, 0 missing" in cli("import", str(package)).stdout
     assert read == ["photo.png"] and photo.read_bytes() == PNG
+
+
+def test_a_name_reused_for_other_content_is_reported(tmp_path, made, cli):
+    cli("import", str(export(made, tmp_path / "deck.apkg", legacy=False)))
+    (tmp_path / "other").mkdir()
+    other = Collection(str(tmp_path / "other" / "collection.anki2"))
+    try:
+        name = other.media.write_data("photo.png", PNG + b"another picture")
+        note = other.new_note(other.models.by_name("Basic"))
+        note["Front"], note["Back"] = f'other <img src="{name}">', "x"
+        other.add_note(note, other.decks.id("Other"))
+        result = cli("import", str(export(other, tmp_path / "other.apkg", legacy=True)))
+    finally:
+        other.close()
+    assert "media: 1 file(s) replaced an earlier file of the same name: photo.png" in result.stdout
