@@ -170,7 +170,7 @@ class MediaStore:
 class MediaImport:
     """What an import did with the media its notes reference."""
 
-    rows: list[tuple] = field(default_factory=list)  # (name, stored file, sha256, size) for the store's table
+    rows: list[tuple] = field(default_factory=list)  # (name, stored file, sha256, size, package) for the store
     stored: int = 0  # files new to the media folder
     present: int = 0  # files the folder already had (same content)
     missing: list[str] = field(default_factory=list)  # referenced, but not in the package (or unreadable)
@@ -180,8 +180,9 @@ class MediaImport:
 def import_media(db_path, specs, known=None) -> MediaImport:
     """Store the media the notes of `specs` reference, read from their packages one file at a time.
 
-    `known(names)` gives {name: (stored file, sha256, size)} for names already kept (the store's
-    `media_rows`): a file of the same name and size that is still in the folder is not read again."""
+    `known(names)` gives {name: (stored file, sha256, size, source)} for names already kept (the
+    store's `media_rows`): a file read from this same package before, of the size it declares now
+    and still in the folder, is not read again."""
     from srs.model import SrsError
 
     result = MediaImport()
@@ -201,9 +202,11 @@ def import_media(db_path, specs, known=None) -> MediaImport:
         result.missing.extend(name for name, real in found.items() if real is None)
         readable = {real: name for name, real in found.items() if real is not None}
         kept = known(list(readable.values())) if known is not None and readable else {}
+        source = os.path.abspath(package.path)
         for real, name in list(readable.items()):
             row = kept.get(name)
-            if row is not None and package.sizes.get(real) == row[2] and store.path(row[0]) is not None:
+            if (row is not None and row[3] == source and package.sizes.get(real) == row[2]
+                    and store.path(row[0]) is not None):
                 result.rows.append((name, *row))
                 result.present += 1
                 del readable[real]
@@ -218,7 +221,7 @@ def import_media(db_path, specs, known=None) -> MediaImport:
                 stored, digest, new = store.add(data, name)
             except OSError as error:
                 raise SrsError(f"cannot write the media folder: {error.strerror or error}", str(store.folder)) from None
-            result.rows.append((name, stored, digest, len(data)))
+            result.rows.append((name, stored, digest, len(data), source))
             if name in kept and kept[name][1] != digest:
                 result.replaced.append(name)  # one name, one file: notes of both packages now show this one
             if new:

@@ -197,8 +197,9 @@ def m006_notes_and_media(db) -> None:
     )
     db["card_notes"].create_index(["note_id"])
     # media files by the name notes reference them: stored content-addressed in <db>.media/
-    db["media"].create({"name": str, "file": str, "sha256": str, "size": int, "added_at": str}, pk="name",
-                       not_null={"file", "sha256", "size"})
+    # (source: the package the name was last read from, so an unchanged re-import need not read it again)
+    db["media"].create({"name": str, "file": str, "sha256": str, "size": int, "source": str, "added_at": str},
+                       pk="name", not_null={"file", "sha256", "size"})
 
 
 LATEST = len(MIGRATIONS)

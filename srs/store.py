@@ -179,7 +179,7 @@ class Store:
 
     def sync_decks(self, specs: list[DeckSpec], now: datetime, media: list[tuple] = ()) -> list[ImportResult]:
         """Bring the store in line with the given decks, all in one transaction (with the names of
-        the media files their notes reference: (name, stored file, sha256, size), see `srs.media`)."""
+        the media files their notes reference: (name, stored file, sha256, size, source), see `srs.media`)."""
         with self.write():
             self._record_media(media, now)
             results = [self._sync_deck(spec, now) for spec in specs]
@@ -644,12 +644,13 @@ class Store:
     # -- notes and media (Anki notes kept whole; see srs.media) ---------------------------
 
     def _record_media(self, rows: list[tuple], now: datetime) -> None:
+        """(name, stored file, sha256, size, source package) rows: one file per name, the latest read."""
         stamp = to_text(now)
         self.conn.executemany(
-            "INSERT INTO media (name, file, sha256, size, added_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) "
-            "DO UPDATE SET file = excluded.file, sha256 = excluded.sha256, size = excluded.size, "
-            "added_at = excluded.added_at WHERE media.sha256 <> excluded.sha256",
-            [(*row, stamp) for row in rows])
+            "INSERT INTO media (name, file, sha256, size, source, added_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET file = excluded.file, sha256 = excluded.sha256, size = excluded.size, "
+            "source = excluded.source, added_at = CASE WHEN media.sha256 = excluded.sha256 THEN media.added_at "
+            "ELSE excluded.added_at END", [(*row, stamp) for row in rows])
 
     def _link_notes(self, deck_id: int, spec: DeckSpec, stamp: str) -> None:
         """Keep the notes of the deck's cards (guid, note type, fields, tags) and link each card to its note."""
@@ -738,14 +739,15 @@ class Store:
                 f"SELECT name, file FROM media WHERE name IN ({', '.join('?' * len(chunk))})", chunk).fetchall())
         return out
 
-    def media_rows(self, names: list[str]) -> dict[str, tuple[str, str, int]]:
-        """{name: (stored file, sha256, size)} for the media names the store knows."""
+    def media_rows(self, names: list[str]) -> dict[str, tuple[str, str, int, str | None]]:
+        """{name: (stored file, sha256, size, source package)} for the media names the store knows."""
         out = {}
         names = list(dict.fromkeys(names))
         for start in range(0, len(names), 500):
             chunk = names[start:start + 500]
-            out.update((name, (file, digest, size)) for name, file, digest, size in self.conn.execute(
-                f"SELECT name, file, sha256, size FROM media WHERE name IN ({', '.join('?' * len(chunk))})", chunk))
+            out.update((name, tuple(rest)) for name, *rest in self.conn.execute(
+                f"SELECT name, file, sha256, size, source FROM media WHERE name IN ({', '.join('?' * len(chunk))})",
+                chunk))
         return out
 
     def _in_write(self) -> None:

@@ -446,7 +446,7 @@ def test_a_name_reused_for_other_content_is_reported(tmp_path, made, cli):
     (tmp_path / "other").mkdir()
     other = Collection(str(tmp_path / "other" / "collection.anki2"))
     try:
-        name = other.media.write_data("photo.png", PNG + b"another picture")
+        name = other.media.write_data("photo.png", PNG[::-1])  # same name, same size, another picture
         note = other.new_note(other.models.by_name("Basic"))
         note["Front"], note["Back"] = f'other <img src="{name}">', "x"
         other.add_note(note, other.decks.id("Other"))
@@ -454,3 +454,7 @@ def test_a_name_reused_for_other_content_is_reported(tmp_path, made, cli):
     finally:
         other.close()
     assert "media: 1 file(s) replaced an earlier file of the same name: photo.png" in result.stdout
+    db = sqlite3.connect(cli.db)
+    file = db.execute("select file from media where name = 'photo.png'").fetchone()[0]
+    db.close()
+    assert (Path(str(cli.db) + ".media") / file).read_bytes() == PNG[::-1]
