@@ -103,6 +103,11 @@ def import_(
         if store is None and database_path(ctx.find_root().obj["db"], True).exists():
             store = _store(ctx)
         results = store.unchanged_package(key, fingerprint) if store is not None else None
+        if results is not None:
+            from srs.media import package_media_lost
+
+            if package_media_lost(store.path, store, path):
+                results = None  # read again: its lost media come back from it
         same.extend(results or [])
         return results is not None
 
@@ -110,8 +115,11 @@ def import_(
     if write_deck is not None and (len(specs) != 1 or not write_deck.parent.is_dir()):
         raise SrsError("--write-deck needs exactly one lesson to import" if len(specs) != 1
                        else f"no such folder for --write-deck: {write_deck.parent}")
+    from srs.media import import_media
+
     store = store or _store(ctx, create=True)
-    results = store.sync_decks(specs, clock.now()) + same
+    media = import_media(store.path, specs, store.media_rows)  # files first: the rows go in with the cards
+    results = store.sync_decks(specs, clock.now(), media.rows) + same
     if fingerprints:
         store.record_packages(fingerprints, clock.now())
     if write_deck is not None:
@@ -135,6 +143,15 @@ def import_(
             out.print(_plain(f"  unkeyed (the lesson does not decide it): {question}"))
     for notice in notices:  # cards a package has that srs could not take, with why; an empty package
         out.print(_plain(notice))
+    if media.rows or media.missing:
+        line = f"media: {media.stored} stored, {media.present} already kept, {len(media.missing)} missing"
+        if media.missing:
+            line += " (not in the package: " + ", ".join(media.missing[:5]) + (", ..." if len(media.missing) > 5
+                                                                               else "") + ")"
+        out.print(_plain(line))
+    if media.replaced:
+        out.print(_plain(f"media: {len(media.replaced)} file(s) replaced an earlier file of the same name: "
+                         + ", ".join(media.replaced[:5]) + (", ..." if len(media.replaced) > 5 else "")))
     if skipped:
         out.print(_plain(f"skipped {len(skipped)} file(s) of unknown type: " + ", ".join(map(str, skipped[:5]))))
     if any(r.unkeyed for r in results):
@@ -315,7 +332,8 @@ def config(
     """Show or change scheduling settings, for one deck or (without a deck) for all.
 
     Keys: desired_retention, new_per_day, reviews_per_day, learning_steps,
-    relearning_steps, day_start_hour, maximum_interval, fuzz. Limits are per deck.
+    relearning_steps, day_start_hour, maximum_interval, fuzz, autoplay_audio. Limits
+    are per deck.
 
     Examples: srs config; srs config new_per_day 10; srs config "My deck" desired_retention 0.85
     """
@@ -622,7 +640,8 @@ def export_anki(
 
     counts = export_decks(_store(ctx), out, decks, with_progress=with_progress, now=clock.now())
     print(safe(f"{out}: {counts['cards']:,} card(s) from {counts['decks']} deck(s)"
-               + (f" with {counts['revlog']:,} review(s)" if with_progress else "")))
+               + (f" with {counts['revlog']:,} review(s)" if with_progress else "")
+               + (f", {counts['media']:,} media file(s)" if counts.get("media") else "")))
 
 
 # -- entry point ---------------------------------------------------------------------

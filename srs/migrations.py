@@ -277,4 +277,48 @@ def m009_anki_render(db) -> None:
                                    not_null={"fingerprint", "imported_at"})
 
 
+@migration
+def m010_notes_and_media(db) -> None:
+    # Anki notes kept whole (guid, note type, raw fields, tags), so that export writes them back
+    # as the same notes; card_notes links a card to its note and its ord
+    db["note_types"].create(
+        {
+            "id": int,
+            "anki_id": int,  # Anki's note type id, written back as is
+            "key": str,  # sha256 of the whole definition: one row per distinct note type
+            "name": str, "kind": int,  # 0 standard, 1 cloze
+            "fields": str,  # JSON list of field names
+            "templates": str,  # JSON list of [name, question format, answer format]
+            "css": str, "sort_field": int,
+        },
+        pk="id",
+        not_null={"anki_id", "key", "name", "kind", "fields", "templates"},
+    )
+    db["note_types"].create_index(["key"], unique=True)
+    db["notes"].create(
+        {
+            "id": int, "guid": str, "note_type_id": int,
+            "fields": str,  # JSON list of the raw (HTML) field values
+            "tags": str,  # JSON list
+            "media": str,  # JSON list of the media file names the note references
+            "updated_at": str,
+        },
+        pk="id",
+        foreign_keys=[("note_type_id", "note_types", "id")],
+        not_null={"guid", "note_type_id", "fields"},
+    )
+    db["notes"].create_index(["guid"], unique=True)
+    db["card_notes"].create(
+        {"card_id": int, "note_id": int, "ord": int},  # ord: the card's template, or cloze number - 1
+        pk="card_id",
+        foreign_keys=[("card_id", "cards", "id"), ("note_id", "notes", "id")],
+        not_null={"note_id", "ord"},
+    )
+    db["card_notes"].create_index(["note_id"])
+    # media files by the name notes reference them: stored content-addressed in <db>.media/
+    # (source: the package the name was last read from, so an unchanged re-import need not read it again)
+    db["media"].create({"name": str, "file": str, "sha256": str, "size": int, "source": str, "added_at": str},
+                       pk="name", not_null={"file", "sha256", "size"})
+
+
 LATEST = len(MIGRATIONS)

@@ -47,6 +47,7 @@ class CardSpec:
     schedule: ImportedSchedule | None = None  # the card's schedule as the source keeps it (Anki)
     hint: str | None = None  # shown on request before the answer (Anki's {{hint:Field}})
     typed_answer: str | None = None  # the answer to type, when the source asks for one (Anki's {{type:Field}})
+    note: NoteSpec | None = None  # the Anki note this card is one card of (kept to write it back as the same note)
 
     @property
     def kind(self) -> str:
@@ -69,6 +70,35 @@ class DeckSpec:
     settings: dict = field(default_factory=dict)  # scheduling settings the source gives (Anki's deck options)
     html: bool = False  # the deck's text is HTML on purpose (exported as is, not escaped)
     partial: bool = False  # the source lists only some of the deck's cards: the others are not retired
+    media: object | None = None  # where the media files its notes reference can be read (`anki.package.PackageMedia`)
+
+
+@dataclass(frozen=True)
+class NoteType:
+    """An Anki note type as its package defines it, kept whole so that notes go back as they came."""
+
+    id: int  # Anki's note type id
+    name: str
+    kind: int  # 0 standard, 1 cloze
+    fields: tuple[str, ...]
+    templates: tuple[tuple[str, str, str], ...]  # (name, question format, answer format), by ord
+    css: str = ""
+    sort_field: int = 0
+
+
+@dataclass
+class NoteSpec:
+    """The Anki note a card comes from: its identity (guid), note type, raw fields and tags.
+
+    Every card of a note (siblings: reversed cards, cloze deletions) carries the same
+    note, with its own `ord` (template index, or cloze number - 1)."""
+
+    guid: str
+    note_type: NoteType
+    fields: list[str]  # raw field values (HTML), in the note type's field order
+    tags: list[str] = field(default_factory=list)
+    ord: int = 0
+    media: list[str] = field(default_factory=list)  # media file names the fields reference
 
 
 @dataclass

@@ -75,6 +75,7 @@ class Settings:
     parameters: tuple[float, ...] | None = None  # None: fsrs's defaults
     load_balance: bool = True  # pick the day in the fuzz window by the load (srs.load_balance)
     easy_days: tuple[float, ...] = (1.0,) * 7  # Monday..Sunday: 1 normal, 0.5 reduced, 0 minimum
+    autoplay_audio: bool = True  # review plays a side's audio when it is shown (as Anki does); not scheduling
 
     @classmethod
     def from_dict(cls, values: dict) -> "Settings":
@@ -101,6 +102,7 @@ SETTING_HELP = {
     "load_balance": "spread reviews evenly over the days of the fuzz range, true/false (default true)",
     "easy_days": ("weekdays with fewer reviews: 'sat sun' (minimum), 'sat:0 sun:0.5' or 'sun:reduced', "
                   "7 levels Mon..Sun '1 1 1 1 1 0 0.5', or 'none' (default none)"),
+    "autoplay_audio": "play a card's audio when it is shown in review, true/false (default true)",
 }
 
 

@@ -331,3 +331,11 @@ class ReviewSession:
         return Summary(cards=len(self.answered), right=sum(a.right for a in self.answered),
                        seconds=sum(a.duration_ms for a in self.answered) / 1000,
                        next_due=self.next_due())
+
+    def media(self, card: StoredCard):
+        """The images and sounds a card shows: (question, answer) lists of `srs.media.MediaFile`, and
+        whether the card's deck plays audio when a side is shown."""
+        from srs.media import card_files
+
+        question, answer = card_files(self.store, card.id)
+        return question, answer, self.settings_for(card).autoplay_audio

@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 
 from srs.clock import day_start, from_text, to_text
 from srs.clock import now as clock_now
-from srs.model import CardSpec, DeckSpec, ImportedSchedule, Progress, Review, SrsError, StoredCard
+from srs.model import CardSpec, DeckSpec, ImportedSchedule, NoteSpec, NoteType, Progress, Review, SrsError, StoredCard
 
 STATE_NAMES = ("new", "learning", "review", "relearning")
 KIND_NAMES = ("learn", "review", "relearn")
@@ -194,9 +194,11 @@ class Store:
 
     # -- import ----------------------------------------------------------------------
 
-    def sync_decks(self, specs: list[DeckSpec], now: datetime) -> list[ImportResult]:
-        """Bring the store in line with the given decks, all in one transaction."""
+    def sync_decks(self, specs: list[DeckSpec], now: datetime, media: list[tuple] = ()) -> list[ImportResult]:
+        """Bring the store in line with the given decks, all in one transaction (with the names of
+        the media files their notes reference: (name, stored file, sha256, size, source), see `srs.media`)."""
         with self.write():
+            self._record_media(media, now)
             results = [self._sync_deck(spec, now) for spec in specs]
         return results
 
@@ -288,6 +290,7 @@ class Store:
         result.added = len(inserts)
         result.suspended = conn.execute("SELECT count(*) FROM card_state WHERE deck_id = ? AND retired = 0 "
                                         "AND suspended = 1", (deck_id,)).fetchone()[0]
+        self._link_notes(deck_id, spec, stamp)
         return result
 
     def unchanged_package(self, path: str, fingerprint: str) -> list[ImportResult] | None:
@@ -954,6 +957,118 @@ class Store:
             "SELECT r.id, r.card_id, d.name, r.reviewed_at, r.rating, r.kind, r.duration_ms, r.choice, r.correct "
             "FROM reviews r JOIN cards c ON c.id = r.card_id JOIN decks d ON d.id = c.deck_id "
             "WHERE r.card_id = ? ORDER BY r.reviewed_at, r.id", (card_id,)).fetchall()
+    # -- notes and media (Anki notes kept whole; see srs.media) ---------------------------
+
+    def _record_media(self, rows: list[tuple], now: datetime) -> None:
+        """(name, stored file, sha256, size, source package) rows: one file per name, the latest read."""
+        stamp = to_text(now)
+        self.conn.executemany(
+            "INSERT INTO media (name, file, sha256, size, source, added_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET file = excluded.file, sha256 = excluded.sha256, size = excluded.size, "
+            "source = excluded.source, added_at = CASE WHEN media.sha256 = excluded.sha256 THEN media.added_at "
+            "ELSE excluded.added_at END", [(*row, stamp) for row in rows])
+
+    def _link_notes(self, deck_id: int, spec: DeckSpec, stamp: str) -> None:
+        """Keep the notes of the deck's cards (guid, note type, fields, tags) and link each card to its note."""
+        conn = self.conn
+        noted = [card for card in spec.cards if card.note is not None and card.source_id]
+        if not noted:
+            return
+        rows = {source_id: (card_id, note_id, ord_) for card_id, source_id, note_id, ord_ in conn.execute(
+            "SELECT c.id, c.source_id, n.note_id, n.ord FROM cards c LEFT JOIN card_notes n ON n.card_id = c.id "
+            "WHERE c.deck_id = ? AND c.source_id IS NOT NULL", (deck_id,))}
+        type_ids: dict[int, int] = {}
+        note_ids: dict[str, int] = {}
+        links = []
+        for card in noted:
+            note = card.note
+            note_id = note_ids.get(note.guid)
+            if note_id is None:
+                key = id(note.note_type)
+                if key not in type_ids:
+                    type_ids[key] = self._note_type_id(note.note_type)
+                note_id = note_ids[note.guid] = self._note_id(note, type_ids[key], stamp)
+            row = rows.get(card.source_id)
+            if row is not None and (row[1], row[2]) != (note_id, note.ord):
+                links.append((note_id, note.ord, row[0]))
+        conn.executemany("INSERT OR REPLACE INTO card_notes (note_id, ord, card_id) VALUES (?, ?, ?)", links)
+
+    def _note_type_id(self, note_type) -> int:
+        import hashlib
+
+        definition = [note_type.id, note_type.name, note_type.kind, list(note_type.fields),
+                      [list(t) for t in note_type.templates], note_type.css, note_type.sort_field]
+        key = hashlib.sha256(json.dumps(definition, ensure_ascii=False).encode("utf-8")).hexdigest()
+        row = self.conn.execute("SELECT id FROM note_types WHERE key = ?", (key,)).fetchone()
+        if row is not None:
+            return row[0]
+        return self.conn.execute(
+            "INSERT INTO note_types (anki_id, key, name, kind, fields, templates, css, sort_field) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (note_type.id, key, note_type.name, note_type.kind, _json(definition[3]), _json(definition[4]),
+             note_type.css, note_type.sort_field)).lastrowid
+
+    def _note_id(self, note, note_type_id: int, stamp: str) -> int:
+        values = (note_type_id, _json(note.fields), _json(note.tags), _json(note.media))
+        row = self.conn.execute("SELECT id, note_type_id, fields, tags, media FROM notes WHERE guid = ?",
+                                (note.guid,)).fetchone()
+        if row is None:
+            return self.conn.execute(
+                "INSERT INTO notes (guid, note_type_id, fields, tags, media, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (note.guid, *values, stamp)).lastrowid
+        if tuple(row[1:]) != values:
+            self.conn.execute("UPDATE notes SET note_type_id = ?, fields = ?, tags = ?, media = ?, updated_at = ? "
+                              "WHERE id = ?", (*values, stamp, row[0]))
+        return row[0]
+
+    def card_notes(self, deck_ids: list[int] | None = None, card_id: int | None = None) -> dict[int, NoteSpec]:
+        """{card id: NoteSpec} for the cards (of these decks, or this one card) that are Anki notes' cards."""
+        sql = ("SELECT c.id, cn.ord, n.guid, n.fields, n.tags, n.media, t.id, t.anki_id, t.name, t.kind, t.fields, "
+               "t.templates, t.css, t.sort_field FROM card_notes cn JOIN cards c ON c.id = cn.card_id "
+               "JOIN notes n ON n.id = cn.note_id JOIN note_types t ON t.id = n.note_type_id WHERE 1")
+        args: list = []
+        if card_id is not None:
+            sql += " AND cn.card_id = ?"
+            args.append(card_id)
+        elif deck_ids is not None:
+            sql += f" AND c.deck_id IN ({', '.join('?' * len(deck_ids))})"
+            args.extend(deck_ids)
+        types: dict[int, NoteType] = {}
+        out = {}
+        for row in self.conn.execute(sql, args):
+            note_type = types.get(row[6])
+            if note_type is None:
+                note_type = types[row[6]] = NoteType(
+                    row[7], row[8], row[9], tuple(json.loads(row[10])),
+                    tuple(tuple(t) for t in json.loads(row[11])), row[12] or "", row[13] or 0)
+            out[row[0]] = NoteSpec(row[2], note_type, json.loads(row[3]), json.loads(row[4]) if row[4] else [],
+                                   row[1] or 0, json.loads(row[5]) if row[5] else [])
+        return out
+
+    def media_files(self, names: list[str]) -> dict[str, str]:
+        """{name: stored file} for the media names the store knows."""
+        out = {}
+        names = list(dict.fromkeys(names))
+        for start in range(0, len(names), 500):
+            chunk = names[start:start + 500]
+            out.update(self.conn.execute(
+                f"SELECT name, file FROM media WHERE name IN ({', '.join('?' * len(chunk))})", chunk).fetchall())
+        return out
+
+    def media_of_package(self, source: str) -> list[str]:
+        """The stored files of the media last read from a package (its absolute path)."""
+        return [row[0] for row in self.conn.execute("SELECT file FROM media WHERE source = ?", (source,))]
+
+    def media_rows(self, names: list[str]) -> dict[str, tuple[str, str, int, str | None]]:
+        """{name: (stored file, sha256, size, source package)} for the media names the store knows."""
+        out = {}
+        names = list(dict.fromkeys(names))
+        for start in range(0, len(names), 500):
+            chunk = names[start:start + 500]
+            out.update((name, tuple(rest)) for name, *rest in self.conn.execute(
+                f"SELECT name, file, sha256, size, source FROM media WHERE name IN ({', '.join('?' * len(chunk))})",
+                chunk))
+        return out
 
     def _in_write(self) -> None:
         if not self.conn.in_transaction:

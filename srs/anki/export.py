@@ -97,27 +97,49 @@ def export_decks(store, path, decks: list[str] | None = None, *, with_progress: 
             chosen = [(deck["id"], deck["name"]) for deck in store.decks()]
         options = {normalize_deck_name(name): DeckOptions.from_settings(store.deck_settings(deck_id))
                    for deck_id, name in chosen}
-        cards = (card for deck_id, _ in chosen for card in store.bulk_cards(deck_id))
+        notes = store.card_notes([deck_id for deck_id, _ in chosen])  # cards of Anki notes: written as those notes
+        cards = (_with_note(card, notes) for deck_id, _ in chosen for card in store.bulk_cards(deck_id))
         histories = None
         if with_progress:
             histories = groupby(store.review_rows([deck_id for deck_id, _ in chosen]), key=itemgetter(0))
         rollover = int(store.global_settings().get("day_start_hour", DEFAULT_DAY_START_HOUR))
         empty = "nothing to export: no cards in " + (", ".join(repr(name) for _, name in chosen) or "the store")
         counts = _write(path, cards, options, histories, now=now, rollover=rollover, progress=with_progress,
-                        empty_error=empty)
+                        empty_error=empty, media=_stored_media(store, notes.values()))
     return {"decks": len(chosen), **counts}
+
+
+def _with_note(card: StoredCard, notes: dict) -> StoredCard:
+    card.spec.note = notes.get(card.id)
+    return card
+
+
+def _stored_media(store, notes) -> dict[str, Path]:
+    """{name: file in the media folder} for the media the notes reference and the store keeps."""
+    from srs.media import MediaStore
+
+    names = list(dict.fromkeys(name for note in notes for name in note.media))
+    folder = MediaStore(store.path)
+    out = {}
+    for name, stored in store.media_files(names).items():
+        path = folder.path(stored)
+        if path is not None:
+            out[name] = path
+    return out
 
 
 def write_apkg(path, cards: Iterable[StoredCard], *, with_progress: bool, now: datetime,
                deck_options: dict[str, dict] | None = None,
-               day_start_hour: int = DEFAULT_DAY_START_HOUR) -> dict:
+               day_start_hour: int = DEFAULT_DAY_START_HOUR, media: dict[str, Path] | None = None) -> dict:
     """Write `cards` (with their `reviews` when `with_progress`) as an Anki package at `path`.
 
     Returns {"notes", "cards", "revlog"} counts. `deck_options` maps a deck name to its
     settings, as the store keeps them: `desired_retention`, `parameters`, `learning_steps`,
     `relearning_steps` (minutes), `maximum_interval`, `new_per_day`, `reviews_per_day`,
     and `html` (the deck's text is HTML: exported as is). They become the deck's Anki
-    options and the retention and decay stored with each card.
+    options and the retention and decay stored with each card. A card with a `spec.note`
+    is written as that Anki note (its guid, note type and fields; siblings share it), with
+    the files of `media` ({name: path}) its note references.
     """
     cards = list(cards)
     seen: set[int] = set()
@@ -131,7 +153,8 @@ def write_apkg(path, cards: Iterable[StoredCard], *, with_progress: bool, now: d
         default = DeckOptions()
         histories = ((card.id, _replayed(card, options.get(normalize_deck_name(card.deck), default).settings))
                      for card in cards if card.reviews)
-    return _write(path, cards, options, histories, now=now, rollover=day_start_hour, progress=with_progress)
+    return _write(path, cards, options, histories, now=now, rollover=day_start_hour, progress=with_progress,
+                  media=media)
 
 
 def _replayed(card: StoredCard, settings: Settings) -> list[tuple]:
@@ -167,8 +190,8 @@ def note_fields(card: StoredCard, as_html: bool = False) -> list[str]:
     if spec.options is not None:
         items = "".join(f"<li>{_field(option, as_html)}</li>" for option in spec.options)
         choices = f'<ol class="srs-choices" type="A">{items}</ol>'
-    return [question, choices, _field(spec.answer, as_html), _field(spec.explanation, as_html),
-            _field(spec.source_id, False), str(card.id)]
+    # Source stays empty: ids a source gave (Anki guids...) mean nothing to the learner
+    return [question, choices, _field(spec.answer, as_html), _field(spec.explanation, as_html), "", str(card.id)]
 
 
 def _tags(tags: list[str]) -> str:
@@ -185,7 +208,8 @@ def _tags(tags: list[str]) -> str:
 
 
 def _write(path, cards: Iterable[StoredCard], options: dict[str, DeckOptions], histories, *, now: datetime,
-           rollover: int, progress: bool, empty_error: str | None = None) -> dict:
+           rollover: int, progress: bool, empty_error: str | None = None,
+           media: dict[str, Path] | None = None) -> dict:
     """Fill a collection in a private temporary folder, then zip it into place."""
     now_us = to_us(now)
     target = Path(path)
@@ -209,8 +233,9 @@ def _write(path, cards: Iterable[StoredCard], options: dict[str, DeckOptions], h
             conn.close()
         if empty_error and not counts["cards"]:
             raise SrsError(empty_error)
-        _zip_atomically(target, db_path)
-    return counts
+        files = [(name, path) for name, path in (media or {}).items() if name in writer.media]
+        _zip_atomically(target, db_path, files)
+    return {**counts, **({"media": len(files)} if files else {})}  # media only when there is some
 
 
 class _Collection:
@@ -230,18 +255,27 @@ class _Collection:
         self.cards_out: list[tuple] = []
         self.revlog_out: list[tuple] = []  # staged (see anki.progress.insert_revlog)
         self.revlog = 0
+        self.anki_notes: dict[str, int] = {}  # guid of an imported Anki note -> its note id here
+        self.anki_cards: set[tuple[int, int]] = set()  # (note id, ord) written
+        self.note_types: dict[int, object] = {}  # Anki note type id -> NoteType of the notes written
+        self.media: set[str] = set()  # media names the written notes reference
         if progress:
             conn.execute(STAGING)
 
     def add_card(self, card: StoredCard) -> None:
         deck, deck_id = self.deck_names.get(card.deck) or self._deck(card.deck)
         opts = self.options.get(deck, self.default)
-        model = CHOICE_MODEL if card.spec.options is not None else BASIC_MODEL
-        self.decks.setdefault(deck, set()).add(model.model_id)
-        nid, cid = next(self.ids), next(self.ids)
-        fields = note_fields(card, opts.html)
-        self.notes_out.append((nid, note_guid(card.id), model.model_id, self.stamp, -1, _tags(card.spec.tags),
-                               "\x1f".join(fields), fields[0], 0, 0, ""))
+        if card.spec.note is not None:
+            nid, cid, ord_ = self._anki_note(card.spec.note, deck)
+            if cid is None:
+                return  # a second srs card for the same card of the note
+        else:
+            model = CHOICE_MODEL if card.spec.options is not None else BASIC_MODEL
+            self.decks.setdefault(deck, set()).add(model.model_id)
+            nid, cid, ord_ = next(self.ids), next(self.ids), 0
+            fields = note_fields(card, opts.html)
+            self.notes_out.append((nid, note_guid(card.id), model.model_id, self.stamp, -1, _tags(card.spec.tags),
+                                   "\x1f".join(fields), fields[0], 0, 0, ""))
         position = len(self.cards) + 1
         if self.progress:
             p = card.progress
@@ -249,10 +283,27 @@ class _Collection:
             columns = card_columns(p, opts.settings, days=self.days, now_us=self.now_us, position=position, lrt=lrt)
         else:
             columns = (0, 0, position, 0, 0, 0, 0, 0, "")
-        self.cards_out.append((cid, nid, deck_id, 0, self.stamp, -1, *columns[:8], 0, 0, 0, columns[8]))
+        self.cards_out.append((cid, nid, deck_id, ord_, self.stamp, -1, *columns[:8], 0, 0, 0, columns[8]))
         self.cards[card.id] = (cid, card.progress.difficulty)
         if len(self.cards_out) >= _BATCH:
             self.flush()
+
+    def _anki_note(self, note, deck: str) -> tuple[int, int | None, int]:
+        """(note id, card id, ord) of a card of an imported Anki note: the note is written once, as it came."""
+        nid = self.anki_notes.get(note.guid)
+        if nid is None:
+            nid = self.anki_notes[note.guid] = next(self.ids)
+            self.note_types.setdefault(note.note_type.id, note.note_type)
+            fields = list(note.fields)
+            sort = fields[note.note_type.sort_field] if note.note_type.sort_field < len(fields) else ""
+            self.notes_out.append((nid, note.guid, note.note_type.id, self.stamp, -1, _tags(note.tags),
+                                   "\x1f".join(fields), sort, 0, 0, ""))
+            self.media.update(note.media)
+        self.decks.setdefault(deck, set())
+        if (nid, note.ord) in self.anki_cards:
+            return nid, None, note.ord
+        self.anki_cards.add((nid, note.ord))
+        return nid, next(self.ids), note.ord
 
     def _deck(self, name: str) -> tuple[str, int]:
         deck = normalize_deck_name(name)
@@ -288,8 +339,20 @@ class _Collection:
                 if model.model_id in self.decks.get(name, ()):
                     deck.add_model(model)
             deck.write_to_db(cursor, self.stamp, self.ids)
+        self._write_note_types()
         self._configure()
-        return {"notes": len(self.cards), "cards": len(self.cards), "revlog": self.revlog}
+        notes = len(self.cards) - sum(1 for _ in self.anki_cards) + len(self.anki_notes)
+        return {"notes": notes, "cards": len(self.cards), "revlog": self.revlog}
+
+    def _write_note_types(self) -> None:
+        """The imported notes' own note types, as Anki's legacy schema keeps them (ids, fields and
+        template names unchanged: Anki then takes them for the note types it already has)."""
+        if not self.note_types:
+            return
+        models = json.loads(self.conn.execute("SELECT models FROM col").fetchone()[0])
+        for note_type in self.note_types.values():
+            models[str(note_type.id)] = _note_type_json(note_type, self.stamp)
+        self.conn.execute("UPDATE col SET models = ?", (json.dumps(models),))
 
     def _configure(self) -> None:
         """Scheduler settings of the collection, and each deck's options when they are given."""
@@ -308,6 +371,21 @@ class _Collection:
             decks[did]["conf"] = conf_id
         self.conn.execute("UPDATE col SET conf = ?, decks = ?, dconf = ?",
                           (json.dumps(conf), json.dumps(decks), json.dumps(dconf)))
+
+
+def _note_type_json(note_type, stamp: int) -> dict:
+    """A note type in the legacy (schema 11) JSON Anki reads from `col.models`."""
+    fields = list(note_type.fields)
+    return {
+        "id": note_type.id, "name": note_type.name, "type": note_type.kind, "mod": stamp, "usn": -1,
+        "sortf": note_type.sort_field, "did": None, "tags": [], "vers": [],
+        "tmpls": [{"name": name, "ord": ord_, "qfmt": qfmt, "afmt": afmt, "bqfmt": "", "bafmt": "", "did": None,
+                   "bfont": "", "bsize": 0} for ord_, (name, qfmt, afmt) in enumerate(note_type.templates)],
+        "flds": [{"name": name, "ord": ord_, "sticky": False, "rtl": False, "font": "Arial", "size": 20,
+                  "media": []} for ord_, name in enumerate(fields)],
+        "css": note_type.css, "latexPre": genanki.Model.DEFAULT_LATEX_PRE, "latexPost": genanki.Model.DEFAULT_LATEX_POST, "latexsvg": False,
+        "req": [[ord_, "any", list(range(len(fields)))] for ord_ in range(len(note_type.templates))],
+    }
 
 
 def _with_parents(names: Iterable[str]) -> list[str]:
@@ -334,8 +412,9 @@ def _deck_config(default: dict, conf_id: int, name: str, settings: Settings, sta
 # -- the package file ------------------------------------------------------------------
 
 
-def _zip_atomically(target: Path, db_path: str) -> None:
-    """Zip the collection next to `target`, then rename it into place (fsynced first)."""
+def _zip_atomically(target: Path, db_path: str, media: list[tuple[str, Path]] = ()) -> None:
+    """Zip the collection (and the media files, as members 0, 1, ... named in the `media` map)
+    next to `target`, then rename it into place (fsynced first)."""
     directory = target.parent if str(target.parent) else Path(".")
     _remove_leftovers(directory, f".{target.name}.", ".tmp")
     try:
@@ -348,7 +427,11 @@ def _zip_atomically(target: Path, db_path: str) -> None:
             # the fastest deflate level: twice as fast as the default for a tenth more bytes
             with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
                 archive.write(db_path, "collection.anki2")
-                archive.writestr("media", "{}")
+                names = {}
+                for index, (name, path) in enumerate(media):
+                    archive.write(path, str(index))
+                    names[str(index)] = name
+                archive.writestr("media", json.dumps(names, ensure_ascii=False))
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, target)

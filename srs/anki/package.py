@@ -25,6 +25,8 @@ from srs.model import SrsError
 
 MAX_MEMBER_BYTES = 512 * 1024 * 1024  # per member we read, declared and actually read
 MAX_MEMBERS = 100_000  # media-heavy decks have thousands of members, never this many
+MAX_MEDIA_BYTES = 4 * 1024 * 1024 * 1024  # all the media read from one package, together
+MAX_MEDIA_MAP_BYTES = 64 * 1024 * 1024  # the `media` member: names of the files
 _CHUNK = 1024 * 1024
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -275,3 +277,94 @@ def open_collection(path) -> Iterator[tuple[sqlite3.Connection, str]]:
         raise package.error(f"{name} in the package is damaged ({type(err).__name__}: {err})") from None
     finally:
         conn.close()
+
+
+# -- media ---------------------------------------------------------------------------------
+
+
+class PackageMedia:
+    """The media files a package holds, read on demand under the same caps as the collection.
+
+    `names` maps each file name (as the notes reference it) to its numbered zip member.
+    Nothing is extracted: `read_each` opens the package again and returns the files one
+    at a time, in memory, for the media store to keep.
+    """
+
+    def __init__(self, path, names: dict[str, str], zstd: bool, sizes: dict[str, int] | None = None):
+        self.path = str(path)
+        self.names = names
+        self.zstd = zstd
+        self.sizes = sizes or {}  # name -> size in bytes, as the package declares it
+
+    def read_each(self, names: list[str]) -> Iterator[tuple[str, bytes | None]]:
+        """(name, content) for each name; content is None when the member is missing or damaged."""
+        package = _Package(self.path)
+        total = 0
+        try:
+            for name in names:
+                member = self.names.get(name)
+                if member is None or member not in package:
+                    yield name, None
+                    continue
+                try:
+                    data = package.read(member, zstd=self.zstd)
+                except SrsError as error:
+                    if "too large" in error.message or "unpacks to more" in error.message:
+                        raise
+                    yield name, None  # a damaged file only loses that file
+                    continue
+                total += len(data)
+                if total > MAX_MEDIA_BYTES:
+                    raise package.error(f"the media in the package unpack to more than {MAX_MEDIA_BYTES} bytes")
+                yield name, data
+        finally:
+            package.close()
+
+
+def package_media(path) -> PackageMedia:
+    """The media map of the package at `path` (legacy JSON, or zstd protobuf in current packages)."""
+    package = _Package(path)
+    try:
+        _, zstd = _collection_member(package)
+        names: dict[str, str] = {}
+        sizes: dict[str, int] = {}
+        if "media" in package:
+            data = package.read("media", zstd=zstd, limit=MAX_MEDIA_MAP_BYTES)
+            names, sizes = _media_names(data, zstd, package)
+        if not zstd:  # legacy members are stored as they are: the zip knows their size
+            sizes = {name: package.members[member].file_size for name, member in names.items()
+                     if member in package}
+        return PackageMedia(path, names, zstd, sizes)
+    finally:
+        package.close()
+
+
+def _media_names(data: bytes, protobuf: bool, package: _Package) -> tuple[dict[str, str], dict[str, int]]:
+    """(file name -> zip member, file name -> size). Legacy: JSON {"0": "name.jpg"}; current:
+    MediaEntries (name 1, size 2, sha1 3), the member being the entry's index."""
+    names: dict[str, str] = {}
+    sizes: dict[str, int] = {}
+    if protobuf:
+        try:
+            entries = protobuf_fields(data).get(1, [])
+            for index, entry in enumerate(entries):
+                if isinstance(entry, (bytes, bytearray)):
+                    message = protobuf_fields(bytes(entry))
+                    name = pb_text(message, 1)
+                    if name and name not in names:
+                        names[name] = str(index)
+                        sizes[name] = pb_int(message, 2)
+        except ValueError:
+            raise package.error("the package's media list is damaged") from None
+        return names, sizes
+    import json
+
+    try:
+        mapping = json.loads(data.decode("utf-8")) if data.strip() else {}
+    except (ValueError, UnicodeDecodeError):
+        raise package.error("the package's media list is damaged (not JSON)") from None
+    if isinstance(mapping, dict):
+        for member, name in mapping.items():
+            if isinstance(name, str) and name:
+                names.setdefault(name, str(member))
+    return names, sizes

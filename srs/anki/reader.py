@@ -21,15 +21,16 @@ from datetime import datetime, timedelta, timezone
 from srs import clock
 from srs.anki import states
 from srs.anki.format import FIELDS, HTML_MARK, REVLOG_KINDS, normalize_deck_name, note_kind
-from srs.anki.package import open_collection, pb_int, pb_text, protobuf_fields
+from srs.anki.package import open_collection, package_media, pb_int, pb_text, protobuf_fields
 from srs.anki.render import NoteFields, TemplateError, parse_template, render_card, typed_answers
 from srs.anki.text import after_answer_rule, choices_from_html, field_text, html_to_text, learner_text
-from srs.model import CardSpec, DeckSpec, Review, SrsError
+from srs.media import note_media
+from srs.model import CardSpec, DeckSpec, NoteSpec, NoteType, Review, SrsError
 
 
 class _Notetype:
     def __init__(self, ntid: int, name: str, kind: int, fields: list[str], templates: list[tuple[str, str]],
-                 template_names: list[str] | None = None):
+                 template_names: list[str] | None = None, css: str = "", sort_field: int = 0):
         self.id = ntid
         self.name = name
         self.kind = kind  # 0 normal, 1 cloze
@@ -37,6 +38,12 @@ class _Notetype:
         self.templates = templates  # (qfmt, afmt) by ord
         self.template_names = template_names or [""] * len(templates)
         self.ours = note_kind(ntid, name, fields)  # "basic", "choice", "either" or None
+        names = list(template_names or [])
+        names += [f"Card {i + 1}" for i in range(len(names), len(templates))]
+        # the note type as it is, to write its notes back as the same notes (not for our own types)
+        self.spec = None if self.ours is not None else NoteType(
+            ntid, name, kind, tuple(fields), tuple((n, q, a) for n, (q, a) in zip(names, templates)), css,
+            sort_field if 0 <= sort_field < len(fields) else 0)
         self._parsed: dict[int, tuple] = {}
         self._uses: dict[tuple[int, str], bool] = {}
 
@@ -76,7 +83,12 @@ def read_apkg(path, *, with_progress: bool = False, notices: list[str] | None = 
     Anything wrong with the file raises SrsError naming it; nothing is extracted to disk.
     """
     with open_collection(path) as (conn, name):
-        return _read_collection(conn, str(path), name, with_progress=with_progress, notices=notices)
+        decks = _read_collection(conn, str(path), name, with_progress=with_progress, notices=notices)
+    if any(card.note is not None and card.note.media for deck in decks for card in deck.cards):
+        media = package_media(path)
+        for deck in decks:
+            deck.media = media
+    return decks
 
 
 def _read_collection(conn, path: str, name: str, *, with_progress: bool,
@@ -108,6 +120,7 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool,
     skipped: list[str] = []
     used_notes: set[int] = set()
     seen_source_ids: set[str] = set()
+    notes_seen: dict[int, NoteSpec] = {}
     new_order: dict[int, int] = {}  # id(spec) -> Anki's new-card position
     columns = ("id", "nid", "did", "ord", "odid", "type", "queue", "due", "ivl", "factor", "reps", "lapses", "left",
                "odue", "mod", "data")
@@ -140,6 +153,7 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool,
                                                  next_day_at=next_day_at, v1=v1, with_progress=with_progress)
         except (TypeError, ValueError, OverflowError, OSError):
             spec.schedule = None  # a card row too odd to read a schedule from: it comes as new
+        spec.note = _note(notes_seen, nid, guid, notetypes.get(mid), fields, spec.tags, ord_)
         if with_progress:
             spec.reviews = _reviews(revlog.get(cid, []), v1=v1)
         if card["type"] == 0 or not with_progress:
@@ -188,6 +202,27 @@ def _skip_reason(cid: int, notetype, mid: int, fields: list[str], ord_: int, spe
     return f"{what}: its question is empty (template {ord_ + 1} of {notetype.name!r})"
 
 
+def _int(value) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _note(seen: dict[int, NoteSpec], nid: int, guid: str, notetype: _Notetype | None, fields: list[str],
+          tags: list[str], ord_: int) -> NoteSpec | None:
+    """The note a card belongs to (its siblings share the fields, tags and media lists), or None
+    for our own note types and unknown ones (those are written back as srs cards)."""
+    if notetype is None or notetype.spec is None:
+        return None
+    first = seen.get(nid)
+    if first is None:
+        values = (fields + [""] * len(notetype.fields))[:max(len(notetype.fields), 1)]
+        first = seen[nid] = NoteSpec(guid, notetype.spec, values, list(tags), ord_, note_media(notetype.spec, values))
+        return first
+    return NoteSpec(first.guid, first.note_type, first.fields, first.tags, ord_, first.media)
+
+
 def _json_column(conn, column: str) -> dict:
     """A JSON object kept in the `col` row (legacy collections: models, decks), or {}."""
     row = conn.execute(f"select {column} from col").fetchone()
@@ -219,10 +254,11 @@ def _read_notetypes(conn, tables: set[str]) -> dict[int, _Notetype]:
             message = protobuf_fields(bytes(config or b""))
             templates.setdefault(ntid, []).append((ord_, pb_text(message, 1), pb_text(message, 2), str(tname)))
         for ntid, name, config in conn.execute("select id, name, config from notetypes"):
-            kind = pb_int(protobuf_fields(bytes(config or b"")), 1)
-            tmpls = sorted(templates.get(ntid, []))
-            out[ntid] = _Notetype(ntid, str(name), kind, [n for _, n in sorted(fields.get(ntid, []))],
-                                  [(q, a) for _, q, a, _ in tmpls], [n for *_, n in tmpls])
+            message = protobuf_fields(bytes(config or b""))
+            ordered = sorted(templates.get(ntid, []))
+            out[ntid] = _Notetype(ntid, str(name), pb_int(message, 1), [n for _, n in sorted(fields.get(ntid, []))],
+                                  [(q, a) for _, q, a, _ in ordered], [t for *_, t in ordered],
+                                  pb_text(message, 3), pb_int(message, 2))
     for ntid, model in _json_items(conn, "models"):  # legacy: JSON in col.models
         if ntid in out:
             continue
@@ -231,7 +267,8 @@ def _read_notetypes(conn, tables: set[str]) -> dict[int, _Notetype]:
         out[ntid] = _Notetype(ntid, str(model.get("name", "")), int(model.get("type", 0) or 0),
                               [str(f.get("name", "")) for f in flds],
                               [(str(t.get("qfmt", "")), str(t.get("afmt", ""))) for t in tmpls],
-                              [str(t.get("name", "")) for t in tmpls])
+                              [str(t.get("name", "")) for t in tmpls], str(model.get("css", "") or ""),
+                              _int(model.get("sortf")))
     return out
 
 

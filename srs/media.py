@@ -1,0 +1,354 @@
+"""The media store: images and audio of imported notes, kept in a folder beside the database.
+
+Files are content-addressed: each is stored once as `<db>.media/<sha256>.<ext>`, whatever
+name the package gave it, and the store's `media` table maps the original names (as the
+notes' fields reference them) to those files. A name is never used as a path, so names
+with `../`, absolute paths or odd characters cannot reach outside the folder.
+
+Also here: which media a card shows on each side (from its note's fields and template),
+and the programs that open an image or play a sound on this machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# As Anki finds media references (rslib/src/text.rs: HTML_MEDIA_TAGS, AV_TAGS)
+_HTML_MEDIA = re.compile(
+    r"""<(?:img|audio|video|object|source)\b[^>]*?\b(?:src|data)\s*=\s*(?:"([^"]+)"|'([^']+)'|([^ "'>]+))""",
+    re.IGNORECASE | re.DOTALL)
+_SOUND = re.compile(r"\[sound:(.+?)\]")
+_TEMPLATE_TAG = re.compile(r"\{\{([^{}]*)\}\}")
+_STORED_NAME = re.compile(r"[0-9a-f]{64}(\.[a-z0-9]{1,10})?")
+IMAGE_EXTENSIONS = {"jpg", "jpeg", "png", "gif", "webp", "svg", "bmp", "tif", "tiff", "avif", "ico", "heic"}
+
+
+def media_references(text: str) -> list[str]:
+    """The local media file names an HTML field or template references, in order, each once."""
+    if not text or ("<" not in text and "[sound:" not in text):
+        return []
+    out: dict[str, None] = {}
+    for match in _HTML_MEDIA.finditer(text):
+        name = html.unescape(match.group(1) or match.group(2) or match.group(3)).strip()
+        if name and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", name):  # not http:, data:, file:...
+            out[name] = None
+    for match in _SOUND.finditer(text):
+        name = html.unescape(match.group(1)).strip()
+        if name:
+            out[name] = None
+    return list(out)
+
+
+def is_image(name: str) -> bool:
+    return name.rsplit(".", 1)[-1].lower() in IMAGE_EXTENSIONS if "." in name else False
+
+
+def lookup_name(name: str, known) -> str | None:
+    """`name` as a package or the store knows it: as written or NFC-normalised (as Anki, which does
+    not percent-decode references either)."""
+    for candidate in (name, unicodedata.normalize("NFC", name)):
+        if candidate in known:
+            return candidate
+    return None
+
+
+# -- which media a card shows -------------------------------------------------------------
+
+
+def _template_fields(template: str) -> list[str]:
+    """Names of the fields a template shows (`{{Field}}`, `{{filter:Field}}`; not `{{#Field}}`)."""
+    out = []
+    for tag in _TEMPLATE_TAG.findall(template):
+        tag = tag.strip()
+        if not tag or tag[0] in "#^/!" or tag == "FrontSide":
+            continue
+        out.append(tag.split(":")[-1].strip())
+    return out
+
+
+def card_media(note) -> tuple[list[str], list[str]]:
+    """(question media, media the answer adds) of one card of a `NoteSpec`, by file name."""
+    note_type = note.note_type
+    templates = note_type.templates
+    index = 0 if note_type.kind == 1 else note.ord
+    if not templates or index >= len(templates):
+        return [], []
+    _, qfmt, afmt = templates[index]
+    values = dict(zip(note_type.fields, note.fields))
+
+    def side(template: str) -> list[str]:
+        names: dict[str, None] = dict.fromkeys(media_references(template))
+        for name in _template_fields(template):
+            names.update(dict.fromkeys(media_references(values.get(name, ""))))
+        return list(names)
+
+    question = side(qfmt)
+    answer = [name for name in side(afmt) if name not in question]
+    return question, answer
+
+
+def note_media(note_type, fields: list[str]) -> list[str]:
+    """Every media file a note needs: referenced by its fields or its templates."""
+    names: dict[str, None] = {}
+    for value in fields:
+        names.update(dict.fromkeys(media_references(value)))
+    for _, qfmt, afmt in note_type.templates:
+        names.update(dict.fromkeys(media_references(qfmt) + media_references(afmt)))
+    return list(names)
+
+
+# -- the folder -----------------------------------------------------------------------------
+
+
+def stored_name(digest: str, name: str) -> str:
+    """The file a content is kept as: its sha256, and the original extension when it is a plain one."""
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return digest + (f".{ext}" if re.fullmatch(r"[a-z0-9]{1,10}", ext) else "")
+
+
+class MediaStore:
+    """The media folder of one database: `<db>.media/`, one file per distinct content."""
+
+    def __init__(self, db_path):
+        db_path = Path(db_path)
+        self.folder = db_path.with_name(db_path.name + ".media")
+
+    def path(self, stored: str) -> Path | None:
+        """The path of a stored file (None for anything that is not a stored name, or is gone)."""
+        if not _STORED_NAME.fullmatch(stored or ""):
+            return None
+        path = self.folder / stored
+        return path if path.is_file() else None
+
+    def add(self, data: bytes, name: str) -> tuple[str, str, bool]:
+        """Keep `data` (a file called `name` in its package): (stored name, sha256, whether it is new)."""
+        digest = hashlib.sha256(data).hexdigest()
+        stored = stored_name(digest, name)
+        target = self.folder / stored
+        if target.is_file() and target.stat().st_size == len(data):
+            return stored, digest, False
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".incoming.", dir=self.folder)
+        try:
+            with os.fdopen(fd, "wb") as handle:  # made durable all at once by `sync` (an fsync each is 5 ms)
+                handle.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return stored, digest, True
+
+    def sync(self) -> None:
+        """Make the files added so far durable, before the rows naming them are committed: one
+        syncfs of the folder's file system on Linux, else a whole sync."""
+        if not self.folder.is_dir():
+            return
+        fd = os.open(self.folder, os.O_RDONLY)
+        try:
+            if sys.platform.startswith("linux"):
+                import ctypes
+
+                libc = ctypes.CDLL(None, use_errno=True)
+                if libc.syncfs(fd) == 0:
+                    return
+            os.sync()
+        finally:
+            os.close(fd)
+
+
+@dataclass
+class MediaImport:
+    """What an import did with the media its notes reference."""
+
+    rows: list[tuple] = field(default_factory=list)  # (name, stored file, sha256, size, package) for the store
+    stored: int = 0  # files new to the media folder
+    present: int = 0  # files the folder already had (same content)
+    missing: list[str] = field(default_factory=list)  # referenced, but not in the package (or unreadable)
+    replaced: list[str] = field(default_factory=list)  # names the store had for a different content
+
+
+def package_media_lost(db_path, store, package_path) -> bool:
+    """Whether a media file last read from this package is gone from the media folder (so an
+    unchanged package must be read again to bring it back)."""
+    folder = MediaStore(db_path)
+    return any(folder.path(file) is None for file in store.media_of_package(os.path.abspath(package_path)))
+
+
+def import_media(db_path, specs, known=None) -> MediaImport:
+    """Store the media the notes of `specs` reference, read from their packages one file at a time.
+
+    `known(names)` gives {name: (stored file, sha256, size, source)} for names already kept (the
+    store's `media_rows`): a file read from this same package before, of the size it declares now
+    and still in the folder, is not read again."""
+    from srs.model import SrsError
+
+    result = MediaImport()
+    by_package: dict[int, tuple[object, dict[str, None]]] = {}
+    for spec in specs:
+        for card in spec.cards:
+            if card.note is not None and card.note.media:
+                entry = by_package.setdefault(id(spec.media), (spec.media, {}))
+                entry[1].update(dict.fromkeys(card.note.media))
+    if not by_package:
+        return result
+    store = MediaStore(db_path)
+    for package, wanted in by_package.values():
+        names = list(wanted)
+        available = {} if package is None else package.names
+        found = {name: lookup_name(name, available) for name in names}
+        result.missing.extend(name for name, real in found.items() if real is None)
+        readable = {real: name for name, real in found.items() if real is not None}
+        kept = known(list(readable.values())) if known is not None and readable else {}
+        source = os.path.abspath(package.path)
+        for real, name in list(readable.items()):
+            row = kept.get(name)
+            if (row is not None and row[3] == source and package.sizes.get(real) == row[2]
+                    and store.path(row[0]) is not None):
+                result.rows.append((name, *row))
+                result.present += 1
+                del readable[real]
+        if not readable:
+            continue
+        for real, data in package.read_each(list(readable)):
+            name = readable[real]
+            if data is None:
+                result.missing.append(name)
+                continue
+            try:
+                stored, digest, new = store.add(data, name)
+            except OSError as error:
+                raise SrsError(f"cannot write the media folder: {error.strerror or error}", str(store.folder)) from None
+            result.rows.append((name, stored, digest, len(data), source))
+            if name in kept and kept[name][1] != digest:
+                result.replaced.append(name)  # one name, one file: notes of both packages now show this one
+            if new:
+                result.stored += 1
+            else:
+                result.present += 1
+    if result.stored:
+        store.sync()
+    return result
+
+
+# -- opening and playing ---------------------------------------------------------------------
+
+_PLAYERS = (
+    ("mpv", ["--no-video", "--really-quiet"]),
+    ("ffplay", ["-nodisp", "-autoexit", "-loglevel", "quiet"]),
+    ("afplay", []),
+    ("play", ["-q"]),
+    ("cvlc", ["--play-and-exit", "--quiet"]),
+    ("paplay", []),
+    ("aplay", ["-q"]),
+)
+
+
+def find_player() -> list[str] | None:
+    """The command that plays a sound file here (the file is appended), or None."""
+    for program, args in _PLAYERS:
+        found = shutil.which(program)
+        if found:
+            return [found, *args]
+    return None
+
+
+def find_opener() -> list[str] | None:
+    """The command that opens a file in the system's viewer, or None."""
+    for program in (("open",) if sys.platform == "darwin" else ("xdg-open", "open")):
+        found = shutil.which(program)
+        if found:
+            return [found]
+    return None
+
+
+def launch(command: list[str], path: Path) -> bool:
+    """Start `command path` in the background, detached from the terminal; False if it cannot start."""
+    try:
+        subprocess.Popen([*command, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:
+        return False
+    return True
+
+
+class Player:
+    """Plays sound files one after the other in the background; a new side stops what still plays."""
+
+    def __init__(self, command: list[str] | None):
+        self.command = command
+        self._process: subprocess.Popen | None = None
+        self._queue: list[Path] = []
+
+    def play(self, paths: list[Path]) -> bool:
+        """Start playing `paths` in order; False when there is no player on this machine."""
+        if self.command is None:
+            return False
+        self.stop()
+        self._queue = list(paths)
+        self._next()
+        return True
+
+    def _next(self) -> None:
+        import threading
+
+        if not self._queue:
+            return
+        path = self._queue.pop(0)
+        try:
+            process = subprocess.Popen([*self.command, str(path)], stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        except OSError:
+            return
+        self._process = process
+
+        def wait() -> None:
+            process.wait()
+            if self._process is process:
+                self._next()
+
+        threading.Thread(target=wait, daemon=True).start()
+
+    def stop(self) -> None:
+        self._queue = []
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            try:
+                process.terminate()
+            except OSError:
+                pass
+
+
+@dataclass
+class MediaFile:
+    """One media file a card shows: its name in the note, where it is kept (None: missing), its kind."""
+
+    name: str
+    path: Path | None
+    image: bool
+
+
+def card_files(store, card_id: int) -> tuple[list[MediaFile], list[MediaFile]]:
+    """(question, answer) media files of a card, from its note and the media store; ([], []) for other cards."""
+    note = store.card_notes(card_id=card_id).get(card_id)
+    if note is None:
+        return [], []
+    question, answer = card_media(note)
+    if not question and not answer:
+        return [], []
+    known = store.media_files(question + answer)
+    folder = MediaStore(store.path)
+
+    def files(names: list[str]) -> list[MediaFile]:
+        return [MediaFile(name, folder.path(known[name]) if name in known else None, is_image(name)) for name in names]
+
+    return files(question), files(answer)
