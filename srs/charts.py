@@ -406,10 +406,14 @@ def card_page(info: dict, now, console: Console) -> None:
     console.print(title)
     console.print(Text(safe(card["question"])))
     if card["options"]:
+        options = Table.grid(padding=(0, 1))  # long options wrap under their own text, as in review
+        options.add_column(justify="right", min_width=4, style="dim")
+        options.add_column()
         for letter, option in zip("abcdefghijklmnopqrstuvwxyz", card["options"]):
             right = card["answer"] is not None and option == card["answer"]
-            console.print(Text(f"  {letter}) ", style="dim") + Text(safe(option), style="green" if right else "")
-                          + Text("  ✓ the key" if right else "", style="green"))
+            options.add_row(f"{letter})", Text(safe(option), style="green" if right else "")
+                            + Text("  ✓ the key" if right else "", style="green"))
+        console.print(options)
         if card["answer"] is None:
             console.print(Text("  (key not known yet: give it with 'srs key')", style="dim"))
     else:
