@@ -332,7 +332,8 @@ def config(
     """Show or change scheduling settings, for one deck or (without a deck) for all.
 
     Keys: desired_retention, new_per_day, reviews_per_day, learning_steps,
-    relearning_steps, day_start_hour, maximum_interval, fuzz, autoplay_audio. Limits
+    relearning_steps, day_start_hour, maximum_interval, fuzz, load_balance, easy_days
+    (e.g. "sat sun" or "sat:0 sun:0.5"), autoplay_audio. Limits
     are per deck.
 
     Examples: srs config; srs config new_per_day 10; srs config "My deck" desired_retention 0.85
