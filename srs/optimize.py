@@ -360,10 +360,11 @@ def effect(store, deck_id: int | None, parameters: list[float], now: datetime, p
         chunk = rows[start:start + 2000]
         histories = store.histories([r[0] for r in chunk])
         for card_id, deck, state, due, last, reps, suspended, retired in chunk:
-            _, after = replay(card_id, [review for _, _, review in histories.get(card_id, [])], settings[deck])
             done += reps
-            if suspended or retired:
-                continue
+            history = histories.get(card_id)
+            if not history or suspended or retired or due is None:
+                continue  # no answer since its last reset (a card reset in Anki): rescheduling leaves it as it is
+            _, after = replay(card_id, [review for _, _, review in history], settings[deck])
             end_today, end_week = ends[deck]
             new_due = clock.to_text(after.due)
             for k, value in enumerate((due, new_due)):

@@ -378,17 +378,24 @@ class Store:
                 return 0
             return self._insert_history(card_id, card.reviews)
         known_ids, known_ms, own = set(), set(), False
-        for anki_id, at, source in conn.execute(
-                "SELECT anki_id, reviewed_at, source FROM reviews WHERE card_id = ?", (card_id,)):
+        legacy: dict[int, int] = {}  # ms -> id of answers imported before srs kept Anki's revlog ids (schema < 8)
+        for review_id, anki_id, at, source in conn.execute(
+                "SELECT id, anki_id, reviewed_at, source FROM reviews WHERE card_id = ?", (card_id,)):
             if anki_id is not None:
                 known_ids.add(anki_id)
+            elif source == "import":
+                legacy[_ms(at)] = review_id
             known_ms.add(_ms(at))
             own = own or source is None
+        backfill = [(review.anki_id, legacy[_ms_of(review.reviewed_at)]) for review in card.reviews
+                    if review.anki_id is not None and _ms_of(review.reviewed_at) in legacy]
+        if backfill:  # those answers are now known by their ids, and the card takes Anki's state as a new import would
+            conn.executemany("UPDATE reviews SET anki_id = ? WHERE id = ?", backfill)
         fresh = [review for review in card.reviews if review.anki_id not in known_ids and not any(
             ms in known_ms for ms in range(_ms_of(review.reviewed_at) - 2, _ms_of(review.reviewed_at) + 3))]
         schedule = card.schedule
-        if not fresh and (known_ids or known_ms or schedule is None or not schedule.progress
-                          or (schedule.state == "new" and not schedule.suspended)):
+        if not fresh and not backfill and (known_ids or known_ms or schedule is None or not schedule.progress
+                                           or (schedule.state == "new" and not schedule.suspended)):
             return 0  # nothing new (an unchanged re-import writes nothing)
         if fresh:
             rows = [(card_id, to_text(r.reviewed_at), r.rating, KIND_NAMES.index(r.kind) if r.kind in KIND_NAMES
@@ -501,6 +508,14 @@ class Store:
             sql += f" AND c.deck_id IN ({', '.join('?' * len(deck_ids))})"
             args = list(deck_ids)
         return self.conn.execute(sql + " ORDER BY r.card_id, r.reviewed_at, r.id", args)
+
+    def reset_times(self, deck_ids: list[int]) -> dict[int, int]:
+        """{card id: Unix microseconds} of the last reset to new of the non-retired cards of these decks
+        that have one (an Anki "Forget": answers before it do not count)."""
+        marks = ", ".join("?" * len(deck_ids)) or "NULL"
+        return dict(self.conn.execute(
+            f"SELECT s.card_id, {_US.format('s.reset_at')} FROM card_state s WHERE s.reset_at IS NOT NULL "
+            f"AND s.retired = 0 AND s.deck_id IN ({marks})", list(deck_ids)).fetchall())
 
     def review_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM reviews").fetchone()[0]

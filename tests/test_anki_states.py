@@ -487,3 +487,84 @@ def test_merging_packages_keeps_every_answer_once(tmp_path_factory, exports):
     got = [row[0] for row in store.conn.execute("SELECT anki_id FROM reviews ORDER BY reviewed_at")]
     store.close()
     assert sorted(got) == sorted(seen) and len(got) == len(set(got))
+
+
+# -- resets where the optimizer and the export meet them (found in review) ------------------------
+
+@pytest.fixture
+def reset_package(tmp_path):
+    """An FSRS collection with every Anki state, among them a card reset to new without resetting its
+    counts (reps > 0, no answer since the reset) and one reset and answered again."""
+    col = new_collection(tmp_path / "anki", fsrs=True)
+    set_options(col, "Spanish", learn=[10.0, 1440.0, 4320.0], relearn=[5.0], new_per_day=7, reviews_per_day=77,
+                maximum_interval=1000, desired_retention=0.95)
+    study(col, add_cards(col, "Spanish", 20, "es"))
+    path = export(col, tmp_path / "spanish.apkg", legacy=False)
+    col.close()
+    return path
+
+
+def test_optimizer_effect_survives_a_card_reset_in_anki(tmp_path, reset_package):
+    # `srs optimize` crashed (AttributeError: 'NoneType' object has no attribute 'tzinfo') on a real
+    # FSRS deck (japanese-mining-fsrs.apkg): optimize.effect replays every card with reps > 0
+    # (Store.reviewed_card_rows), and a card reset in Anki keeps its reps but has no answer since the
+    # reset, so its replay is a new card with no due date.
+    from srs import optimize
+    from fsrs.scheduler import DEFAULT_PARAMETERS
+    from srs.store import Store
+
+    cli = Cli(tmp_path / "srs.db")
+    cli("import", str(reset_package), "--with-progress")
+    store = Store(tmp_path / "srs.db")
+    try:
+        result = optimize.effect(store, None, list(DEFAULT_PARAMETERS), datetime(2026, 6, 1, tzinfo=timezone.utc))
+    finally:
+        store.close()
+    assert result["due_today"]["before"] >= 0
+
+
+def test_export_with_progress_keeps_a_reset(tmp_path, reset_package):
+    # srs keeps the answers before a reset in its log (reset_at marks the reset); the export writes
+    # them all to Anki's revlog with no reset row (revlog type 4, ease 0) after them, so the reset is
+    # lost: the package imported again counts the old answers (here, the Easy before the reset).
+    cli = Cli(tmp_path / "srs.db")
+    cli("import", str(reset_package), "--with-progress")
+    resets = {c["question"] for c in cli.json("cards") if c["question"] in ("es question 15", "es question 16")}
+    assert len(resets) == 2
+    out = tmp_path / "out.apkg"
+    cli("export", "anki", str(out), "--with-progress")
+    again = Cli(tmp_path / "again.db")
+    again("import", str(out), "--with-progress")
+    db = sqlite3.connect(tmp_path / "again.db")
+    reset_questions = {q for (q,) in db.execute(
+        "SELECT c.question FROM card_state s JOIN cards c ON c.id = s.card_id WHERE s.reset_at IS NOT NULL")}
+    db.close()
+    assert reset_questions == {"es question 15", "es question 16"}
+
+
+def test_cards_imported_before_anki_ids_were_kept_take_ankis_state_on_the_next_import(tmp_path, reset_package):
+    """A database whose Anki answers were imported by an srs before migration 8 (no revlog ids, no reset
+    times, states replayed from the whole log): importing the package again gives every card the
+    state a fresh import gives, resets included, and adds no answer."""
+    fresh = Cli(tmp_path / "fresh.db")
+    fresh("import", str(reset_package), "--with-progress")
+    old = Cli(tmp_path / "old.db")
+    old("import", str(reset_package), "--with-progress")
+    db = sqlite3.connect(tmp_path / "old.db")
+    with db:  # as srs left it before migration 8: no ids, no resets, every card replayed from its whole log
+        db.execute("UPDATE reviews SET anki_id = NULL")
+        db.execute("UPDATE card_state SET reset_at = NULL, interval_days = NULL")
+        db.execute("DELETE FROM imported_packages")
+    db.close()
+    from srs.store import Store
+
+    store = Store(tmp_path / "old.db")
+    with store.write():
+        for (card_id,) in store.conn.execute("SELECT card_id FROM card_state WHERE reps > 0").fetchall():
+            store._replay_card(card_id)
+    store.close()
+    assert srs_view(old) != srs_view(fresh)
+    reviews = len(old.json("log"))
+    old("import", str(reset_package), "--with-progress")
+    assert srs_view(old) == srs_view(fresh)
+    assert len(old.json("log")) == reviews

@@ -42,7 +42,7 @@ from srs.anki.format import (
     BASIC_AFMT, BASIC_MODEL_ID, BASIC_MODEL_NAME, BASIC_QFMT, CHOICE_AFMT, CHOICE_MODEL_ID, CHOICE_MODEL_NAME,
     CHOICE_QFMT, CSS, FIELDS, GUID_NAMESPACE, HTML_MARK, REVLOG_TYPES, deck_id_for, normalize_deck_name, stable_id,
 )
-from srs.anki.progress import STAGE, STAGING, Days, card_columns, insert_revlog, revlog_rows, to_us
+from srs.anki.progress import STAGE, STAGING, Days, card_columns, insert_revlog, revlog_rows, to_us, with_resets
 from srs.clock import DEFAULT_DAY_START_HOUR
 from srs.model import SrsError, StoredCard
 from srs.scheduling import Settings
@@ -101,7 +101,8 @@ def export_decks(store, path, decks: list[str] | None = None, *, with_progress: 
         cards = (_with_note(card, notes) for deck_id, _ in chosen for card in store.bulk_cards(deck_id))
         histories = None
         if with_progress:
-            histories = groupby(store.review_rows([deck_id for deck_id, _ in chosen]), key=itemgetter(0))
+            deck_ids = [deck_id for deck_id, _ in chosen]
+            histories = with_resets(groupby(store.review_rows(deck_ids), key=itemgetter(0)), store.reset_times(deck_ids))
         rollover = int(store.global_settings().get("day_start_hour", DEFAULT_DAY_START_HOUR))
         empty = "nothing to export: no cards in " + (", ".join(repr(name) for _, name in chosen) or "the store")
         counts = _write(path, cards, options, histories, now=now, rollover=rollover, progress=with_progress,

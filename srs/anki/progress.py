@@ -134,6 +134,26 @@ def _graduating_interval(settings: Settings, stability: float | None) -> int:
         return 1
 
 
+RESET_KIND = 4  # revlog type "manual" with ease 0: a reset to new; `with_resets` puts one in a history
+
+
+def with_resets(histories, resets: dict[int, int]):
+    """(card id, history) pairs as `Store.review_rows` grouped gives them, with a reset row
+    (kind RESET_KIND, rating 0) at its time in the history of each card reset to new
+    (`resets`: card id -> Unix microseconds), so that Anki, and srs reading the package
+    again, leave the answers before it out of the card's state."""
+    import bisect
+
+    for card_id, history in histories:
+        at = resets.get(card_id)
+        if at is None:
+            yield card_id, history
+            continue
+        rows = list(history)
+        rows.insert(bisect.bisect_left([row[1] for row in rows], at), (card_id, at, 0, RESET_KIND, 0, None, None))
+        yield card_id, rows
+
+
 def revlog_rows(cid: int, history: list[tuple], difficulty: float | None, days: Days) -> list[tuple]:
     """(wanted id, cid, ease, ivl, lastIvl, factor, time, type) for a card's history, oldest first.
 
@@ -145,6 +165,10 @@ def revlog_rows(cid: int, history: list[tuple], difficulty: float | None, days: 
     afters = [row[6] for row in history[1:]]
     afters.append(difficulty)
     for (_, at_us, rating, kind, duration_ms, due_us, _), after in zip(history, afters):
+        if kind == RESET_KIND:  # the card reset to new (Anki's "Forget"): a manual row, as Anki writes one
+            rows.append((at_us // 1000, cid, 0, 0, last_ivl, 0, 0, RESET_KIND))
+            last_ivl = 0
+            continue
         ivl = 0
         if due_us is not None:
             ivl = day(due_us // 1_000_000) - day(at_us // 1_000_000)
