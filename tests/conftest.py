@@ -18,6 +18,14 @@ from srs.cli import app
 HERE = Path(__file__).parent
 
 
+def real_packages_dir() -> Path | None:
+    """The folder of real Anki packages the optional tests run on (tests/anki/REAL_PACKAGES.md):
+    $SRS_REAL_PACKAGES, else ../shared/anki-packages beside the repository; None when neither is there."""
+    given = os.environ.get("SRS_REAL_PACKAGES")
+    folder = Path(given) if given else HERE.parent.parent / "shared" / "anki-packages"
+    return folder if folder.is_dir() else None
+
+
 @contextmanager
 def time_zone(name: str):
     """The process's local time zone set to `name` (TZ), restored afterwards."""

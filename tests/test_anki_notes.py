@@ -26,6 +26,7 @@ from anki.collection import (  # noqa: E402
     ImportAnkiPackageRequest,
 )
 
+from conftest import real_packages_dir  # noqa: E402
 from srs.anki.reader import read_apkg  # noqa: E402
 from srs.media import card_media, media_references  # noqa: E402
 
@@ -241,12 +242,12 @@ def test_reimporting_srs_export_into_srs_changes_nothing(tmp_path, made, cli):
     assert len(log.new) == 0 and (made.note_count(), made.card_count()) == counts == (5, 8)
 
 
-@pytest.mark.skipif(not os.environ.get("SRS_REAL_PACKAGES"), reason="SRS_REAL_PACKAGES names no folder of packages")
+@pytest.mark.skipif(real_packages_dir() is None, reason="no folder of real packages (tests/anki/REAL_PACKAGES.md)")
 def test_real_packages_round_trip():
     """Each real package: into srs, back out, into a collection that already holds it: nothing grows
     and Anki's media check finds no more missing files than with the package alone."""
     script = Path(__file__).parent.parent / "benchmarks" / "anki_round_trip.py"
-    run = subprocess.run([sys.executable, str(script), os.environ["SRS_REAL_PACKAGES"]], capture_output=True,
+    run = subprocess.run([sys.executable, str(script), str(real_packages_dir())], capture_output=True,
                          text=True, timeout=1800)
     assert run.returncode == 0, run.stderr
     rows = [line.split("\t") for line in run.stdout.splitlines()[1:]]

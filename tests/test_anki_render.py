@@ -28,6 +28,7 @@ from anki.collection import (  # noqa: E402
     ImportAnkiPackageRequest,
 )
 
+from conftest import real_packages_dir  # noqa: E402
 from srs.anki.reader import read_apkg  # noqa: E402
 from srs.anki.render import (  # noqa: E402
     TemplateError, furigana_filter, kana_filter, kanji_filter, parse_clozes, parse_template,
@@ -347,15 +348,14 @@ def test_reduction_never_fails_and_never_shows_tags_it_parsed(fragment):
     learner_text(fragment, question=False)
 
 
-# -- real packages (not in the repository: SRS_REAL_PACKAGES or /work/real-packages) ----------
-
-REAL = Path(os.environ.get("SRS_REAL_PACKAGES", "/work/real-packages"))
+# -- real packages (not in the repository: see tests/anki/REAL_PACKAGES.md) --------------------
 
 
 def real_packages() -> list[Path]:
-    if not REAL.is_dir():
+    folder = real_packages_dir()
+    if folder is None:
         return []
-    return sorted(p for p in REAL.iterdir() if p.suffix in (".apkg", ".colpkg"))
+    return sorted(p for p in folder.iterdir() if p.suffix in (".apkg", ".colpkg"))
 
 
 def anki_collection_of(path: Path, folder: Path):
@@ -375,7 +375,7 @@ def anki_collection_of(path: Path, folder: Path):
     return col
 
 
-@pytest.mark.skipif(not real_packages(), reason="no real packages here (set SRS_REAL_PACKAGES)")
+@pytest.mark.skipif(not real_packages(), reason="no folder of real packages (tests/anki/REAL_PACKAGES.md)")
 @pytest.mark.parametrize("path", real_packages(), ids=lambda p: p.name)
 def test_real_package_text_matches_anki(tmp_path, path, monkeypatch):
     col = anki_collection_of(path, tmp_path / "anki")

@@ -25,7 +25,7 @@ from anki.collection import Collection, ExportAnkiPackageOptions  # noqa: E402
 from anki.scheduler_pb2 import CardAnswer  # noqa: E402
 
 from srs import clock  # noqa: E402
-from conftest import Cli  # noqa: E402
+from conftest import Cli, real_packages_dir  # noqa: E402
 
 UTC = timezone.utc
 STATES = {0: "new", 1: "learning", 2: "review", 3: "relearning"}
@@ -413,7 +413,7 @@ def test_skipped_cards_are_named_with_their_reason(tmp_path):
     assert "skipped card" in result.stdout and "cloze 2 is not in its note" in result.stdout
 
 
-@pytest.mark.skipif(not os.environ.get("SRS_REAL_PACKAGES"), reason="SRS_REAL_PACKAGES names no folder of real packages")
+@pytest.mark.skipif(real_packages_dir() is None, reason="no folder of real packages (tests/anki/REAL_PACKAGES.md)")
 def test_real_packages_match_anki(tmp_path):
     """Over real packages with Anki's own view of each (`reference/<name>.json`, see
     benchmarks/anki_states.py): every card srs takes matches Anki on every field, except buries
@@ -421,10 +421,10 @@ def test_real_packages_match_anki(tmp_path):
     sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
     from anki_states import FIELDS, compare
 
-    folder = Path(os.environ["SRS_REAL_PACKAGES"])
+    folder = real_packages_dir()
     references = sorted((folder / "reference").glob("*.json"))
     if not references:
-        pytest.skip("no reference dumps in the folder")
+        pytest.skip("no reference dumps in the folder (make them with benchmarks/anki_reference.py FOLDER)")
     for path in references:
         reference = json.loads(path.read_text())
         if not reference.get("cards") or not (folder / reference["file"]).exists():
