@@ -145,8 +145,8 @@ def render(data: dict, console: Console) -> None:
     active = sum(1 for d in daily if d["reviews"])
     console.print(f"{plural(done, 'review')} in {duration(seconds)} on {active} of {len(daily)} days"
                   + (f" · {done / active:.0f} a study day · {seconds / done:.1f} s a review" if done else ""))
-    console.print(f"Streak: {data['streak']['current']} days (longest {data['streak']['longest']}) · "
-                  f"{data['study_days']:,} study days in all")
+    console.print(f"Streak: {plural(data['streak']['current'], 'day')} (longest {data['streak']['longest']}) · "
+                  f"{plural(data['study_days'], 'study day')} in all")
     _section(console, "Study days, last year")
     console.print(calendar({d["date"]: d["reviews"] for d in data["calendar"]}, date.fromisoformat(data["today"]),
                            width))
