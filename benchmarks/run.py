@@ -37,6 +37,7 @@ running: the load average is printed before and after.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -602,13 +603,15 @@ def html_heavy_package(path: Path, notes: int = 1258, seed: int = 0) -> Path:
     return path
 
 
-def anki_package(args, scratch: Path) -> tuple[Path, str]:
+def anki_packages(args, scratch: Path) -> list[tuple[Path, str]]:
+    """The packages to import: those given (--anki-package, repeatable), else the real HTML-heavy
+    one when it is at hand, else one made with genanki."""
     if args.anki_package:
-        return Path(args.anki_package), "given"
+        return [(Path(given), "given") for given in args.anki_package]
     real = Path(os.environ.get("SRS_REAL_PACKAGES", "/work/real-packages")) / REAL_PACKAGE
     if real.exists():
-        return real, "real"
-    return html_heavy_package(scratch / "html-heavy.apkg"), "generated"
+        return [(real, "real")]
+    return [(html_heavy_package(scratch / "html-heavy.apkg"), "generated")]
 
 
 def anki_library_import(package: Path, folder: Path) -> tuple[float, float] | None:
@@ -621,6 +624,7 @@ def anki_library_import(package: Path, folder: Path) -> tuple[float, float] | No
     folder.mkdir(parents=True)
     col = Collection(str(folder / "collection.anki2"))
     try:
+        gc.collect()  # as for srs: the garbage of earlier runs is not this import's to collect
         started, cpu = time.perf_counter(), time.process_time()
         col.import_anki_package(ImportAnkiPackageRequest(package_path=str(package), options=ImportAnkiPackageOptions(
             merge_notetypes=False, with_scheduling=True, with_deck_configs=True)))
@@ -630,15 +634,24 @@ def anki_library_import(package: Path, folder: Path) -> tuple[float, float] | No
 
 
 def anki_import_rows(args, env: dict, srs: list[str], scratch: Path) -> list[Row]:
+    """The rows of `anki_package_rows` for each package to import."""
+    rows = []
+    for number, (package, origin) in enumerate(anki_packages(args, scratch)):
+        rows += anki_package_rows(args, env, srs, scratch / f"package-{number}", package, origin)
+    return rows
+
+
+def anki_package_rows(args, env: dict, srs: list[str], scratch: Path, package: Path, origin: str) -> list[Row]:
     """srs import of an HTML-heavy package against the anki library's import of it, both in process
-    (module imports and database creation before the clock starts), runs alternated; then the
-    unchanged re-import; and, for information, the same as cold `srs import` processes."""
+    (module imports, database creation and a garbage collection before the clock starts), runs
+    alternated; then the unchanged re-import; and, for information, the same as cold `srs import`
+    processes."""
     from typer.testing import CliRunner
 
     from srs.cli import app
     from srs.store import Store
 
-    package, origin = anki_package(args, scratch)
+    scratch.mkdir(parents=True, exist_ok=True)
     runner = CliRunner()
     anki_times, anki_cpu, first, first_cpu, again, cards = [], [], [], [], [], None
     for run in range(args.runs + 1):  # the first run warms caches and is not counted
@@ -647,6 +660,7 @@ def anki_import_rows(args, env: dict, srs: list[str], scratch: Path) -> list[Row
         Store(db).close()
         timings = []
         for _ in range(2):
+            gc.collect()  # the objects earlier runs left in this process: a fresh `srs import` has none to walk
             started, cpu = time.perf_counter(), time.process_time()
             result = runner.invoke(app, ["--db", str(db), "import", str(package)], env={"SRS_NOW": NOW_TEXT})
             timings.append((time.perf_counter() - started, time.process_time() - cpu))
@@ -710,8 +724,10 @@ def main(argv: list[str] | None = None) -> None:
                                                                                  / "srs-bench-cache")),
                         help="folder of built collections (reused when present)")
     parser.add_argument("--json", action="store_true", help="also print the results as JSON")
-    parser.add_argument("--anki-package", help="the HTML-heavy Anki package to import (default: the real "
-                        f"{REAL_PACKAGE} from SRS_REAL_PACKAGES or /work/real-packages, else one made with genanki)")
+    parser.add_argument("--anki-package", action="append", help="an Anki package to import against the anki "
+                        f"library (repeatable; default: the real HTML-heavy {REAL_PACKAGE} from SRS_REAL_PACKAGES or "
+                        "/work/real-packages, else one made with genanki)")
+    parser.add_argument("--only-anki", action="store_true", help="only the Anki package rows (no collections built)")
     args = parser.parse_args(argv)
     sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())
     args.runs = args.runs or (1 if args.quick else 5)
@@ -733,18 +749,21 @@ def main(argv: list[str] | None = None) -> None:
         scratch = Path(scratch_name)
         deck = scratch / "bench-import.md"
         deck.write_text(deck_file_text("Bench import", args.deck_cards, seed=args.seed), encoding="utf-8")
-        floor = cold('python -c "pass"', None, [sys.executable, "-c", "pass"], env, args.runs)
-        typer_row = cold('python -c "import typer"', None, [sys.executable, "-c", "import typer"], env, args.runs)
-        typer_row.note = "reference for cold starts"
-        rows += [floor, typer_row]
-        for name, launcher in LAUNCHERS.items():
-            row = cold(f"srs --help [{name}]", None, [*launcher, "--help"], env, args.runs)
-            row.reference = f"typer x{row.seconds / typer_row.seconds:.2f} (cpu x{row.cpu / typer_row.cpu:.2f})"
-            rows.append(row)
+        balance_text = ""
+        if args.only_anki:
+            sizes = []
+        else:
+            floor = cold('python -c "pass"', None, [sys.executable, "-c", "pass"], env, args.runs)
+            typer_row = cold('python -c "import typer"', None, [sys.executable, "-c", "import typer"], env, args.runs)
+            typer_row.note = "reference for cold starts"
+            rows += [floor, typer_row]
+            for name, launcher in LAUNCHERS.items():
+                row = cold(f"srs --help [{name}]", None, [*launcher, "--help"], env, args.runs)
+                row.reference = f"typer x{row.seconds / typer_row.seconds:.2f} (cpu x{row.cpu / typer_row.cpu:.2f})"
+                rows.append(row)
         for cards in sizes:
             rows += bench_size(cards, args, env, srs, has, scratch, deck, typer_row)
-        balance_text = ""
-        if args.balance_days > 0:
+        if args.balance_days > 0 and sizes:
             balanced, balance_text = balance_rows(args, sizes, scratch)
             rows += balanced
         rows += anki_import_rows(args, env, srs, scratch)

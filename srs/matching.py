@@ -34,6 +34,8 @@ def normalise(text: str) -> str:
 def match_cards(cards: list[CardSpec], existing: list) -> dict[int, object]:
     """Map positions in `cards` to the existing rows (with .id, .question, .answer, .options, .source_id)."""
     pairs: dict[int, object] = {}
+    if not existing:  # a new deck: nothing to match
+        return pairs
     taken: set[int] = set()
     by_source = {row.source_id: row for row in existing if row.source_id}
     by_question: dict[str, object] = {}

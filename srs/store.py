@@ -268,30 +268,57 @@ class Store:
         conn.executemany("UPDATE cards SET retired = 1, updated_at = ? WHERE id = ?", [(stamp, g[0]) for g in gone])
         conn.executemany("UPDATE card_state SET retired = 1 WHERE card_id = ?", gone)
         result.retired = len(gone)
-        for position, card in inserts:
-            card_id = conn.execute(
-                "INSERT INTO cards (deck_id, position, kind, question, options, answer, key_source, explanation, "
-                "source_id, tags, hint, typed_answer, retired, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-                (deck_id, position, card.kind, card.question, _json(card.options), card.answer, card.key_source,
-                 card.explanation, card.source_id, _json(card.tags or None), card.hint, card.typed_answer,
-                 stamp, stamp)).lastrowid
-            conn.execute("INSERT INTO card_state (card_id, deck_id, position) VALUES (?, ?, ?)",
-                         (card_id, deck_id, position))
-            schedule = card.schedule
-            if card.reviews:
-                result.reviews_added += self._insert_history(
-                    card_id, card.reviews, schedule.reset_at if schedule is not None else None)
-                result.histories += 1
-            if schedule is not None:
-                self._apply_schedule(card_id, schedule, now)
-            if card.options is not None and card.answer is None:
-                result.unkeyed += 1
+        added = self._insert_cards(deck_id, inserts, stamp, now, result)
         result.added = len(inserts)
         result.suspended = conn.execute("SELECT count(*) FROM card_state WHERE deck_id = ? AND retired = 0 "
                                         "AND suspended = 1", (deck_id,)).fetchone()[0]
-        self._link_notes(deck_id, spec, stamp)
+        self._link_notes(deck_id, spec, stamp, None if existing else added)
         return result
+
+    def _insert_cards(self, deck_id: int, inserts: list[tuple[int, CardSpec]], stamp: str, now: datetime,
+                      result: ImportResult) -> dict[str, int]:
+        """Add new cards to a deck with their state, a statement for all of them (the ids are the
+        ones SQLite would give one by one). A card that brings its history is replayed on its own.
+        Returns {source id: card id} of the cards added."""
+        if not inserts:
+            return {}
+        conn = self.conn
+        first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM cards").fetchone()[0]
+        ids = range(first, first + len(inserts))
+        conn.executemany(
+            "INSERT INTO cards (id, deck_id, position, kind, question, options, answer, key_source, explanation, "
+            "source_id, tags, hint, typed_answer, retired, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+            [(card_id, deck_id, position, card.kind, card.question, _json(card.options), card.answer,
+              card.key_source, card.explanation, card.source_id, _json(card.tags or None), card.hint,
+              card.typed_answer, stamp, stamp) for card_id, (position, card) in zip(ids, inserts)])
+        hour = self._day_start_hour(deck_id)
+        states, histories = [], []
+        for card_id, (position, card) in zip(ids, inserts):
+            if card.reviews:
+                states.append((card_id, deck_id, position, *_NEW_STATE.values()))
+                histories.append((card_id, card))
+            else:
+                columns = _NEW_STATE if card.schedule is None else {
+                    **_NEW_STATE, **_schedule_columns(card.schedule, hour, now)}
+                states.append((card_id, deck_id, position, *columns.values()))
+            if card.options is not None and card.answer is None:
+                result.unkeyed += 1
+        conn.executemany(f"INSERT INTO card_state (card_id, deck_id, position, {', '.join(_NEW_STATE)}) "
+                         f"VALUES (?, ?, ?{', ?' * len(_NEW_STATE)})", states)
+        for card_id, card in histories:
+            schedule = card.schedule
+            result.reviews_added += self._insert_history(
+                card_id, card.reviews, schedule.reset_at if schedule is not None else None)
+            result.histories += 1
+            if schedule is not None:
+                self._apply_schedule(card_id, schedule, now)
+        return {card.source_id: card_id for card_id, (_, card) in zip(ids, inserts) if card.source_id}
+
+    def _day_start_hour(self, deck_id: int) -> int:
+        from srs.scheduling import Settings
+
+        return Settings.from_dict(self.deck_settings(deck_id)).day_start_hour
 
     def unchanged_package(self, path: str, fingerprint: str) -> list[ImportResult] | None:
         """The decks of an Anki package last imported with this very fingerprint, each as an
@@ -340,31 +367,12 @@ class Store:
 
     def _apply_schedule(self, card_id: int, schedule: ImportedSchedule, now: datetime) -> None:
         """Give a card the schedule its source keeps (Anki's state, suspension and burying), inside the
-        caller's transaction. Days are the deck's learner days (`clock.day_start`)."""
-        from srs import clock
-        from srs.scheduling import Settings
-
-        hour = Settings.from_dict(self.deck_settings(self.conn.execute(
-            "SELECT deck_id FROM card_state WHERE card_id = ?", (card_id,)).fetchone()[0])).day_start_hour
-        s = schedule
-        if s.progress:
-            due = s.due_at if s.due_at is not None else (
-                clock.day_start(s.due_day, hour) if s.due_day is not None else None)
-            self._write_progress(card_id, Progress(
-                state=s.state, step=s.step if s.state in ("learning", "relearning") else None,
-                stability=s.stability if s.state != "new" else None,
-                difficulty=s.difficulty if s.state != "new" else None, due=due,
-                last_review=s.last_review if s.state != "new" else None, reps=s.reps, lapses=s.lapses,
-                suspended=s.suspended))
-            self.conn.execute("UPDATE card_state SET reset_at = ?, interval_days = ? WHERE card_id = ?",
-                              (_t(s.reset_at), s.interval if s.state == "review" else None, card_id))
-        else:
-            self.conn.execute("UPDATE card_state SET suspended = ? WHERE card_id = ?", (int(s.suspended), card_id))
-        if s.buried_until_day is not None and not s.suspended:
-            until = clock.day_start(s.buried_until_day, hour)
-            if until > now:
-                self.conn.execute("UPDATE card_state SET suspended = 2, buried_until = ? WHERE card_id = ?",
-                                  (to_text(until), card_id))
+        caller's transaction (`_schedule_columns`)."""
+        hour = self._day_start_hour(self.conn.execute(
+            "SELECT deck_id FROM card_state WHERE card_id = ?", (card_id,)).fetchone()[0])
+        columns = _schedule_columns(schedule, hour, now)
+        self.conn.execute(f"UPDATE card_state SET {', '.join(f'{name} = ?' for name in columns)} WHERE card_id = ?",
+                          (*columns.values(), card_id))
 
     def _merge_history(self, card_id: int, card: CardSpec, now: datetime) -> int:
         """Merge the answers a source brings for a card srs already has: each once, known by its Anki
@@ -983,18 +991,25 @@ class Store:
             "source = excluded.source, added_at = CASE WHEN media.sha256 = excluded.sha256 THEN media.added_at "
             "ELSE excluded.added_at END", [(*row, stamp) for row in rows])
 
-    def _link_notes(self, deck_id: int, spec: DeckSpec, stamp: str) -> None:
-        """Keep the notes of the deck's cards (guid, note type, fields, tags) and link each card to its note."""
+    def _link_notes(self, deck_id: int, spec: DeckSpec, stamp: str, new_deck: dict[str, int] | None = None) -> None:
+        """Keep the notes of the deck's cards (guid, note type, fields, tags) and link each card to its
+        note. `new_deck`: for a deck that had no cards before, {source id: card id} of its cards (none
+        has a link yet)."""
         conn = self.conn
         noted = [card for card in spec.cards if card.note is not None and card.source_id]
         if not noted:
             return
-        rows = {source_id: (card_id, note_id, ord_) for card_id, source_id, note_id, ord_ in conn.execute(
-            "SELECT c.id, c.source_id, n.note_id, n.ord FROM cards c LEFT JOIN card_notes n ON n.card_id = c.id "
-            "WHERE c.deck_id = ? AND c.source_id IS NOT NULL", (deck_id,))}
+        if new_deck is not None:
+            rows = {source_id: (card_id, None, None) for source_id, card_id in new_deck.items()}
+        else:
+            rows = {source_id: (card_id, note_id, ord_) for card_id, source_id, note_id, ord_ in conn.execute(
+                "SELECT c.id, c.source_id, n.note_id, n.ord FROM cards c LEFT JOIN card_notes n ON n.card_id = c.id "
+                "WHERE c.deck_id = ? AND c.source_id IS NOT NULL", (deck_id,))}
         type_ids: dict[int, int] = {}
         note_ids: dict[str, int] = {}
-        links = []
+        known = self._notes_by_guid(list(dict.fromkeys(card.note.guid for card in noted)))
+        added, changed, links = [], [], []
+        next_id = None
         for card in noted:
             note = card.note
             note_id = note_ids.get(note.guid)
@@ -1002,11 +1017,36 @@ class Store:
                 key = id(note.note_type)
                 if key not in type_ids:
                     type_ids[key] = self._note_type_id(note.note_type)
-                note_id = note_ids[note.guid] = self._note_id(note, type_ids[key], stamp)
+                values = (type_ids[key], _json(note.fields), _json(note.tags), _json(note.media))
+                row = known.get(note.guid)
+                if row is None:
+                    if next_id is None:
+                        next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM notes").fetchone()[0]
+                    note_id, next_id = next_id, next_id + 1
+                    added.append((note_id, note.guid, *values, stamp))
+                else:
+                    note_id = row[0]
+                    if tuple(row[1:]) != values:
+                        changed.append((*values, stamp, note_id))
+                note_ids[note.guid] = note_id
             row = rows.get(card.source_id)
             if row is not None and (row[1], row[2]) != (note_id, note.ord):
                 links.append((note_id, note.ord, row[0]))
+        conn.executemany("INSERT INTO notes (id, guid, note_type_id, fields, tags, media, updated_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)", added)
+        conn.executemany("UPDATE notes SET note_type_id = ?, fields = ?, tags = ?, media = ?, updated_at = ? "
+                         "WHERE id = ?", changed)
         conn.executemany("INSERT OR REPLACE INTO card_notes (note_id, ord, card_id) VALUES (?, ?, ?)", links)
+
+    def _notes_by_guid(self, guids: list[str]) -> dict[str, tuple]:
+        """{guid: (id, note type id, fields, tags, media)} of the stored notes among `guids`."""
+        found = {}
+        for start in range(0, len(guids), 500):
+            part = guids[start:start + 500]
+            found.update((row[0], row[1:]) for row in self.conn.execute(
+                "SELECT guid, id, note_type_id, fields, tags, media FROM notes "
+                f"WHERE guid IN ({', '.join('?' * len(part))})", part))
+        return found
 
     def _note_type_id(self, note_type) -> int:
         import hashlib
@@ -1022,19 +1062,6 @@ class Store:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (note_type.id, key, note_type.name, note_type.kind, _json(definition[3]), _json(definition[4]),
              note_type.css, note_type.sort_field)).lastrowid
-
-    def _note_id(self, note, note_type_id: int, stamp: str) -> int:
-        values = (note_type_id, _json(note.fields), _json(note.tags), _json(note.media))
-        row = self.conn.execute("SELECT id, note_type_id, fields, tags, media FROM notes WHERE guid = ?",
-                                (note.guid,)).fetchone()
-        if row is None:
-            return self.conn.execute(
-                "INSERT INTO notes (guid, note_type_id, fields, tags, media, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (note.guid, *values, stamp)).lastrowid
-        if tuple(row[1:]) != values:
-            self.conn.execute("UPDATE notes SET note_type_id = ?, fields = ?, tags = ?, media = ?, updated_at = ? "
-                              "WHERE id = ?", (*values, stamp, row[0]))
-        return row[0]
 
     def card_notes(self, deck_ids: list[int] | None = None, card_id: int | None = None) -> dict[int, NoteSpec]:
         """{card id: NoteSpec} for the cards (of these decks, or this one card) that are Anki notes' cards."""
@@ -1125,8 +1152,39 @@ def _chunks(rows: list[tuple]) -> Iterator[list[int]]:
         yield chunk
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # = json.dumps(value, ensure_ascii=False), made once
+
+
 def _json(value) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False)
+    return None if value is None else _ENCODE(value)
+
+
+# The state columns of a card that has none yet, with their defaults (as the table gives them).
+_NEW_STATE = {"state": 0, "step": None, "stability": None, "difficulty": None, "due": None, "last_review": None,
+              "reps": 0, "lapses": 0, "suspended": 0, "reset_at": None, "interval_days": None, "buried_until": None}
+
+
+def _schedule_columns(s: ImportedSchedule, hour: int, now: datetime) -> dict:
+    """The card_state columns a schedule from a source sets: with its progress, the whole state as
+    the source has it (Anki's interval kept for a review card); without, only the suspension. A card
+    buried until a later learner day is `suspended = 2` until that day starts. Days are the deck's
+    learner days (`clock.day_start` at its day-start `hour`)."""
+    if s.progress:
+        due = s.due_at if s.due_at is not None else (day_start(s.due_day, hour) if s.due_day is not None else None)
+        studied = s.state != "new"
+        columns = {"state": STATE_NAMES.index(s.state), "step": s.step if s.state in ("learning", "relearning")
+                   else None, "stability": s.stability if studied else None,
+                   "difficulty": s.difficulty if studied else None, "due": _t(due),
+                   "last_review": _t(s.last_review) if studied else None, "reps": s.reps, "lapses": s.lapses,
+                   "suspended": int(s.suspended), "interval_days": s.interval if s.state == "review" else None,
+                   "reset_at": _t(s.reset_at)}
+    else:
+        columns = {"suspended": int(s.suspended)}
+    if s.buried_until_day is not None and not s.suspended:
+        until = day_start(s.buried_until_day, hour)
+        if until > now:
+            columns.update(suspended=2, buried_until=to_text(until))
+    return columns
 
 
 def _t(moment: datetime | None) -> str | None:

@@ -164,6 +164,8 @@ def parse_clozes(text: str) -> tuple:
 
 def cloze_numbers(text: str) -> set[int]:
     out: set[int] = set()
+    if "{{c" not in text:  # most fields of a cloze note have no deletion: nothing to parse
+        return out
 
     def walk(nodes):
         for node in nodes:
@@ -171,8 +173,7 @@ def cloze_numbers(text: str) -> set[int]:
                 out.update(o for o in node.ordinals if o)
                 walk(node.nodes)
 
-    if "{{c" in text:
-        walk(parse_clozes(text))
+    walk(parse_clozes(text))
     return out
 
 
