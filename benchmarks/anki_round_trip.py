@@ -1,6 +1,6 @@
 """Round trip of real Anki packages: package -> srs -> export -> Anki collection that holds the package.
 
-For each .apkg/.colpkg in a folder (default /work/real-packages, or SRS_REAL_PACKAGES):
+For each .apkg/.colpkg in a folder (default $SRS_REAL_PACKAGES, else ../shared/anki-packages beside the repository; see tests/anki/REAL_PACKAGES.md):
 the package is opened in a fresh Anki collection with the official `anki` library (an
 .apkg imported, a .colpkg restored), imported into a fresh srs database, exported by srs,
 and that export imported into the Anki collection. Prints one row a package: notes and
@@ -48,7 +48,7 @@ def srs(db: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def main() -> None:
-    folder = Path(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SRS_REAL_PACKAGES", "/work/real-packages"))
+    folder = Path(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SRS_REAL_PACKAGES", str(Path(__file__).resolve().parents[2] / "shared" / "anki-packages")))
     packages = sorted(p for p in folder.iterdir() if p.suffix in (".apkg", ".colpkg"))
     header = ("package", "notes", "cards", "srs cards", "media stored", "media missing", "notes after",
               "cards after", "new notes", "anki missing before", "anki missing after", "ok", "s")

@@ -1,6 +1,6 @@
 """Anki's schedule carried into srs, on real packages: per package, how many cards match Anki's view.
 
-    .venv/bin/python benchmarks/anki_states.py [FOLDER]    # default: $SRS_REAL_PACKAGES or /work/real-packages
+    .venv/bin/python benchmarks/anki_states.py [FOLDER]    # default: $SRS_REAL_PACKAGES, else ../shared/anki-packages
 
 FOLDER holds packages and `reference/<name>.json`, Anki's own view of each (made with the official
 `anki` library: per card its type, queue, due as a date or a time, interval, reps, lapses and memory
@@ -147,7 +147,7 @@ def computed_memory(package: Path, db: Path, work: Path) -> tuple[int, int, int,
 
 def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    folder = Path(args[0] if args else os.environ.get("SRS_REAL_PACKAGES", "/work/real-packages"))
+    folder = Path(args[0] if args else os.environ.get("SRS_REAL_PACKAGES", str(Path(__file__).resolve().parents[2] / "shared" / "anki-packages")))
     memory = "--memory" in sys.argv  # also compare computed memory states with the anki library's
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

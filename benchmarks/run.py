@@ -608,7 +608,7 @@ def anki_packages(args, scratch: Path) -> list[tuple[Path, str]]:
     one when it is at hand, else one made with genanki."""
     if args.anki_package:
         return [(Path(given), "given") for given in args.anki_package]
-    real = Path(os.environ.get("SRS_REAL_PACKAGES", "/work/real-packages")) / REAL_PACKAGE
+    real = Path(os.environ.get("SRS_REAL_PACKAGES", str(Path(__file__).resolve().parents[2] / "shared" / "anki-packages"))) / REAL_PACKAGE
     if real.exists():
         return [(real, "real")]
     return [(html_heavy_package(scratch / "html-heavy.apkg"), "generated")]
@@ -726,7 +726,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true", help="also print the results as JSON")
     parser.add_argument("--anki-package", action="append", help="an Anki package to import against the anki "
                         f"library (repeatable; default: the real HTML-heavy {REAL_PACKAGE} from SRS_REAL_PACKAGES or "
-                        "/work/real-packages, else one made with genanki)")
+                        "../shared/anki-packages, else one made with genanki)")
     parser.add_argument("--only-anki", action="store_true", help="only the Anki package rows (no collections built)")
     args = parser.parse_args(argv)
     sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())

@@ -3,7 +3,7 @@ exported, read by srs, and every card's text compared with the library's own
 `card.question()` / `card.answer()` reduced to text by the same function.
 
 The comparison (`compare`) is also run over real packages when they are present
-(`SRS_REAL_PACKAGES`, or /work/real-packages), and prints a match rate per package.
+(`SRS_REAL_PACKAGES`, else ../shared/anki-packages: tests/anki/REAL_PACKAGES.md), and prints a match rate per package.
 The `anki` package (AGPL) is used here only, never by srs itself.
 """
 
