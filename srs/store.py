@@ -424,25 +424,10 @@ class Store:
         (suspension and burying stay as they are). Inside the caller's transaction."""
         from srs.scheduling import replay
 
-        conn = self.conn
-        deck_id, reset_at = conn.execute("SELECT deck_id, reset_at FROM card_state WHERE card_id = ?",
-                                         (card_id,)).fetchone()
-        found = conn.execute(
-            "SELECT id, reviewed_at, rating, duration_ms, choice, correct FROM reviews WHERE card_id = ? "
-            "AND (? IS NULL OR reviewed_at >= ?) ORDER BY reviewed_at, id", (card_id, reset_at, reset_at)).fetchall()
-        reviews = [Review(from_text(at), rating, duration_ms=duration, choice=choice,
-                          correct=None if correct is None else bool(correct))
-                   for _, at, rating, duration, choice, correct in found]
-        rows, p = replay(card_id, reviews, self.deck_settings(deck_id))
-        conn.executemany(
-            "UPDATE reviews SET kind = ?, due_after = ?, prev_state = ?, prev_step = ?, prev_stability = ?, "
-            "prev_difficulty = ?, prev_due = ?, prev_last_review = ?, prev_reps = ?, prev_lapses = ? WHERE id = ?",
-            [(row[3], row[7], *row[9:], review_id) for (review_id, *_), row in zip(found, rows)])
-        conn.execute(
-            "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, last_review = ?, "
-            "reps = ?, lapses = ?, interval_days = NULL WHERE card_id = ?",
-            (STATE_NAMES.index(p.state), p.step, p.stability, p.difficulty, _t(p.due), _t(p.last_review),
-             p.reps, p.lapses, card_id))
+        deck_id = self.conn.execute("SELECT deck_id FROM card_state WHERE card_id = ?", (card_id,)).fetchone()[0]
+        triples = self.histories([card_id]).get(card_id, [])
+        rows, state = replay(card_id, [review for _, _, review in triples], self.deck_settings(deck_id))
+        self._write_replays({card_id: (triples, rows, state)})
 
     def _write_progress(self, card_id: int, p: Progress) -> None:
         self.conn.execute(  # interval_days: Anki's interval of an imported card, until srs schedules it itself
@@ -945,24 +930,33 @@ class Store:
             changed = [card_id for card_id in card_ids if now.get(card_id) != seen.get(card_id)]
             if changed:  # answered or undone since read: replayed again, inside the transaction
                 work.update(replayed(changed))
-            review_updates, kind_updates, state_updates = [], [], []
-            for card_id, (triples, rows, state) in work.items():
-                for (review_id, kind, _), row in zip(triples, rows):
-                    review_updates.append((row[7], *row[9:], review_id))
-                    if row[3] != kind:  # rare: kind is indexed, so it is only written when it changes
-                        kind_updates.append((row[3], review_id))
-                state_updates.append((STATE_NAMES.index(state.state), state.step, state.stability, state.difficulty,
-                                      _t(state.due), _t(state.last_review), state.reps, state.lapses, card_id))
-            conn.executemany(
-                "UPDATE reviews SET due_after = ?, prev_state = ?, prev_step = ?, prev_stability = ?, "
-                "prev_difficulty = ?, prev_due = ?, prev_last_review = ?, prev_reps = ?, prev_lapses = ? "
-                "WHERE id = ?", review_updates)
-            conn.executemany("UPDATE reviews SET kind = ? WHERE id = ?", kind_updates)
-            conn.executemany(  # interval_days: Anki's interval is no longer the card's once srs schedules it
-                "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, "
-                "last_review = ?, reps = ?, lapses = ?, interval_days = NULL WHERE card_id = ?", state_updates)
+            written = self._write_replays(work)
             conn.execute("UPDATE reschedules SET reviews_done = reviews_done + ?" + (", cursor = ?" if advance else "")
-                         + " WHERE id = ?", (len(review_updates), *([max(card_ids)] if advance else []), job_id))
+                         + " WHERE id = ?", (written, *([max(card_ids)] if advance else []), job_id))
+        return written
+
+    def _write_replays(self, work: dict[int, tuple]) -> int:
+        """Write replayed cards, {card id: ((review id, kind, Review) since its last reset, replay rows, state)}:
+        each review's state before it (`prev_*`), `due_after` and, when it changed, kind; and the card's
+        state (Anki's interval of an imported card dropped: srs schedules it now). Inside the caller's
+        transaction. Returns the reviews written."""
+        review_updates, kind_updates, state_updates = [], [], []
+        for card_id, (triples, rows, state) in work.items():
+            for (review_id, kind, _), row in zip(triples, rows):
+                review_updates.append((row[7], *row[9:], review_id))
+                if row[3] != kind:  # rare: kind is indexed, so it is only written when it changes
+                    kind_updates.append((row[3], review_id))
+            state_updates.append((STATE_NAMES.index(state.state), state.step, state.stability, state.difficulty,
+                                  _t(state.due), _t(state.last_review), state.reps, state.lapses, card_id))
+        conn = self.conn
+        conn.executemany(
+            "UPDATE reviews SET due_after = ?, prev_state = ?, prev_step = ?, prev_stability = ?, "
+            "prev_difficulty = ?, prev_due = ?, prev_last_review = ?, prev_reps = ?, prev_lapses = ? "
+            "WHERE id = ?", review_updates)
+        conn.executemany("UPDATE reviews SET kind = ? WHERE id = ?", kind_updates)
+        conn.executemany(
+            "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, "
+            "last_review = ?, reps = ?, lapses = ?, interval_days = NULL WHERE card_id = ?", state_updates)
         return len(review_updates)
 
     # -- one card whole (`srs card ID`) -------------------------------------------------
