@@ -38,15 +38,19 @@ _CLOSING = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in _RAW_T
 HINT_PROMPT = "[hint: press h]"
 
 
-def _attributes(text: str) -> dict[str, str]:
+def _attributes(text: str, names: tuple[str, ...]) -> dict[str, str]:
+    """These attributes of a tag, decoded, those it has (the first of a name wins); read
+    no further than the last of them (a hint link's long `onclick` comes after its class)."""
     out = {}
     for match in _ATTRIBUTE.finditer(text):
         name = match.group(1).lower()
-        if name not in out:
+        if name in names and name not in out:
             value = match.group(2) if match.group(2) is not None else match.group(3)
             if value is None:
                 value = match.group(4) or ""
             out[name] = html.unescape(value)
+            if len(out) == len(names):
+                break
     return out
 
 
@@ -225,7 +229,7 @@ def _reduce(fragment: str, collapse: bool, ruby: bool, hints: list[str] | None, 
                 hidden.append([name, 1, None])
             continue
         if name == "img":
-            attrs = _attributes(attributes)
+            attrs = _attributes(attributes, ("alt", "title", "src"))
             label = attrs.get("alt") or attrs.get("title") or attrs.get("src") or ""
             parts.append(f"[image: {html.escape(label, quote=False)}]" if label else "[image]")
         elif name in ("td", "th"):
@@ -236,7 +240,7 @@ def _reduce(fragment: str, collapse: bool, ruby: bool, hints: list[str] | None, 
             else:
                 parts.append("(")
         elif name == "a" and "hint" in attributes and (hints is not None or reveal_hints) and \
-                "hint" in _attributes(attributes).get("class", "").split():
+                "hint" in _attributes(attributes, ("class",)).get("class", "").split():
             if not reveal_hints:
                 parts.append(HINT_PROMPT)
             hidden.append([name, 1, None])
@@ -257,7 +261,7 @@ def _reduce(fragment: str, collapse: bool, ruby: bool, hints: list[str] | None, 
 def _hide(attributes: str, hints: list[str] | None, reveal_hints: bool):
     """For an element with these attributes: False when shown, None when hidden, or a list
     to collect its text into when it is one of Anki's hints (hidden until asked for)."""
-    attrs = _attributes(attributes)
+    attrs = _attributes(attributes, ("class", "style"))
     is_hint = "hint" in attrs.get("class", "").split()
     if reveal_hints and is_hint:
         return False
