@@ -86,9 +86,9 @@ def _finish(text: str, collapse: bool) -> str:
         if _BLOCK in text:
             text = _BLOCK_AFTER_BREAK.sub(r"\1", _BLOCK_RUN.sub(_BLOCK, text)).replace(_BLOCK, "\n")
         return text.replace(_BREAK, "\n").replace(_TAB, "\t").replace("\xa0", " ").strip("\n")
+    if "&" in text:  # decoded before folding: whitespace is folded once (an entity spans no
+        text = html.unescape(text)  # whitespace but \r, and one cut by a \r decodes the same)
     text = _SPACE_RUN.sub(" ", _fold(text))
-    if "&" in text:
-        text = _SPACE_RUN.sub(" ", _fold(html.unescape(text)))
     if _BLOCK in text:  # a block boundary is one line break, however many blocks open or close there
         text = _BLOCK_RUNS.sub(_BLOCK, text.replace(" " + _BLOCK, _BLOCK).replace(_BLOCK + " ", _BLOCK))
         text = text.replace(_BREAK + _BLOCK, _BREAK)
