@@ -15,21 +15,40 @@ from srs.anki.text import html_to_text, learner_text
 # Pieces that make entities (some without their `;`, some spread over a \r), whitespace runs,
 # non-breaking spaces and the marks the tokenizer leaves for line breaks and blocks.
 _PIECES = st.sampled_from(["&", "amp", "lt", "not", "nbsp", "Tab", "NewLine", "#10", "#x27", "#13", "#32", ";", "x",
-                           " ", "  ", "\n", "\t", "\r", "\f", "\xa0", "\x1d", "\x1e", "\x1f", "é"])
+                           " ", "  ", "\n", "\t", "\r", "\f", "\xa0", "\x1d", "\x1e", "\x1f", "é", "\u3000",
+                           "\x85", "\v", "ab c"])
 
 
-def _finish_folding_twice(collected: str) -> str:
-    """`_finish` (collapsed text) as it was: whitespace folded, then decoded and folded again."""
-    folded = text._SPACE_RUN.sub(" ", text._fold(collected))
-    if "&" in folded:
-        folded = text._SPACE_RUN.sub(" ", text._fold(html.unescape(folded)))
-    return text._finish(folded.replace("&", "&amp;"), True)  # the rest of _finish as it is
+def _finish_as_it_was(collected: str) -> str:
+    """`_finish` of collapsed text before the speed-ups (whitespace folded, then decoded and
+    folded again; no shortcut for plain text)."""
+    B, BR, TAB = text._BLOCK, text._BREAK, text._TAB
+    out = text._SPACE_RUN.sub(" ", text._fold(collected))
+    if "&" in out:
+        out = text._SPACE_RUN.sub(" ", text._fold(html.unescape(out)))
+    if B in out:
+        out = text._BLOCK_RUNS.sub(B, out.replace(" " + B, B).replace(B + " ", B))
+        out = out.replace(BR + B, BR)
+        if out.startswith(B):
+            out = out[1:]
+        out = out.replace(B, "\n")
+    out = out.replace(BR, "\n").replace(TAB, "\t")
+    if "\n" in out:
+        out = out.replace(" \n", "\n").replace("\n ", "\n")
+    out = text._NEWLINES.sub("\n\n", out).strip(" \n")
+    return out.replace("\xa0", " ").rstrip()
 
 
 @settings(max_examples=500, deadline=None)
 @given(st.lists(_PIECES, max_size=40).map("".join))
-def test_decoding_before_folding_gives_the_same_text(collected):
-    assert text._finish(collected, True) == _finish_folding_twice(collected)
+def test_finishing_gives_the_text_it_gave(collected):
+    assert text._finish(collected, True) == _finish_as_it_was(collected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_finishing_any_text_gives_the_text_it_gave(collected):
+    assert text._finish(collected, True) == _finish_as_it_was(collected)
 
 
 _ATTRIBUTE_PIECES = st.sampled_from([" ", "class", "CLASS", "style", "alt", "title", "src", "=", '"', "'", "hint",

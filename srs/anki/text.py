@@ -86,6 +86,8 @@ def _finish(text: str, collapse: bool) -> str:
         if _BLOCK in text:
             text = _BLOCK_AFTER_BREAK.sub(r"\1", _BLOCK_RUN.sub(_BLOCK, text)).replace(_BLOCK, "\n")
         return text.replace(_BREAK, "\n").replace(_TAB, "\t").replace("\xa0", " ").strip("\n")
+    if text.isprintable() and "&" not in text and "  " not in text:
+        return text.strip(" ")  # nothing to fold, decode or cut into lines (a hint's text, often)
     if "&" in text:  # decoded before folding: whitespace is folded once (an entity spans no
         text = html.unescape(text)  # whitespace but \r, and one cut by a \r decodes the same)
     text = _SPACE_RUN.sub(" ", _fold(text))
