@@ -1,6 +1,6 @@
 """The spread of daily review counts with Anki's load balancer and with plain fuzz.
 
-    python benchmarks/load_balance.py [--cards 10000] [--days 60] [--db COLLECTION] [--fallback] [--json]
+    python benchmarks/load_balance.py [--cards 10000] [--days 60] [--db COLLECTION] [--json]
 
 On a copy of a synthetic collection (`make_collection.py`, ten reviews a card, the
 benchmarks' NOW), a simulated learner studies every learner day for `--days` days through
@@ -11,24 +11,14 @@ within the default 20 a deck. Review cards are recalled with FSRS's own retrieva
 same copy and the same random draws; the table gives, over the simulated days, the
 review-state answers per day: mean, standard deviation, min, max and max/min.
 
-Which path schedules the intervals:
-
-- **session** (once the `schedule` branch is merged, i.e. when `srs.scheduling` or
-  `srs.session` uses `LoadBalancer`): the variants only differ by the setting
-  `load_balance` true/false, and the session draws fuzz and balances itself.
-- **fallback** (until then, or with `--fallback`): `scheduling.answer` is wrapped for the
-  run: the interval of a review-state answer is taken from fsrs without its fuzz, Anki's
-  fuzz window is put around it (`fuzz_bounds` below, Anki's `constrained_fuzz_bounds`),
-  and the day is drawn in the window uniformly (plain fuzz) or by `LoadBalancer.pick`
-  (built with `LoadBalancer.from_store` at the start of each simulated day, and told of
-  each answer with `add`), both from the card's seeded generator. Everything else is the
-  real session and store.
+The variants differ only by the setting `load_balance` (true/false): the review session
+draws Anki's fuzz and, when the setting is on, picks the day in its window with each deck's
+load balancer (`srs.load_balance`), as `srs review` does.
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import random
 import shutil
@@ -36,42 +26,15 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_collection import NOW  # noqa: E402
 
-# Anki's fuzz ranges (rslib/src/scheduler/states/fuzz.rs), used by the fallback only:
-# the `schedule` branch owns srs's own fuzz once merged.
-FUZZ_RANGES = ((2.5, 7.0, 0.15), (7.0, 20.0, 0.1), (20.0, float("inf"), 0.05))
 UNLIMITED = 1_000_000
 ANSWER_SECONDS = 10  # the simulated clock moves this much per answer
-
-
-def fuzz_bounds(interval: float, minimum: int, maximum: int) -> tuple[int, int]:
-    """Anki's `constrained_fuzz_bounds`: the whole days a fuzzed interval may take."""
-    minimum = min(minimum, maximum)
-    interval = min(max(interval, minimum), maximum)
-    delta = 0.0 if interval < 2.5 else 1.0 + sum(
-        factor * max(min(interval, end) - start, 0.0) for start, end, factor in FUZZ_RANGES)
-    lower = min(max(_round(interval - delta), minimum), maximum)
-    upper = min(max(_round(interval + delta), minimum), maximum)
-    if upper == lower and 2 < upper < maximum:
-        upper = lower + 1
-    return lower, upper
-
-
-def _round(value: float) -> int:
-    return int(value + 0.5)  # Rust's f32::round for positive values (half away from zero)
-
-
-def session_balances() -> bool:
-    """Whether the review session itself uses the load balancer (the `schedule` branch merged)."""
-    from srs import scheduling, session
-
-    return any("LoadBalancer" in inspect.getsource(module) for module in (scheduling, session))
 
 
 @dataclass
@@ -93,76 +56,28 @@ class Spread:
                 "mean_day_to_day_change": statistics.mean(changes)}
 
 
-class _FallbackScheduling:
-    """Wraps `scheduling.answer` for one run: Anki's fuzz window around fsrs's unfuzzed interval, the
-    day in it drawn by the load balancer (balanced) or uniformly (plain fuzz), from the card's seed."""
-
-    def __init__(self, balanced: bool):
-        from srs import scheduling
-
-        self.scheduling = scheduling
-        self.original = scheduling.answer
-        self.balanced = balanced
-        self.balancer = None
-
-    def __enter__(self):
-        self.scheduling.answer = self.answer
-        return self
-
-    def __exit__(self, *exc):
-        self.scheduling.answer = self.original
-
-    def answer(self, settings, card_id, progress, rating, when):
-        from srs import clock
-        from srs.load_balance import uniform_pick
-
-        after = self.original(replace(settings, fuzz=False), card_id, progress, rating, when)
-        if after.state != "review" or not settings.fuzz:
-            return after
-        interval = (after.due - when) / timedelta(days=1)
-        lower, upper = fuzz_bounds(interval, 1, settings.maximum_interval)
-        rng = random.Random(card_id * 1_000_003 + progress.reps)
-        today = clock.day_number(when, settings.day_start_hour)
-        if self.balanced and self.balancer is not None:
-            days = self.balancer.pick(lower, upper, interval, today, rng)
-            self.balancer.add(today + days)
-        else:
-            days = uniform_pick(lower, upper, rng)
-        return replace(after, due=when + timedelta(days=days))
-
-
-def simulate(db: Path, days: int, balanced: bool, *, seed: int = 0, fallback: bool | None = None) -> Spread:
+def simulate(db: Path, days: int, balanced: bool, *, seed: int = 0) -> Spread:
     """Study `db` (changed in place) for `days` learner days; the review-state answers of each day."""
     from fsrs import Scheduler
 
     from srs import clock, scheduling
-    from srs.load_balance import LoadBalancer
     from srs.session import ReviewSession
     from srs.store import Store
 
-    if fallback is None:
-        fallback = not session_balances()
     store = Store(db)
     store.set_global_setting("reviews_per_day", UNLIMITED)
     store.set_global_setting("load_balance", balanced)
     for deck in store.decks():  # a deck's own limits would cap the load too
         if "reviews_per_day" in deck["settings"]:
             store.set_deck_setting(deck["id"], "reviews_per_day", UNLIMITED)
-    deck_ids = [deck["id"] for deck in store.decks()]
     rng = random.Random(seed)
     fsrs_scheduler = Scheduler()
     daily, answers = [], 0
     started = time.perf_counter()
-    wrapper = _FallbackScheduling(balanced) if fallback else None
-    if wrapper:
-        wrapper.__enter__()
     try:
         for day in range(days):
             moment = [NOW + timedelta(days=day)]
             session = ReviewSession(store, now=lambda: moment[0])
-            if wrapper and balanced:
-                settings = session.decks[0].settings
-                wrapper.balancer = LoadBalancer.from_store(store, deck_ids, moment[0], settings)
             reviews = 0
             while (card := session.next_card()) is not None:
                 progress = card.progress
@@ -182,22 +97,18 @@ def simulate(db: Path, days: int, balanced: bool, *, seed: int = 0, fallback: bo
             assert clock.day_number(moment[0]) == clock.day_number(NOW + timedelta(days=day)), \
                 "a simulated day ran past its end: fewer answers a day or shorter answers"
     finally:
-        if wrapper:
-            wrapper.__exit__(None, None, None)
         store.close()
-    name = ("load balancer" if balanced else "plain fuzz") + (" [fallback]" if fallback else " [session]")
-    return Spread(name, daily, answers, time.perf_counter() - started)
+    return Spread("load balancer" if balanced else "plain fuzz", daily, answers, time.perf_counter() - started)
 
 
-def compare(collection: Path, days: int = 60, *, seed: int = 0, fallback: bool | None = None,
-            scratch: Path | None = None) -> list[Spread]:
+def compare(collection: Path, days: int = 60, *, seed: int = 0, scratch: Path | None = None) -> list[Spread]:
     """Both variants, each on its own copy of `collection`."""
     out = []
     with tempfile.TemporaryDirectory(prefix="srs-balance-", dir=scratch) as folder:
         for balanced in (False, True):
             db = Path(folder) / f"{'balanced' if balanced else 'plain'}.db"
             shutil.copyfile(collection, db)
-            out.append(simulate(db, days, balanced, seed=seed, fallback=fallback))
+            out.append(simulate(db, days, balanced, seed=seed))
     return out
 
 
@@ -224,7 +135,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--db", help="use this collection (copied, not changed) instead of building one")
-    parser.add_argument("--fallback", action="store_true", help="the benchmark's own fuzz loop even when merged")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="srs-balance-build-") as folder:
@@ -235,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
 
             collection = Path(folder) / "collection.db"
             build(str(collection), args.cards, args.cards * 10, args.seed, log=lambda *a, **k: None)
-        spreads = compare(collection, args.days, seed=args.seed, fallback=True if args.fallback else None)
+        spreads = compare(collection, args.days, seed=args.seed)
     print(table(spreads, args.cards))
     if args.json:
         print(json.dumps([{"variant": s.variant, **s.figures, "daily": s.daily} for s in spreads]))

@@ -491,9 +491,9 @@ def balance_rows(args, sizes: list[int], scratch: Path) -> tuple[list[Row], str]
     plain = spreads[0].figures
     for spread in spreads:
         f = spread.figures
-        row = Row(f"daily reviews, {spread.variant.split(' [')[0]}", cards, spread.seconds,
+        row = Row(f"daily reviews, {spread.variant}", cards, spread.seconds,
                   reference=f"sd {f['sd']:.1f}, max/min {f['max_over_min'] or 0:.2f}",
-                  note=f"{len(spread.daily)} days, {spread.variant.split(' [')[1][:-1]} path; 2nd half: "
+                  note=f"{len(spread.daily)} days through the review session; 2nd half: "
                        f"sd {f['sd_second_half']:.1f}, max/min {f['max_over_min_second_half'] or 0:.2f}; "
                        f"mean |day-to-day change| {f['mean_day_to_day_change']:.1f}")
         if spread is not spreads[0]:

