@@ -61,12 +61,16 @@ def card_objects(store: Store, deck_id: int | None = None) -> list[dict]:
 class _Intervals:
     """The interval of each card in `srs cards --json`: Anki's own for a card imported with its
     schedule and not answered in srs since, else the whole learner days from the last answer to
-    the due day of a review card (None for new and learning cards)."""
+    the due day of a review card, as the scheduler counts them (None for new and learning cards)."""
 
     def __init__(self, store: Store, deck_id: int | None = None):
+        from srs import scheduling
+        from srs.model import Progress
+
+        self.scheduling, self.Progress = scheduling, Progress
         self.store = store
         self.shared = store.global_settings()
-        self.hours: dict[int, int] = {}  # deck id -> its day start hour
+        self.settings: dict[int, object] = {}  # deck id -> its Settings
         self.imported = store.imported_intervals(deck_id)
 
     def __call__(self, row: tuple) -> int | None:
@@ -74,14 +78,12 @@ class _Intervals:
             return None
         interval = self.imported.get(row[0])
         if interval is None and row[14] and row[15]:
-            hour = self.hours.get(row[19])
-            if hour is None:
-                from srs.scheduling import Settings
-
+            settings = self.settings.get(row[19])
+            if settings is None:
                 own = self.store.deck_own_settings(row[19])
-                hour = self.hours[row[19]] = Settings.from_dict({**self.shared, **own}).day_start_hour
-            interval = (clock.day_number(clock.from_text(row[14]), hour)
-                        - clock.day_number(clock.from_text(row[15]), hour))
+                settings = self.settings[row[19]] = self.scheduling.Settings.from_dict({**self.shared, **own})
+            interval = self.scheduling.interval_days(settings, self.Progress(
+                state="review", due=clock.from_text(row[14]), last_review=clock.from_text(row[15])))
         return interval
 
 
