@@ -353,11 +353,6 @@ def applied_at(settings: Settings, state: Progress, when: datetime) -> Progress:
     return replace(state, due=due, last_review=when)
 
 
-def preview(settings: Settings, card_id: int, progress: Progress, when: datetime) -> dict[int, timedelta]:
-    """The time until each rating's due, answered now (exactly what `answer` gives)."""
-    return {rating: state.due - when for rating, state in next_states(settings, card_id, progress, when).items()}
-
-
 def replay(card_id: int, reviews: list[Review], settings_values: dict) -> tuple[list[tuple], Progress]:
     """Rebuild a card's state from a history; returns review-log rows (as the store inserts them) and the state."""
     from srs.clock import to_text
