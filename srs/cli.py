@@ -210,11 +210,12 @@ def key(
 
     Example: srs key "AI Engineer vs ML Engineer"
     """
+    from srs.session import ReviewSession
     from srs.terminal import Keys, run_keying
 
     store = _store(ctx)
     console = _out()
-    run_keying(store, _deck_id(store, deck), console, Keys(console))
+    run_keying(ReviewSession(store, _deck_id(store, deck), read_only=True), console, Keys(console))
 
 
 # -- read-outs -----------------------------------------------------------------------

@@ -26,9 +26,13 @@ HTML in it is plain text, escaped when exported.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
+from srs import kinds
+from srs.kinds import ALTERNATIVES, MAX_OPTIONS, cloze_cards, cloze_problem, has_cloze, image_refs
+from srs.media import stored_name
 from srs.model import CardSpec, DeckSpec, SrsError
 
 _OPTION = re.compile(r"^\s*[-*] \[( |x|X)\]\s?(.*)$")
@@ -73,14 +77,16 @@ def parse_deck(text: str, path: str | None = None) -> DeckSpec:
     heading: tuple[int, str] | None = None
     in_fence = False
     seen: dict[str, int] = {}
+    base = Path(path).parent if path else None
+    files: dict[str, str] = {}
 
     def finish() -> None:
         if heading is not None:
-            card = _card(heading, body, path)
-            first = seen.setdefault(_norm(card.question), heading[0])
+            made = _card(heading, body, path, base, files)
+            first = seen.setdefault(_norm(made[0].question), heading[0])
             if first != heading[0]:
                 raise SrsError(f"the same question is already at line {first}", path, heading[0])
-            cards.append(card)
+            cards.extend(made)
 
     for number, line in enumerate(lines, start=1):
         stripped = line.strip()
@@ -114,7 +120,8 @@ def parse_deck(text: str, path: str | None = None) -> DeckSpec:
         raise SrsError("not a deck: no '# Deck name' line", path, 1)
     if not cards:
         raise SrsError("the deck has no cards ('## question' headings)", path, 1)
-    return DeckSpec(name=name, cards=cards, source=path, notes="\n".join(notes).strip() or None, html=html)
+    return DeckSpec(name=name, cards=cards, source=path, notes="\n".join(notes).strip() or None, html=html,
+                    files=files)
 
 
 def _without_comments(text: str) -> str:
@@ -126,43 +133,138 @@ def _norm(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _card(heading: tuple[int, str], body: list[tuple[int, str]], path: str | None) -> CardSpec:
-    line_no, question = heading
+def _card(heading: tuple[int, str], body: list[tuple[int, str]], path: str | None,
+          base: Path | None = None, files: dict[str, str] | None = None) -> list[CardSpec]:
+    """The card (or sibling cards) of one `## ` heading and the lines below it."""
+    line_no, first = heading
+    pre: list[tuple[int, str]] = []  # the question body (before any answer marker)
+    post: list[tuple[int, str]] = []  # after `---` / `<->`: the answer
     options: list[str] = []
     key: str | None = None
     key_line = 0
-    answer: list[str] = []
+    typed: list[str] | None = None
     explanation: list[str] = []
-    first_text_line = None
+    mode = "question"  # -> "options", "answer", "typed"
+    separator = ""
+    in_fence = False
     for number, line in body:
+        stripped = line.strip()
+        fence = stripped.startswith("```") or stripped.startswith("~~~")
+        if in_fence or fence:
+            if fence:
+                in_fence = not in_fence
+            if mode in ("options", "typed"):
+                raise SrsError(_after(mode), path, number)
+            (post if mode == "answer" else pre).append((number, line))
+            continue
+        if line.startswith(">"):
+            explanation.append(line[1:].removeprefix(" "))
+            continue
+        if mode == "answer":
+            post.append((number, line))
+            continue
         option = _OPTION.match(line)
-        if option and not any(text.strip() for text in answer):
+        if option and mode in ("question", "options"):
+            mode = "options"
             text = option.group(2).strip()
             if not text:
                 raise SrsError("empty option", path, number)
             if text in options:
                 raise SrsError("the same option twice in one card", path, number)
+            if len(options) == MAX_OPTIONS:
+                raise SrsError(f"more than {MAX_OPTIONS} options (a choice card has one letter a-z per option)",
+                               path, number)
             if option.group(1) != " ":
                 if key is not None:
-                    raise SrsError(f"a second [x]: a choice card has one correct option (first at line {key_line})", path, number)
+                    raise SrsError(f"a second [x]: a choice card has one correct option (first at line {key_line})",
+                                   path, number)
                 key, key_line = text, number
             options.append(text)
-        elif line.startswith(">"):
-            explanation.append(line[1:].removeprefix(" "))
-        elif options and line.strip():
-            raise SrsError("text after the options of a choice card (use '> ' for an explanation)", path, number)
+        elif mode == "question" and stripped in ("---", "<->"):
+            mode, separator = "answer", stripped
+        elif (line.startswith("= ") or stripped == "=") and mode in ("question", "typed"):
+            if typed is not None:
+                raise SrsError("a second '= ' answer line (alternatives go on one line, separated by ' | ')",
+                               path, number)
+            typed = [alt.strip() for alt in line[1:].split(ALTERNATIVES.strip())]
+            if not any(typed):
+                raise SrsError("an empty typed answer after '='", path, number)
+            if not all(typed):
+                raise SrsError("an empty alternative in a typed answer ('a | b')", path, number)
+            mode = "typed"
+        elif mode in ("options", "typed") and stripped:
+            raise SrsError(_after(mode), path, number)
         else:
-            if first_text_line is None and line.strip():
-                first_text_line = number
-            answer.append(line)
+            pre.append((number, line))
     explanation_text = "\n".join(explanation).strip() or None
-    if options:
+    lines = [(line_no, first)] + pre
+    images = _images(lines + post, path, base, files)
+    common = dict(explanation=explanation_text, line=line_no, images=images)
+    if mode == "question":  # no marker: the heading is the question, the body its answer (or a cloze text)
+        text = _join(lines)
+        if has_cloze(text):
+            return _cloze(text, lines, path, common)
+        return [CardSpec(question=first, answer=_join(pre), key_source="deck", **common)]
+    question = _join(lines)
+    if has_cloze(question):
+        raise SrsError("a cloze card has no separate answer ('---', options or '= '); "
+                       "use '> ' for notes shown after", path, line_no)
+    if mode == "options":
         if len(options) < 2:
             raise SrsError("a choice card needs at least two options", path, line_no)
-        return CardSpec(question=question, answer=key, options=options, explanation=explanation_text,
-                        line=line_no, key_source="deck" if key is not None else None)
-    return CardSpec(question=question, answer="\n".join(answer).strip(), explanation=explanation_text,
-                    line=line_no, key_source="deck")
+        return [CardSpec(question=question, answer=key, options=options, line=line_no,
+                         key_source="deck" if key is not None else None, explanation=explanation_text, images=images)]
+    if mode == "typed":
+        return [CardSpec(question=question, answer=ALTERNATIVES.join(typed), kind="typed", key_source="deck",
+                         **common)]
+    answer = _join(post)
+    if separator == "<->":
+        if not answer:
+            raise SrsError("a reversed card ('<->') needs an answer to ask back", path, line_no)
+        return [CardSpec(question=question, answer=answer, key_source="deck", ord=ord_, **common)
+                for ord_ in (0, 1)]
+    return [CardSpec(question=question, answer=answer, key_source="deck", **common)]
+
+
+def _after(mode: str) -> str:
+    if mode == "options":
+        return "text after the options of a choice card (use '> ' for an explanation)"
+    return "text after the typed answer (use '> ' for an explanation)"
+
+
+def _join(lines: list[tuple[int, str]]) -> str:
+    return "\n".join(line for _, line in lines).strip("\n").rstrip()
+
+
+def _cloze(text: str, lines: list[tuple[int, str]], path: str | None, common: dict) -> list[CardSpec]:
+    problem = cloze_problem(text)
+    if problem is not None:
+        offset, message = problem
+        at = text.count("\n", 0, offset)  # the text starts with the heading's line
+        raise SrsError(message, path, lines[min(at, len(lines) - 1)][0])
+    return cloze_cards(text, key_source="deck", **common)
+
+
+def _images(lines: list[tuple[int, str]], path: str | None, base: Path | None,
+            files: dict[str, str] | None) -> dict[str, str]:
+    """{path as written: media name} of the card's `![alt](path)` images, read relative to the deck file."""
+    found: dict[str, str] = {}
+    for number, line in lines:
+        for _, written in image_refs(line):
+            if re.match(r"^[a-z][a-z0-9+.-]*:", written, re.I) or written in found:
+                continue  # a URL: not a file of the deck
+            target = ((base or Path(".")) / written)
+            try:
+                data = target.read_bytes()
+            except FileNotFoundError:
+                raise SrsError(f"image file not found: {written}", path, number) from None
+            except OSError as error:
+                raise SrsError(f"cannot read image {written}: {error.strerror or error}", path, number) from None
+            name = stored_name(hashlib.sha256(data).hexdigest(), written)
+            found[written] = name
+            if files is not None:
+                files[name] = str(target.resolve())
+    return found
 
 
 def format_deck(deck: DeckSpec, hand_keyed: set[str] = frozenset()) -> str:
@@ -175,16 +277,16 @@ def format_deck(deck: DeckSpec, hand_keyed: set[str] = frozenset()) -> str:
         out += ["<!-- srs: html -->", ""]
     if deck.notes:
         out += [deck.notes.strip(), ""]
-    for card in deck.cards:
-        out.append(f"## {_one_line(card.question)}")
-        if card.options is not None:
-            if card.question in hand_keyed:
-                out.append(HAND_KEY_NOTE)
-            for option in card.options:
-                mark = "x" if option == card.answer else " "
-                out.append(f"- [{mark}] {_one_line(option)}")
-        elif card.answer:
-            out.append(card.answer)
+    groups: dict[tuple, list[CardSpec]] = {}
+    for card in deck.cards:  # siblings (cloze numbers of one text, a card and its reverse) are written once
+        groups.setdefault(kinds.of(card).sibling_key(card), []).append(card)
+    for group in groups.values():
+        card = group[0]
+        lines = kinds.of(card).deck_lines(card, group)
+        out.append(lines[0])
+        if card.kind == "choice" and card.question in hand_keyed:
+            out.append(HAND_KEY_NOTE)
+        out += lines[1:]
         if card.explanation:
             out += ["> " + line for line in card.explanation.split("\n")]
         out.append("")

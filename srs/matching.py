@@ -39,14 +39,14 @@ def match_cards(cards: list[CardSpec], existing: list) -> dict[int, object]:
     taken: set[int] = set()
     by_source = {row.source_id: row for row in existing if row.source_id}
     by_question: dict[str, object] = {}
-    for row in existing:  # live cards win over retired ones with the same question
-        key = normalise(row.question)
+    for row in existing:  # live cards win over retired ones with the same question (and sibling ord)
+        key = (normalise(row.question), getattr(row, "ord", 0))
         if key not in by_question or (by_question[key].retired and not row.retired):
             by_question[key] = row
     for position, card in enumerate(cards):
         row = by_source.get(card.source_id) if card.source_id else None
         if row is None:
-            row = by_question.get(normalise(card.question))
+            row = by_question.get((normalise(card.question), card.ord))
         if row is not None and row.id not in taken:
             pairs[position] = row
             taken.add(row.id)
@@ -60,8 +60,8 @@ def match_cards(cards: list[CardSpec], existing: list) -> dict[int, object]:
         question = normalise(card.question)
         options = json.dumps(card.options, ensure_ascii=False) if card.options is not None else None
         for row in left_rows:
-            if (row.options is None) != (options is None):
-                continue
+            if row.kind != card.kind or getattr(row, "ord", 0) != card.ord:
+                continue  # a card keeps its kind and its place among its siblings
             if card.source_id and row.source_id and card.source_id != row.source_id:
                 continue  # the source names both cards, and they are different cards
             matcher = SequenceMatcher(None, question, normalise(row.question), autojunk=False)

@@ -214,6 +214,7 @@ def import_media(db_path, specs, known=None) -> MediaImport:
     from srs.model import SrsError
 
     result = MediaImport()
+    _import_deck_images(db_path, specs, result)
     by_package: dict[int, tuple[object, dict[str, None]]] = {}
     for spec in specs:
         for card in spec.cards:
@@ -259,6 +260,31 @@ def import_media(db_path, specs, known=None) -> MediaImport:
     if result.stored:
         store.sync()
     return result
+
+
+def _import_deck_images(db_path, specs, result: MediaImport) -> None:
+    """Keep the images of deck files' cards (named by their content: the name is the stored file)."""
+    wanted = deck_images(specs)
+    if not wanted:
+        return
+    from srs.model import SrsError
+
+    store = MediaStore(db_path)
+    for name, source in wanted:
+        if store.path(name) is not None:
+            result.rows.append((name, name, name.split(".")[0], os.path.getsize(source), source))
+            result.present += 1
+            continue
+        try:
+            data = Path(source).read_bytes()
+            stored, digest, new = store.add(data, name)
+        except OSError as error:
+            raise SrsError(f"cannot store image: {error.strerror or error}", source) from None
+        result.rows.append((name, stored, digest, len(data), source))
+        result.stored += new
+        result.present += not new
+    if result.stored:
+        store.sync()
 
 
 # -- opening and playing ---------------------------------------------------------------------
@@ -373,3 +399,19 @@ def card_files(store, card_id: int) -> tuple[list[MediaFile], list[MediaFile]]:
         return [MediaFile(name, folder.path(known[name]) if name in known else None, is_image(name)) for name in names]
 
     return files(question), files(answer)
+
+
+def image_files(store, images: dict[str, str], asked: set[str]) -> tuple[list[MediaFile], list[MediaFile]]:
+    """(question, answer) files of a deck card's images ({path as written: media name}): those the
+    question shows, then the others. Each is named by its path as the card's text writes it."""
+    folder = MediaStore(store.path)
+    files = [MediaFile(path, folder.path(name), is_image(path)) for path, name in images.items()]
+    return [f for f in files if f.name in asked], [f for f in files if f.name not in asked]
+
+
+def deck_images(specs) -> list[tuple[str, str]]:
+    """(media name, file) of the images deck files' cards show, each once."""
+    out: dict[str, str] = {}
+    for spec in specs:
+        out.update(getattr(spec, "files", None) or {})
+    return list(out.items())

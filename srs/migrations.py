@@ -321,4 +321,20 @@ def m010_notes_and_media(db) -> None:
                        pk="name", not_null={"file", "sha256", "size"})
 
 
+@migration
+def m011_card_kinds(db) -> None:
+    # Card kinds (srs.kinds): `ord` tells siblings apart (cloze number - 1; 1 for the reversed card
+    # of a basic card), `images` maps a deck card's image paths to media names. Cards keep their ids
+    # and histories; the kind of cards already imported from Anki is named as srs.kinds names it now:
+    # "typed" for a card with an answer to type, "cloze" for a card of an Anki cloze note.
+    columns = {row[1] for row in db.execute("PRAGMA table_info(cards)").fetchall()}
+    if "ord" not in columns:
+        db.execute("ALTER TABLE cards ADD COLUMN ord INTEGER NOT NULL DEFAULT 0")
+    if "images" not in columns:
+        db.execute("ALTER TABLE cards ADD COLUMN images TEXT")
+    db.execute("UPDATE cards SET kind = 'typed' WHERE kind = 'basic' AND typed_answer IS NOT NULL")
+    db.execute("UPDATE cards SET kind = 'cloze' WHERE kind = 'basic' AND id IN (SELECT cn.card_id FROM card_notes cn "
+               "JOIN notes n ON n.id = cn.note_id JOIN note_types t ON t.id = n.note_type_id WHERE t.kind = 1)")
+
+
 LATEST = len(MIGRATIONS)

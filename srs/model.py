@@ -30,9 +30,15 @@ class SrsError(Exception):
 class CardSpec:
     """A card as a source (deck file, lesson, CSV, Anki package) describes it.
 
-    A choice card has `options` (a list of option texts); its `answer` is the text of
-    the correct option, or None while the key is unknown. A basic card has
-    `options=None` and `answer` is its answer text ("" when still to be written).
+    `kind` is one of `srs.kinds.KINDS` ("basic", "choice", "cloze", "typed"); left out, it
+    follows from the other fields (options: choice; an answer to type: typed; a card of an
+    Anki cloze note: cloze; else basic). What each kind means is defined in `srs.kinds`:
+    a choice card has `options` and its `answer` is the correct option (None while the key
+    is unknown); a basic card's `answer` is its answer text ("" when still to be written);
+    a cloze card's `question` is the whole text with its `{{cN::...}}` deletions and `ord`
+    its cloze number - 1; a typed card's `answer` is what counts as right
+    (alternatives separated by " | "). Siblings share their text and differ by `ord`:
+    the cloze numbers of one text, or a basic card (0) and its reversed card (1).
     """
 
     question: str
@@ -48,14 +54,24 @@ class CardSpec:
     hint: str | None = None  # shown on request before the answer (Anki's {{hint:Field}})
     typed_answer: str | None = None  # the answer to type, when the source asks for one (Anki's {{type:Field}})
     note: NoteSpec | None = None  # the Anki note this card is one card of (kept to write it back as the same note)
+    kind: str = ""  # "basic", "choice", "cloze" or "typed" (see srs.kinds); "" = from the fields above
+    ord: int = 0  # which sibling: cloze number - 1, or 1 for the reversed card of a basic card
+    images: dict[str, str] = field(default_factory=dict)  # image path as the text writes it -> media name
 
-    @property
-    def kind(self) -> str:
-        return "choice" if self.options is not None else "basic"
+    def __post_init__(self) -> None:
+        if not self.kind:
+            if self.options is not None:
+                self.kind = "choice"
+            elif self.typed_answer is not None:
+                self.kind = "typed"
+            elif self.note is not None and self.note.note_type.kind == 1:
+                self.kind = "cloze"
+            else:
+                self.kind = "basic"
 
     @property
     def keyed(self) -> bool:
-        return self.options is None or self.answer is not None
+        return self.kind != "choice" or self.answer is not None
 
 
 @dataclass
@@ -71,6 +87,7 @@ class DeckSpec:
     html: bool = False  # the deck's text is HTML on purpose (exported as is, not escaped)
     partial: bool = False  # the source lists only some of the deck's cards: the others are not retired
     media: object | None = None  # where the media files its notes reference can be read (`anki.package.PackageMedia`)
+    files: dict[str, str] = field(default_factory=dict)  # media name -> file to read it from (a deck file's images)
 
 
 @dataclass(frozen=True)

@@ -94,10 +94,18 @@ def log_objects(store: Store, deck_id: int | None = None) -> Iterator[dict]:
 def _card_dict(row: tuple, interval: int | None) -> dict:
     """A card as `srs cards --json` prints it, from a row in the column order of the store's _CARD_SQL
     (`suspended` 1 is suspended, 2 buried until the next learner day) and its interval (`_Intervals`)."""
+    question, answer = row[3], row[5] or None  # an unknown key and a basic answer not written yet are both null
+    if row[2] not in ("basic", "choice") or row[22]:  # cloze, typed, a reversed card: as srs.kinds asks them
+        from srs import kinds
+        from srs.model import CardSpec
+
+        spec = CardSpec(question=row[3], answer=row[5], kind=row[2], ord=row[22] or 0, typed_answer=row[21])
+        kind = kinds.of(spec)
+        question, answer = kind.asked(spec), kind.right_answer(spec)
     return {
-        "id": row[0], "deck": row[1], "kind": row[2], "question": row[3],
+        "id": row[0], "deck": row[1], "kind": row[2], "question": question,
         "options": json.loads(row[4]) if row[4] else None,
-        "answer": row[5] or None,  # an unknown key and a basic answer not written yet are both null
+        "answer": answer,
         "state": STATE_NAMES[row[10]], "due": iso(row[14]), "stability": row[12], "difficulty": row[13],
         "reps": row[16], "lapses": row[17], "suspended": row[18] == 1,
         "interval_days": interval, "buried": row[18] == 2,

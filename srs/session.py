@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
-from srs import clock, scheduling
+from srs import clock, kinds, scheduling
+from srs.kinds import Graded
 from srs.model import Progress, Review, StoredCard
 from srs.scheduling import Settings
 from srs.store import Store
@@ -62,6 +63,36 @@ class Shown:
     at: datetime
     states: dict[int, Progress]
     texts: dict[int, str]
+
+
+@dataclass
+class Asked:
+    """What the learner is asked about a card (the review rules of its kind, `srs.kinds`): `how` they
+    answer ("reveal": Enter shows the answer; "choose" one of `options`, shuffled afresh; "type" a
+    line), the question `text` (a cloze card's deletion as `[...]`), the hint kept behind a key, and
+    whether srs must first ask for the key (an unkeyed choice card)."""
+
+    card: StoredCard
+    kind: str
+    how: str
+    text: str
+    options: list[str] = field(default_factory=list)
+    hint: str | None = None
+    needs_key: bool = False
+
+
+@dataclass
+class Checked:
+    """An answer judged: `graded` (right or not, the rating Enter gives, a typed near miss's diff)
+    and the answer side as (piece, marked) pieces, then the explanation."""
+
+    graded: Graded
+    answer: list[tuple[str, bool]]
+    explanation: str | None = None
+
+    @property
+    def suggested(self) -> int:
+        return self.graded.suggested
 
 
 @dataclass
@@ -217,9 +248,31 @@ class ReviewSession:
 
     def shuffled_options(self, card: StoredCard) -> list[str]:
         """A choice card's options in a fresh random order (every time the card is shown)."""
-        options = list(card.spec.options or [])
+        options = kinds.of(card.spec).options(card.spec)
         self._shuffle.shuffle(options)
         return options
+
+    # -- the review rules of each kind (srs.kinds): front ends only draw them and read keys --------
+
+    def ask(self, card: StoredCard) -> Asked:
+        """What to show and ask for this card."""
+        kind = kinds.of(card.spec)
+        return Asked(card, kind.name, kind.how, kind.asked(card.spec),
+                     self.shuffled_options(card) if kind.how == "choose" else [],
+                     card.spec.hint, kind.needs_key(card.spec))
+
+    def check(self, asked: Asked, response: str | None = None) -> Checked:
+        """Judge a response (the option chosen, the line typed; None for a card whose answer is only
+        revealed): whether it is right, the rating suggested (right: Good, wrong: Again; a card that
+        cannot be judged: Good) and the answer side to show."""
+        spec = asked.card.spec
+        kind = kinds.of(spec)
+        graded = kind.grade(spec, response, accents=not self.accents_optional(asked.card))
+        return Checked(graded, kind.shown_answer(spec), spec.explanation)
+
+    def accents_optional(self, card: StoredCard) -> bool:
+        """Whether a typed answer may leave out accents (a deck file's `<!-- srs: accents optional -->`)."""
+        return bool(self.store.deck_settings(card.deck_id).get("accents_optional", False))
 
     def settings_for(self, card: StoredCard) -> Settings:
         for deck in self.decks:
@@ -261,12 +314,13 @@ class ReviewSession:
         return now
 
     def is_right(self, card: StoredCard, choice: str) -> bool | None:
-        """Whether an option is the card's key; None while the key is unknown."""
-        return None if card.spec.answer is None else choice == card.spec.answer
+        """Whether a response (an option, a typed answer) is right; None when it cannot be told."""
+        return kinds.of(card.spec).grade(card.spec, choice, accents=not self.accents_optional(card)).correct
 
     def answer(self, card: StoredCard | Shown, rating: int, duration_ms: int, choice: str | None = None) -> bool:
         """Commit an answer: the state shown for this rating (see `show`; a card not shown yet is shown now),
-        at the real answer time. False when another session answered the card first."""
+        at the real answer time. `choice` is the learner's response (the option chosen, the text typed),
+        judged by the card's kind and kept in the log. False when another session answered the card first."""
         if rating not in scheduling.RATINGS:
             raise ValueError(f"rating must be 1-4, not {rating}")
         if isinstance(card, Shown):
@@ -280,7 +334,8 @@ class ReviewSession:
         self._shown = None
         now = self._not_before_last_answer(card, self.now())
         after = scheduling.applied_at(self.settings_for(card), shown.states[rating], now)
-        correct = None if choice is None else self.is_right(card, choice)
+        correct = None if choice is None else self.check(
+            Asked(card, card.spec.kind, kinds.of(card.spec).how, ""), choice).graded.correct
         review = Review(reviewed_at=now, rating=rating, kind=scheduling.review_kind(card.progress),
                         duration_ms=duration_ms, choice=choice, correct=correct, due_after=after.due)
         review_id = self.store.record_answer(card.id, card.progress, review, after)
@@ -327,6 +382,14 @@ class ReviewSession:
         card.spec.key_source = "learner"
         return card
 
+    def unkeyed(self) -> list[StoredCard]:
+        """The cards srs cannot grade yet (choice cards without a key, basic cards without an answer)."""
+        return self.store.unkeyed_cards(self.deck_id, blank_answers=True)
+
+    def give_answer(self, card: StoredCard, answer: str) -> None:
+        """Record the learner's key (a choice card) or answer (a basic card)."""
+        self.store.set_answer(card.id, answer, "learner")
+
     def summary(self) -> Summary:
         return Summary(cards=len(self.answered), right=sum(a.right for a in self.answered),
                        seconds=sum(a.duration_ms for a in self.answered) / 1000,
@@ -335,7 +398,11 @@ class ReviewSession:
     def media(self, card: StoredCard):
         """The images and sounds a card shows: (question, answer) lists of `srs.media.MediaFile`, and
         whether the card's deck plays audio when a side is shown."""
-        from srs.media import card_files
+        from srs.media import card_files, image_files
 
-        question, answer = card_files(self.store, card.id)
+        if card.spec.images:  # a deck file's images: on the side whose text shows them
+            asked = {path for _, path in kinds.image_refs(kinds.of(card.spec).asked(card.spec))}
+            question, answer = image_files(self.store, card.spec.images, asked)
+        else:
+            question, answer = card_files(self.store, card.id)
         return question, answer, self.settings_for(card).autoplay_audio

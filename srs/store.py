@@ -224,7 +224,7 @@ class Store:
         existing = [
             _Existing(*r) for r in conn.execute(
                 "SELECT id, kind, question, options, answer, key_source, explanation, source_id, tags, retired, position, "
-                "hint, typed_answer FROM cards WHERE deck_id = ? ORDER BY position", (deck_id,))
+                "hint, typed_answer, ord, images FROM cards WHERE deck_id = ? ORDER BY position", (deck_id,))
         ]
         pairs = match_cards(spec.cards, existing)
         updates, inserts, moves, histories = [], [], [], []
@@ -238,22 +238,24 @@ class Store:
                     card.options is None or old.answer in card.options):
                 answer, key_source = old.answer, old.key_source  # what the learner gave survives re-import
             new = (card.kind, card.question, _json(card.options), answer, key_source, card.explanation,
-                   card.source_id, _json(card.tags or None), card.hint, card.typed_answer)
+                   card.source_id, _json(card.tags or None), card.hint, card.typed_answer, card.ord,
+                   _json(card.images or None))
             if new != (old.kind, old.question, old.options, old.answer, old.key_source, old.explanation,
-                       old.source_id, old.tags, old.hint, old.typed_answer) or old.retired:
+                       old.source_id, old.tags, old.hint, old.typed_answer, old.ord, old.images) or old.retired:
                 updates.append((*new, position, stamp, old.id))
                 result.updated += 1
             else:
                 result.unchanged += 1
                 if old.position != position:
                     moves.append((position, old.id))
-            if card.options is not None and answer is None:
+            if card.kind == "choice" and answer is None:
                 result.unkeyed += 1
             if card.reviews or (card.schedule is not None and card.schedule.progress):
                 histories.append((old.id, card))
         conn.executemany(
             "UPDATE cards SET kind = ?, question = ?, options = ?, answer = ?, key_source = ?, explanation = ?, "
-            "source_id = ?, tags = ?, hint = ?, typed_answer = ?, position = ?, updated_at = ?, retired = 0 "
+            "source_id = ?, tags = ?, hint = ?, typed_answer = ?, ord = ?, images = ?, position = ?, updated_at = ?, "
+            "retired = 0 "
             "WHERE id = ?", updates)
         conn.executemany("UPDATE cards SET position = ? WHERE id = ?", moves)
         conn.executemany("UPDATE card_state SET position = ?, retired = 0 WHERE card_id = ?",
@@ -287,11 +289,12 @@ class Store:
         ids = range(first, first + len(inserts))
         conn.executemany(
             "INSERT INTO cards (id, deck_id, position, kind, question, options, answer, key_source, explanation, "
-            "source_id, tags, hint, typed_answer, retired, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+            "source_id, tags, hint, typed_answer, ord, images, retired, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
             [(card_id, deck_id, position, card.kind, card.question, _json(card.options), card.answer,
               card.key_source, card.explanation, card.source_id, _json(card.tags or None), card.hint,
-              card.typed_answer, stamp, stamp) for card_id, (position, card) in zip(ids, inserts)])
+              card.typed_answer, card.ord, _json(card.images or None), stamp, stamp)
+             for card_id, (position, card) in zip(ids, inserts)])
         hour = self._day_start_hour(deck_id)
         states, histories = [], []
         for card_id, (position, card) in zip(ids, inserts):
@@ -302,7 +305,7 @@ class Store:
                 columns = _NEW_STATE if card.schedule is None else {
                     **_NEW_STATE, **_schedule_columns(card.schedule, hour, now)}
                 states.append((card_id, deck_id, position, *columns.values()))
-            if card.options is not None and card.answer is None:
+            if card.kind == "choice" and card.answer is None:
                 result.unkeyed += 1
         conn.executemany(f"INSERT INTO card_state (card_id, deck_id, position, {', '.join(_NEW_STATE)}) "
                          f"VALUES (?, ?, ?{', ?' * len(_NEW_STATE)})", states)
@@ -441,7 +444,7 @@ class Store:
     _CARD_SQL = (
         "SELECT c.id, d.name, c.kind, c.question, c.options, c.answer, c.key_source, c.explanation, c.source_id, "
         "c.tags, s.state, s.step, s.stability, s.difficulty, s.due, s.last_review, s.reps, s.lapses, s.suspended, "
-        "c.deck_id, c.hint, c.typed_answer FROM cards c JOIN decks d ON d.id = c.deck_id "
+        "c.deck_id, c.hint, c.typed_answer, c.ord, c.images FROM cards c JOIN decks d ON d.id = c.deck_id "
         "JOIN card_state s ON s.card_id = c.id ")
 
     def card(self, card_id: int) -> StoredCard:
@@ -1126,6 +1129,8 @@ class _Existing:
     position: int
     hint: str | None = None
     typed_answer: str | None = None
+    ord: int = 0
+    images: str | None = None
 
 
 # Unix microseconds of a stored time ('YYYY-MM-DDTHH:MM:SS.ffffffZ'), in SQL: a million times are read at once.
@@ -1203,7 +1208,8 @@ def _stored(row: tuple) -> StoredCard:
     """A card from a row in the column order of `Store._CARD_SQL`."""
     spec = CardSpec(question=row[3], answer=row[5], options=json.loads(row[4]) if row[4] else None,
                     explanation=row[7], key_source=row[6], source_id=row[8],
-                    tags=json.loads(row[9]) if row[9] else [], hint=row[20], typed_answer=row[21])
+                    tags=json.loads(row[9]) if row[9] else [], hint=row[20], typed_answer=row[21],
+                    kind=row[2], ord=row[22] or 0, images=json.loads(row[23]) if row[23] else {})
     progress = Progress(state=STATE_NAMES[row[10]], step=row[11], stability=row[12], difficulty=row[13],
                         due=from_text(row[14]), last_review=from_text(row[15]), reps=row[16], lapses=row[17],
                         suspended=row[18] == 1)  # 2: buried for the day, not suspended

@@ -16,7 +16,7 @@ from typing import Callable, TextIO
 from rich.console import Console
 from rich.text import Text
 
-from srs import scheduling
+from srs import kinds, scheduling
 from srs.display import safe
 from srs.model import StoredCard
 from srs.session import ReviewSession
@@ -112,11 +112,11 @@ def run_review(session: ReviewSession, console: Console, keys: Keys) -> None:
     _print_summary(session, console)
 
 
-def _header(session: ReviewSession, card: StoredCard, console: Console, keys: Keys) -> None:
+def _header(session: ReviewSession, asked, console: Console, keys: Keys) -> None:
     counts = session.remaining()
     console.rule(Text(f"new {counts['new']} · learning {counts['learning']} · review {counts['review']} · "
-                      f"{safe(card.deck)}", style="dim"), align="left")
-    keys.media.question(session, card)
+                      f"{safe(asked.card.deck)}", style="dim"), align="left")
+    keys.media.question(session, asked.card, asked.text, len(asked.options))
 
 
 def _command(session: ReviewSession, card: StoredCard, key: str, console: Console) -> bool:
@@ -148,11 +148,12 @@ def _print_options(console: Console, options: list[str]) -> None:
 
 
 def _review_one(session: ReviewSession, card: StoredCard, console: Console, keys: Keys) -> None:
-    _header(session, card, console, keys)
+    asked = session.ask(card)
+    _header(session, asked, console, keys)
     started = time.monotonic()
-    choice = None
-    if card.spec.options is not None:
-        options = session.shuffled_options(card)
+    response = None
+    if asked.how == "choose":
+        options = asked.options
         _print_options(console, options)
         letters = LETTERS[:len(options)]
         while True:
@@ -160,39 +161,38 @@ def _review_one(session: ReviewSession, card: StoredCard, console: Console, keys
             if _command(session, card, key, console):
                 return
             if len(key) == 1 and key in letters:
-                choice = options[letters.index(key)]
+                response = options[letters.index(key)]
                 break
             console.print(f"Press a letter from {letters[0]} to {letters[-1]}.", style="yellow")
-        if card.spec.answer is None:
+        if asked.needs_key:
             card = _ask_key(session, card, options, letters, console, keys)
-        right = session.is_right(card, choice)
-        if right is None:
-            console.print("The key of this card is not known yet, so this answer is not marked.", style="yellow")
-            suggested = 3
-        elif right:
-            console.print(Text("✓ Right: ", style="bold green") + plain(choice))
-            suggested = 3
-        else:
-            console.print(Text("✗ Wrong. The answer is: ", style="bold red") + plain(card.spec.answer, "green"))
-            suggested = 1
+    elif asked.how == "type":
+        commands = {"u", "s", "q"} - {answer.strip().lower() for answer in kinds.accepted(card.spec)}
+        while True:
+            line = keys.read_line("Type the answer, Enter if you do not know (a line of only u, s or q: "
+                                  "undo, suspend, quit): ")
+            if line.lower() in commands:
+                if _command(session, card, line.lower(), console):
+                    return
+                continue
+            response = line
+            break
     else:
-        hint = "h hint, " if card.spec.hint else ""
+        hint = "h hint, " if asked.hint else ""
         key = keys.read(f"Enter shows the answer ({hint}u undo, s suspend, q quit): ").lower()
-        while key == "h" and card.spec.hint:  # the hint the card keeps hidden until asked for
-            console.print(Text("Hint: ", style="yellow") + plain(card.spec.hint, "yellow"))
+        while key == "h" and asked.hint:  # the hint the card keeps hidden until asked for
+            console.print(Text("Hint: ", style="yellow") + plain(asked.hint, "yellow"))
             key = keys.read("Enter shows the answer (u undo, s suspend, q quit): ").lower()
         if _command(session, card, key, console):
             return
-        answer = card.spec.answer or "(no answer written yet: add one with 'srs key' or in the deck file)"
-        console.print(plain(keys.media.text(answer), "green"))
-        suggested = 3
-    if card.spec.explanation:
-        console.print(plain(keys.media.text(card.spec.explanation), "italic"))
+    checked = session.check(asked, response)  # a key just given is the card's (asked.card) already
+    _print_answer(asked, checked, console, keys)
     keys.media.answer()
     duration_ms = int((time.monotonic() - started) * 1000)
     shown = session.show(card)  # the states each rating gives, computed now; the answer applies them
     console.print(Text("  ·  ".join(f"{scheduling.RATINGS[r]} ({r}) {shown.texts[r]}" for r in scheduling.RATINGS),
                        style="cyan"))
+    suggested = checked.suggested
     while True:
         key = keys.read(f"Rate 1-4, Enter = {scheduling.RATINGS[suggested]} (u undo, s suspend, q quit): ").lower()
         if _command(session, card, key, console):
@@ -204,9 +204,85 @@ def _review_one(session: ReviewSession, card: StoredCard, console: Console, keys
         else:
             console.print("Press 1-4, or Enter.", style="yellow")
             continue
-        if not session.answer(shown, rating, duration_ms, choice):
+        if not session.answer(shown, rating, duration_ms, response):
             console.print("This card was answered in another session meanwhile; moving on.", style="yellow")
         return
+
+
+def _print_answer(asked, checked, console: Console, keys: Keys) -> None:
+    """The answer side: right or wrong (with a typed near miss's diff), the answer, the explanation."""
+    graded = checked.graded
+    answer = "".join(f"[{piece}]" if marked and asked.kind == "cloze" else piece for piece, marked in checked.answer)
+    if asked.how == "choose":
+        if graded.correct is None:
+            console.print("The key of this card is not known yet, so this answer is not marked.", style="yellow")
+        elif graded.correct:
+            console.print(Text("✓ Right: ", style="bold green") + plain(graded.response))
+        else:
+            console.print(Text("✗ Wrong. The answer is: ", style="bold red") + plain(asked.card.spec.answer, "green"))
+    elif asked.how == "type":
+        if graded.correct:
+            console.print(Text("✓ Right: ", style="bold green") + plain(graded.response))
+        else:
+            console.print(Text("✗ Wrong." if graded.response else "Not answered.", style="bold red"))
+            if graded.diff is not None:
+                _print_diff(console, *graded.diff)
+        if not graded.correct and (graded.diff is None or len(kinds.accepted(asked.card.spec)) > 1):
+            print_text(console, keys.media.text(answer), "green", prefix="The answer: ")
+    else:
+        text = answer or "(no answer written yet: add one with 'srs key' or in the deck file)"
+        print_text(console, keys.media.text(text), "green")
+    if checked.explanation:
+        print_text(console, keys.media.text(kinds.with_image_marks(checked.explanation)), "italic")
+
+
+def _print_diff(console: Console, given: list, wanted: list) -> None:
+    """Anki's type-in comparison in text: each line, then `^` under the characters that differ
+    (wrong in what was typed, missing from it in the answer), visible without colours too."""
+    from rich.cells import cell_len
+
+    for label, pieces, mark, style in (("You typed: ", given, "bad", "bold red"),
+                                       ("Answer:    ", wanted, "missing", "bold green")):
+        line = Text(label, style="dim")
+        carets = " " * cell_len(label)
+        for piece, tag in pieces:
+            line.append(safe(piece), style=style if tag == mark else "")
+            carets += ("^" if tag == mark else " ") * cell_len(safe(piece))
+        console.print(line)
+        if carets.strip():
+            console.print(Text(carets.rstrip(), style=style))
+
+
+_FENCE = re.compile(r"^(```|~~~)[ \t]*([\w+#.-]*)[^\n]*\n(.*?)^\1[ \t]*$\n?", re.M | re.S)
+
+
+def print_text(console: Console, text: str, style: str = "", prefix: str = "") -> None:
+    """Card text: paragraphs as literal text, fenced code blocks syntax-highlighted (rich), each
+    line of a block kept as it is (indentation intact; a line longer than the terminal wraps
+    under itself instead of being reflowed)."""
+    at = 0
+    first = True
+    for block in _FENCE.finditer(text):
+        before = text[at:block.start()].strip("\n")
+        if before:
+            console.print((Text(prefix) if first else Text()) + plain(before, style))
+            first = False
+        _print_code(console, block.group(3).rstrip("\n"), block.group(2))
+        at = block.end()
+    rest = text[at:].strip("\n") if at else text
+    if rest or first:
+        console.print((Text(prefix) if first else Text()) + plain(rest, style))
+
+
+def _print_code(console: Console, code: str, language: str) -> None:
+    from rich.syntax import Syntax
+
+    from rich.cells import cell_len
+
+    code = safe(code)
+    widest = max((cell_len(line.expandtabs(4)) for line in code.split("\n")), default=0)
+    console.print(Syntax(code, language or "text", theme="ansi_dark", background_color="default", tab_size=4,
+                         word_wrap=True, padding=(0, 0, 0, 2), code_width=max(min(widest, console.width - 2), 1)))
 
 
 def _ask_key(session, card, options, letters, console, keys) -> StoredCard:
@@ -241,24 +317,25 @@ def _print_summary(session: ReviewSession, console: Console) -> None:
         console.print(f"Next card due {text} ({when}).")
 
 
-def run_keying(store, deck_id: int | None, console: Console, keys: Keys) -> None:
+def run_keying(session: ReviewSession, console: Console, keys: Keys) -> None:
     """Walk through the cards srs cannot grade yet and record what the learner gives."""
-    cards = store.unkeyed_cards(deck_id, blank_answers=True)
+    cards = session.unkeyed()
     if not cards:
         console.print("Every choice card has a key and every basic card an answer.")
         return
     done = 0
     try:
         for card in cards:
+            asked = session.ask(card)
             console.rule(plain(card.deck), align="left")
-            console.print(plain(card.spec.question, "bold"))
-            if card.spec.options is None:
+            print_text(console, kinds.with_image_marks(asked.text), "bold")
+            if asked.how != "choose":
                 answer = keys.read_line("Type the answer (Enter to skip): ")
                 if answer:
-                    store.set_answer(card.id, answer, "learner")
+                    session.give_answer(card, answer)
                     done += 1
                 continue
-            options = card.spec.options
+            options = kinds.of(card.spec).options(card.spec)
             _print_options(console, options)
             letters = LETTERS[:len(options)]
             while True:
@@ -269,11 +346,11 @@ def run_keying(store, deck_id: int | None, console: Console, keys: Keys) -> None
                     break
                 console.print(f"Press a letter from {letters[0]} to {letters[-1]}, Enter to skip, or q.", style="yellow")
             if key:
-                store.set_answer(card.id, options[letters.index(key)], "learner")
+                session.give_answer(card, options[letters.index(key)])
                 done += 1
     except Quit:
         pass
-    left = len(store.unkeyed_cards(deck_id, blank_answers=True))
+    left = len(session.unkeyed())
     console.print(f"{done} recorded; {left} card(s) still without a key or answer.")
 
 
@@ -316,21 +393,26 @@ class MediaView:
         self.player = None
         self.said_no_player = False
 
-    def question(self, session: ReviewSession, card: StoredCard) -> None:
+    def question(self, session: ReviewSession, card: StoredCard, text: str | None = None,
+                 options: int | None = None) -> None:
+        """Show the question side (`text`: what the card's kind asks) with its media."""
         self.stop()
+        kind = kinds.of(card.spec)
+        text = kind.asked(card.spec) if text is None else text
+        options = len(kind.options(card.spec)) if options is None else options
         question, answer, self.autoplay = session.media(card)
         self.images = [f for f in question if f.image]
         self.sounds = [f for f in question if not f.image]
         self.pending = answer
         self.files = {f.name: f for f in question + answer}
         self.named = set()
-        taken = set("abcdefghijklmnopqrstuvwxyz"[:len(card.spec.options or [])])
+        taken = set(LETTERS[:options])
         self.open_key = "o" if "o" not in taken else "O"
         self.play_key = "p" if "p" not in taken else "P"
         self.keys.actions = {}
         if question or answer:
             self.keys.actions = {self.open_key: self.open, self.play_key: self.play}
-        self._print(card.spec.question, question, "bold")
+        self._print(kinds.with_image_marks(text), question, "bold")
         self._autoplay()
 
     def answer(self) -> None:
@@ -361,7 +443,7 @@ class MediaView:
         return _SOUND_MARK.sub(mark, _IMAGE_MARK.sub(mark, text))
 
     def _print(self, text: str, files: list, style: str) -> None:
-        self.console.print(plain(self.text(text), style))
+        print_text(self.console, self.text(text), style)
         for line in self._notes(files, self.named):
             self.console.print(line)
         self._draw(files)
