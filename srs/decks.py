@@ -38,6 +38,8 @@ from srs.model import CardSpec, DeckSpec, SrsError
 _OPTION = re.compile(r"^\s*[-*] \[( |x|X)\]\s?(.*)$")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _HTML_DIRECTIVE = re.compile(r"<!--\s*srs:\s*html\s*-->", re.I)
+_ACCENTS_DIRECTIVE = re.compile(r"<!--\s*srs:\s*accents\s+optional\s*-->", re.I)
+ACCENTS_NOTE = "<!-- srs: accents optional -->"
 HAND_KEY_NOTE = "<!-- key added by hand: the lesson does not decide it -->"
 
 
@@ -69,6 +71,7 @@ def parse_deck(text: str, path: str | None = None) -> DeckSpec:
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     head = re.split(r"^## ", text, maxsplit=1, flags=re.M)[0]
     html = bool(_HTML_DIRECTIVE.search(head))
+    accents_optional = bool(_ACCENTS_DIRECTIVE.search(head))
     lines = _without_comments(text).split("\n")
     name: str | None = None
     notes: list[str] = []
@@ -121,7 +124,7 @@ def parse_deck(text: str, path: str | None = None) -> DeckSpec:
     if not cards:
         raise SrsError("the deck has no cards ('## question' headings)", path, 1)
     return DeckSpec(name=name, cards=cards, source=path, notes="\n".join(notes).strip() or None, html=html,
-                    files=files)
+                    files=files, accents_optional=accents_optional)
 
 
 def _without_comments(text: str) -> str:
@@ -275,6 +278,8 @@ def format_deck(deck: DeckSpec, hand_keyed: set[str] = frozenset()) -> str:
     out = [f"# {_one_line(deck.name)}", ""]
     if deck.html:
         out += ["<!-- srs: html -->", ""]
+    if deck.accents_optional:
+        out += [ACCENTS_NOTE, ""]
     if deck.notes:
         out += [deck.notes.strip(), ""]
     groups: dict[tuple, list[CardSpec]] = {}

@@ -175,7 +175,7 @@ def parse_lesson(text: str, path: str | None = None) -> DeckSpec:
                               key_source="lesson" if answer is not None else None))
         if answer is None:
             unkeyed.append(question)
-    free = sum(1 for c in cards if c.options is None)
+    free = sum(1 for c in cards if c.kind != "choice")
     report = {"cards": len(cards), "keyed": len(cards) - free - len(unkeyed), "unkeyed": len(unkeyed),
               "free_response": free, "unkeyed_questions": unkeyed}
     notes = "\n\n".join(p for p in (subtitle, premise) if p) or None

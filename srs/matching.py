@@ -69,7 +69,7 @@ def match_cards(cards: list[CardSpec], existing: list) -> dict[int, object]:
                 continue
             similarity = matcher.ratio()
             same_body = (options is not None and options == row.options) or (
-                options is None and row.options is None and bool(card.answer) and card.answer == row.answer)
+                options is None and bool(card.answer) and card.answer == row.answer)
             if similarity >= CLOSE or (same_body and similarity >= FAIRLY_CLOSE):
                 scored.append((similarity + same_body, position, row))
     scored.sort(key=lambda item: -item[0])

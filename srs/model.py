@@ -88,6 +88,7 @@ class DeckSpec:
     partial: bool = False  # the source lists only some of the deck's cards: the others are not retired
     media: object | None = None  # where the media files its notes reference can be read (`anki.package.PackageMedia`)
     files: dict[str, str] = field(default_factory=dict)  # media name -> file to read it from (a deck file's images)
+    accents_optional: bool = False  # typed answers may leave out accents (a deck file's directive)
 
 
 @dataclass(frozen=True)

@@ -220,6 +220,8 @@ class Store:
                          (spec.name, spec.source, spec.notes, deck_id))
         if self.deck_own_settings(deck_id).get("html", False) != spec.html:
             self._set_setting(deck_id, "html", spec.html)  # the deck file decides whether its text is HTML
+        if self.deck_own_settings(deck_id).get("accents_optional", False) != spec.accents_optional:
+            self._set_setting(deck_id, "accents_optional", spec.accents_optional)  # typed answers (srs.kinds)
         result = ImportResult(deck=spec.name, source=spec.source, report=dict(spec.report))
         existing = [
             _Existing(*r) for r in conn.execute(
@@ -235,7 +237,7 @@ class Store:
                 continue
             answer, key_source = card.answer, card.key_source
             if not answer and old.answer and old.key_source == "learner" and (
-                    card.options is None or old.answer in card.options):
+                    card.kind != "choice" or old.answer in card.options):
                 answer, key_source = old.answer, old.key_source  # what the learner gave survives re-import
             new = (card.kind, card.question, _json(card.options), answer, key_source, card.explanation,
                    card.source_id, _json(card.tags or None), card.hint, card.typed_answer, card.ord,

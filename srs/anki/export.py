@@ -38,9 +38,13 @@ from typing import Iterable
 
 import genanki
 
+from srs import kinds
 from srs.anki.format import (
     BASIC_AFMT, BASIC_MODEL_ID, BASIC_MODEL_NAME, BASIC_QFMT, CHOICE_AFMT, CHOICE_MODEL_ID, CHOICE_MODEL_NAME,
-    CHOICE_QFMT, CSS, FIELDS, GUID_NAMESPACE, HTML_MARK, REVLOG_TYPES, deck_id_for, normalize_deck_name, stable_id,
+    CHOICE_QFMT, CLOZE_AFMT, CLOZE_FIELDS, CLOZE_MODEL_ID, CLOZE_MODEL_NAME, CLOZE_QFMT, CSS, FIELDS, GUID_NAMESPACE,
+    HTML_MARK, REVERSED_FIELDS, REVERSED_MODEL_ID, REVERSED_MODEL_NAME, REVERSED_TEMPLATES, REVLOG_TYPES,
+    TYPED_AFMT, TYPED_FIELDS, TYPED_MODEL_ID, TYPED_MODEL_NAME, TYPED_QFMT, deck_id_for, normalize_deck_name,
+    stable_id,
 )
 from srs.anki.progress import STAGE, STAGING, Days, card_columns, insert_revlog, revlog_rows, to_us, with_resets
 from srs.clock import DEFAULT_DAY_START_HOUR
@@ -50,14 +54,21 @@ from srs.scheduling import Settings
 _BATCH = 5_000
 
 
-def _model(model_id: int, name: str, qfmt: str, afmt: str) -> genanki.Model:
-    return genanki.Model(model_id, name, fields=[{"name": field} for field in FIELDS],
-                         templates=[{"name": "Card 1", "qfmt": qfmt, "afmt": afmt}], css=CSS,
-                         model_type=genanki.Model.FRONT_BACK, sort_field_index=0)
+def _model(model_id: int, name: str, qfmt: str, afmt: str, fields=FIELDS, templates=None,
+           model_type=genanki.Model.FRONT_BACK) -> genanki.Model:
+    return genanki.Model(model_id, name, fields=[{"name": field} for field in fields],
+                         templates=[{"name": n, "qfmt": q, "afmt": a} for n, q, a in templates or [("Card 1", qfmt, afmt)]],
+                         css=CSS, model_type=model_type, sort_field_index=0)
 
 
 BASIC_MODEL = _model(BASIC_MODEL_ID, BASIC_MODEL_NAME, BASIC_QFMT, BASIC_AFMT)
 CHOICE_MODEL = _model(CHOICE_MODEL_ID, CHOICE_MODEL_NAME, CHOICE_QFMT, CHOICE_AFMT)
+CLOZE_MODEL = _model(CLOZE_MODEL_ID, CLOZE_MODEL_NAME, CLOZE_QFMT, CLOZE_AFMT, CLOZE_FIELDS,
+                     model_type=genanki.Model.CLOZE)
+TYPED_MODEL = _model(TYPED_MODEL_ID, TYPED_MODEL_NAME, TYPED_QFMT, TYPED_AFMT, TYPED_FIELDS)
+REVERSED_MODEL = _model(REVERSED_MODEL_ID, REVERSED_MODEL_NAME, "", "", REVERSED_FIELDS, REVERSED_TEMPLATES)
+MODELS = {"basic": BASIC_MODEL, "choice": CHOICE_MODEL, "cloze": CLOZE_MODEL, "typed": TYPED_MODEL,
+          "reversed": REVERSED_MODEL}
 
 
 def note_guid(card_id: int) -> str:
@@ -106,7 +117,7 @@ def export_decks(store, path, decks: list[str] | None = None, *, with_progress: 
         rollover = int(store.global_settings().get("day_start_hour", DEFAULT_DAY_START_HOUR))
         empty = "nothing to export: no cards in " + (", ".join(repr(name) for _, name in chosen) or "the store")
         counts = _write(path, cards, options, histories, now=now, rollover=rollover, progress=with_progress,
-                        empty_error=empty, media=_stored_media(store, notes.values()))
+                        empty_error=empty, media=_stored_media(store, notes.values()), media_folder=store.path)
     return {"decks": len(chosen), **counts}
 
 
@@ -184,15 +195,64 @@ def _field(text: str | None, as_html: bool) -> str:
     return text if as_html else html.escape(text, quote=True).replace("\n", "<br>")
 
 
-def note_fields(card: StoredCard, as_html: bool = False) -> list[str]:
+_FENCE = re.compile(r"^(```|~~~)[ \t]*([\w+#.-]*)[^\n]*\n(.*?)^\1[ \t]*$\n?", re.M | re.S)
+
+
+def _text_field(text: str | None, as_html: bool, images: dict[str, str] | None = None,
+                used: set[str] | None = None) -> str:
+    """A card text's HTML: fenced code as `<pre><code>` (indentation and line breaks kept), a deck
+    file's `![alt](path)` images as `<img>` of their media names (added to `used`), the rest as `_field`."""
+    if not text:
+        return ""
+    if as_html or ("```" not in text and "~~~" not in text and "![" not in text):
+        return _field(text, as_html)
+    out, at = [], 0
+    for block in _FENCE.finditer(text):
+        out.append(_images_html(text[at:block.start()].strip("\n"), images, used))
+        language = f' class="language-{html.escape(block.group(2))}"' if block.group(2) else ""
+        code = unicodedata.normalize("NFC", block.group(3).rstrip("\n"))
+        out.append(f"<pre><code{language}>{html.escape(code, quote=False)}</code></pre>")
+        at = block.end()
+    out.append(_images_html(text[at:].strip("\n") if at else text, images, used))
+    return "".join(part for part in out if part)
+
+
+def _images_html(text: str, images: dict[str, str] | None, used: set[str] | None) -> str:
+    out, at = [], 0
+    for match in kinds._IMAGE.finditer(text):
+        name = (images or {}).get(match.group(2).strip())
+        if name is None:
+            continue  # a URL, or not a file of the deck: kept as text
+        out.append(_field(text[at:match.start()], False))
+        out.append(f'<img src="{html.escape(name)}" alt="{html.escape(match.group(1))}">')
+        if used is not None:
+            used.add(name)
+        at = match.end()
+    out.append(_field(text[at:], False))
+    return "".join(out)
+
+
+def note_fields(card: StoredCard, as_html: bool = False, used: set[str] | None = None) -> list[str]:
+    """The note fields of a card (of the note type `kinds.of(card.spec).anki(card.spec).model`)."""
     spec = card.spec
-    question = _field(spec.question, as_html) or "(no question)"  # an empty front makes no card
+    images = spec.images
+    model = kinds.of(spec).anki(spec).model
+    question = _text_field(spec.question, as_html, images, used) or "(no question)"  # an empty front makes no card
+    explanation = _text_field(spec.explanation, as_html, images, used)
+    if model == "cloze":
+        return [question, explanation, str(card.id)]
+    if model == "typed":
+        first, *others = kinds.accepted(spec) or [""]
+        return [question, _field(first, as_html), _field(", ".join(others), as_html), explanation, str(card.id)]
+    answer = _text_field(spec.answer, as_html, images, used)
+    if model == "reversed":
+        return [question, answer, explanation, str(card.id)]
     choices = ""
-    if spec.options is not None:
-        items = "".join(f"<li>{_field(option, as_html)}</li>" for option in spec.options)
+    if model == "choice":
+        items = "".join(f"<li>{_field(option, as_html)}</li>" for option in spec.options or [])
         choices = f'<ol class="srs-choices" type="A">{items}</ol>'
     # Source stays empty: ids a source gave (Anki guids...) mean nothing to the learner
-    return [question, choices, _field(spec.answer, as_html), _field(spec.explanation, as_html), "", str(card.id)]
+    return [question, choices, answer, explanation, "", str(card.id)]
 
 
 def _tags(tags: list[str]) -> str:
@@ -210,7 +270,7 @@ def _tags(tags: list[str]) -> str:
 
 def _write(path, cards: Iterable[StoredCard], options: dict[str, DeckOptions], histories, *, now: datetime,
            rollover: int, progress: bool, empty_error: str | None = None,
-           media: dict[str, Path] | None = None) -> dict:
+           media: dict[str, Path] | None = None, media_folder=None) -> dict:
     """Fill a collection in a private temporary folder, then zip it into place."""
     now_us = to_us(now)
     target = Path(path)
@@ -225,6 +285,7 @@ def _write(path, cards: Iterable[StoredCard], options: dict[str, DeckOptions], h
             conn.execute("BEGIN")
             for card in cards:
                 writer.add_card(card)
+            writer.settle()
             writer.flush()
             for card_id, answers in histories or ():
                 writer.add_history(card_id, answers)
@@ -234,7 +295,13 @@ def _write(path, cards: Iterable[StoredCard], options: dict[str, DeckOptions], h
             conn.close()
         if empty_error and not counts["cards"]:
             raise SrsError(empty_error)
-        files = [(name, path) for name, path in (media or {}).items() if name in writer.media]
+        media = dict(media or {})
+        if media_folder is not None:  # a deck file's images: their media names are the stored files
+            from srs.media import MediaStore
+
+            folder = MediaStore(media_folder)
+            media.update((name, found) for name in writer.media - media.keys() if (found := folder.path(name)))
+        files = [(name, path) for name, path in media.items() if name in writer.media]
         _zip_atomically(target, db_path, files)
     return {**counts, **({"media": len(files)} if files else {})}  # media only when there is some
 
@@ -260,23 +327,50 @@ class _Collection:
         self.anki_cards: set[tuple[int, int]] = set()  # (note id, ord) written
         self.note_types: dict[int, object] = {}  # Anki note type id -> NoteType of the notes written
         self.media: set[str] = set()  # media names the written notes reference
+        self.siblings: dict[tuple, int] = {}  # (deck, sibling key) -> note id: cloze numbers of one text
+        self.pending: StoredCard | None = None  # a basic card held until the next shows whether it is reversed
+        self.own_notes = 0
         if progress:
             conn.execute(STAGING)
 
     def add_card(self, card: StoredCard) -> None:
+        """Add a card (and its note, unless a sibling's note has it). A basic card waits for the next
+        card: its reversed sibling (written right after it) makes the two one "reversed" note."""
+        pending, self.pending = self.pending, None
+        spec = card.spec
+        if pending is not None:
+            if (spec.note is None and spec.kind == "basic" and spec.ord == 1 and pending.deck == card.deck
+                    and kinds.of(spec).sibling_key(spec) == kinds.of(pending.spec).sibling_key(pending.spec)):
+                nid = self._add(pending, "reversed")
+                self._add(card, "reversed", nid)
+                return
+            self._add(pending, "basic")
+        if spec.note is None and spec.kind == "basic" and spec.ord == 0:
+            self.pending = card
+            return
+        self._add(card, None)
+
+    def _add(self, card: StoredCard, model_name: str | None, nid: int | None = None) -> int:
         deck, deck_id = self.deck_names.get(card.deck) or self._deck(card.deck)
         opts = self.options.get(deck, self.default)
-        if card.spec.note is not None:
-            nid, cid, ord_ = self._anki_note(card.spec.note, deck)
+        spec = card.spec
+        if spec.note is not None:
+            nid, cid, ord_ = self._anki_note(spec.note, deck)
             if cid is None:
-                return  # a second srs card for the same card of the note
+                return nid  # a second srs card for the same card of the note
         else:
-            model = CHOICE_MODEL if card.spec.options is not None else BASIC_MODEL
+            how = kinds.of(spec).anki(spec)
+            model = MODELS[model_name or how.model]
             self.decks.setdefault(deck, set()).add(model.model_id)
-            nid, cid, ord_ = next(self.ids), next(self.ids), 0
-            fields = note_fields(card, opts.html)
-            self.notes_out.append((nid, note_guid(card.id), model.model_id, self.stamp, -1, _tags(card.spec.tags),
-                                   "\x1f".join(fields), fields[0], 0, 0, ""))
+            ord_ = how.ord
+            if model is CLOZE_MODEL:
+                key = (deck, kinds.of(spec).sibling_key(spec))
+                nid = self.siblings.get(key)
+                if nid is None:
+                    nid = self.siblings[key] = self._note(card, model, opts)
+            elif nid is None:
+                nid = self._note(card, model, opts)
+            cid = next(self.ids)
         position = len(self.cards) + 1
         if self.progress:
             p = card.progress
@@ -288,6 +382,24 @@ class _Collection:
         self.cards[card.id] = (cid, card.progress.difficulty)
         if len(self.cards_out) >= _BATCH:
             self.flush()
+        return nid
+
+    def _note(self, card: StoredCard, model, opts: DeckOptions) -> int:
+        """Write the note of one of our cards (siblings: of the first); its id."""
+        nid = next(self.ids)
+        fields = note_fields(card, opts.html, self.media)
+        if model is REVERSED_MODEL and len(fields) != len(REVERSED_FIELDS):
+            fields = [fields[0], fields[2], fields[3], fields[5]]  # a basic card's fields
+        self.notes_out.append((nid, note_guid(card.id), model.model_id, self.stamp, -1, _tags(card.spec.tags),
+                               "\x1f".join(fields), fields[0], 0, 0, ""))
+        self.own_notes += 1
+        return nid
+
+    def settle(self) -> None:
+        """Write the basic card still waiting for a reversed sibling (the last card)."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            self._add(pending, "basic")
 
     def _anki_note(self, note, deck: str) -> tuple[int, int | None, int]:
         """(note id, card id, ord) of a card of an imported Anki note: the note is written once, as it came."""
@@ -336,13 +448,13 @@ class _Collection:
         cursor = self.conn.cursor()
         for name in _with_parents(self.decks):
             deck = genanki.Deck(deck_id_for(name), name, HTML_MARK if self.options.get(name, self.default).html else "")
-            for model in (BASIC_MODEL, CHOICE_MODEL):
+            for model in MODELS.values():
                 if model.model_id in self.decks.get(name, ()):
                     deck.add_model(model)
             deck.write_to_db(cursor, self.stamp, self.ids)
         self._write_note_types()
         self._configure()
-        notes = len(self.cards) - sum(1 for _ in self.anki_cards) + len(self.anki_notes)
+        notes = self.own_notes + len(self.anki_notes)
         return {"notes": notes, "cards": len(self.cards), "revlog": self.revlog}
 
     def _write_note_types(self) -> None:

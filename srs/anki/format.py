@@ -1,4 +1,4 @@
-"""What an srs Anki package is made of: fixed identities, our two note types, deck names.
+"""What an srs Anki package is made of: fixed identities, our note types, deck names.
 
 Shared by `anki.export` (which writes packages) and `anki.reader` (which reads them back,
 recognising our own note types by their ids, names and fields). Nothing here reads or
@@ -66,6 +66,34 @@ CHOICE_AFMT = (
     "  });\n"
     "})();</script>"
 )
+
+
+# The note types of the other card kinds (srs.kinds). Their fields are not FIELDS, so that a package
+# read back is read through their templates as any Anki note is (cloze deletions, type-in answers,
+# two cards of a reversed note).
+CLOZE_MODEL_ID = 1_684_266_103
+TYPED_MODEL_ID = 1_684_266_104
+REVERSED_MODEL_ID = 1_684_266_105
+CLOZE_MODEL_NAME = "srs cloze"
+TYPED_MODEL_NAME = "srs typed answer"
+REVERSED_MODEL_NAME = "srs basic and reversed card"
+CLOZE_FIELDS = ("Text", "Back Extra", "SrsId")
+TYPED_FIELDS = ("Question", "Answer", "Alternatives", "Explanation", "SrsId")
+REVERSED_FIELDS = ("Front", "Back", "Explanation", "SrsId")
+_NOTES = '{{#Explanation}}<div class="srs-explanation">{{Explanation}}</div>{{/Explanation}}'
+CLOZE_QFMT = '<div class="srs-question">{{cloze:Text}}</div>'
+CLOZE_AFMT = ('<div class="srs-question">{{cloze:Text}}</div>\n'
+              '{{#Back Extra}}<div class="srs-explanation">{{Back Extra}}</div>{{/Back Extra}}')
+TYPED_QFMT = '<div class="srs-question">{{Question}}</div>\n{{type:Answer}}'
+TYPED_AFMT = ('<div class="srs-question">{{Question}}</div>\n<hr id="answer">\n{{type:Answer}}\n'
+              '{{#Alternatives}}<div class="srs-answer">Also right: {{Alternatives}}</div>{{/Alternatives}}\n' + _NOTES)
+REVERSED_TEMPLATES = (
+    ("Card 1", '<div class="srs-question">{{Front}}</div>',
+     '{{FrontSide}}\n<hr id="answer">\n<div class="srs-answer">{{Back}}</div>\n' + _NOTES),
+    ("Card 2", '<div class="srs-question">{{Back}}</div>',
+     '{{FrontSide}}\n<hr id="answer">\n<div class="srs-answer">{{Front}}</div>\n' + _NOTES),
+)
+CSS += "pre { text-align: left; white-space: pre; overflow-x: auto; }\n.cloze { font-weight: bold; color: #1565c0; }\n"
 
 
 def normalize_deck_name(name: str) -> str:
