@@ -169,8 +169,7 @@ def _review_one(session: ReviewSession, card: StoredCard, console: Console, keys
     elif asked.how == "type":
         commands = {"u", "s", "q"} - {answer.strip().lower() for answer in kinds.accepted(card.spec)}
         while True:
-            line = keys.read_line("Type the answer, Enter if you do not know (a line of only u, s or q: "
-                                  "undo, suspend, quit): ")
+            line = keys.read_line("Type the answer (Enter: do not know; u, s, q alone: undo, suspend, quit): ")
             if line.lower() in commands:
                 if _command(session, card, line.lower(), console):
                     return

@@ -146,3 +146,78 @@ def test_safe_makes_every_control_visible():
             continue
         assert char not in safe(f"a{char}b")
     assert safe("[b]x[/b]") == "[b]x[/b]"
+
+
+CODE_DECK = '''# Code
+
+## What does `summary([3, 1, 2])` return?
+```python
+def summary(values):
+    """Smallest, largest and mean of a list."""
+    if not values:
+        return None
+    low = high = values[0]
+    # one pass over the rest
+    for value in values[1:]:
+        if value < low:
+            low = value
+        elif value > high:
+            high = value
+    return low, high, sum(values) / len(values)
+```
+- [ ] (3, 2, 2.0)
+- [x] (1, 3, 2.0)
+- [ ] None
+'''
+
+
+def test_a_choice_card_with_a_python_block_at_80_columns(tmux_review):
+    term, db = tmux_review(CODE_DECK, width=80)
+    screen = term.wait_for("Your answer [a-c]")
+    code = CODE_DECK.split("```python\n")[1].split("```")[0].rstrip("\n").split("\n")
+    assert len(code) == 12
+    lines = screen.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == code[0])
+    shown = lines[start:start + 12]
+    indent = len(shown[0]) - len(shown[0].lstrip())
+    assert [line[indent:].rstrip() for line in shown] == code  # every line, its indentation intact
+    assert all(len(line) <= 80 for line in lines)
+    options = [line.strip() for line in lines[start + 12:start + 15]]
+    assert sorted(o[3:] for o in options) == ["(1, 3, 2.0)", "(3, 2, 2.0)", "None"]  # the options below it
+    colours = subprocess.run(["tmux", "capture-pane", "-p", "-e", "-t", term.name], check=True,
+                             capture_output=True, text=True).stdout
+    import re
+
+    def_line = next(line for line in colours.splitlines() if "summary" in line and "def" in line)
+    assert re.sub(r"\x1b\[[0-9;]*m", "", def_line).strip() == "def summary(values):"
+    assert re.search(r"\x1b\[[0-9;]*m(def)\x1b", def_line)  # highlighted: the keyword has its own colour
+    right = next(o[0] for o in options if o.endswith("(1, 3, 2.0)"))
+    term.keys(right)
+    term.wait_for("✓ Right: (1, 3, 2.0)")
+    term.keys("4")  # Easy: graduates, and the session is over
+    term.wait_for("EXIT=0")
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT rating, correct FROM reviews").fetchall() == [(4, 1)]
+
+
+def test_typed_and_cloze_cards_on_a_terminal(tmux_review):
+    term, db = tmux_review("# T\n\n## {{c1::Ottawa}} is the capital of Canada\n\n## Spell it\n= colour\n")
+    term.wait_for("[...] is the capital of Canada")
+    term.keys("Enter")
+    term.wait_for("[Ottawa] is the capital of Canada")
+    term.keys("3")
+    term.wait_for("Type the answer")
+    for key in ("c", "o", "l", "o", "r", "Enter"):
+        term.keys(key)
+    screen = term.wait_for("Enter = Again")
+    assert "You typed: color" in screen and "Answer:    colour" in screen
+    term.keys("Enter")
+    deadline = time.monotonic() + 20
+    while term.screen().count("Type the answer") < 2:  # Again: the card comes back within the learn-ahead
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    term.keys("q", "Enter")  # a line of only q quits
+    term.wait_for("EXIT=0")
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT rating, choice, correct FROM reviews ORDER BY id").fetchall() == [
+        (3, None, None), (1, "color", 0)]
