@@ -207,7 +207,7 @@ def _card(heading: tuple[int, str], body: list[tuple[int, str]], path: str | Non
         text = _join(lines)
         if has_cloze(text):
             return _cloze(text, lines, path, common)
-        return [CardSpec(question=first, answer=_join(pre), key_source="deck", **common)]
+        return [CardSpec(question=first, answer=_join(pre).strip(), key_source="deck", **common)]
     question = _join(lines)
     if has_cloze(question):
         raise SrsError("a cloze card has no separate answer ('---', options or '= '); "
@@ -236,7 +236,11 @@ def _after(mode: str) -> str:
 
 
 def _join(lines: list[tuple[int, str]]) -> str:
-    return "\n".join(line for _, line in lines).strip("\n").rstrip()
+    """Lines as one text, without the blank lines around it (a code block's first indentation stays)."""
+    texts = [line for _, line in lines]
+    while texts and not texts[0].strip():
+        texts.pop(0)
+    return "\n".join(texts).rstrip()
 
 
 def _cloze(text: str, lines: list[tuple[int, str]], path: str | None, common: dict) -> list[CardSpec]:

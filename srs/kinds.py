@@ -244,10 +244,22 @@ def _basic_lines(spec: CardSpec, reversed_: bool) -> list[str]:
     return lines
 
 
+_SPECIAL = re.compile(r"^(\s*[-*] \[( |x|X)\]|=( |$)|\s*---\s*$|\s*<->\s*$)")
+
+
 def _looks_special(answer: str) -> bool:
-    """An answer whose first lines would read as another construct without a `---` before it."""
-    first = next((line for line in answer.split("\n") if line.strip()), "")
-    return bool(re.match(r"^(\s*[-*] \[( |x|X)\]|= |---\s*$|<->\s*$|>)", first)) or has_cloze(answer)
+    """An answer with a line that would read as another construct (an option, `= `, `---`, `<->`,
+    a cloze deletion) unless a `---` comes before it."""
+    if has_cloze(answer):
+        return True
+    in_fence = False
+    for line in answer.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith("```") or stripped.startswith("~~~"):
+            in_fence = not in_fence
+        elif not in_fence and _SPECIAL.match(line):
+            return True
+    return False
 
 
 class Choice(Kind):

@@ -137,6 +137,10 @@ _word = st.text(alphabet="abcdefghijklmnopqrstuvwxyzé", min_size=1, max_size=12
 _line = st.lists(_word, min_size=1, max_size=4).map(" ".join)
 _body = st.lists(st.one_of(_line, st.just(""), st.just("```python\nif x:\n    y = 1\n```")), max_size=3).map(
     lambda lines: "\n".join(lines).strip("\n"))
+_answer = st.lists(st.one_of(_line, st.just(""), st.just("```python\nif x:\n    y = 1\n```"),
+                             st.sampled_from(["- [ ] not an option", "- [x] nor this", "= not typed", "---", "<->",
+                                              "a {{c1::brace}}"])), max_size=4).map(
+    lambda lines: "\n".join(lines).strip("\n"))
 
 
 @st.composite
@@ -161,7 +165,7 @@ def _card(draw, index: int):
         full = question + ("\n" + body if body else "")
         return [CardSpec(question=full, answer=" | ".join(answers), kind="typed", key_source="deck",
                          explanation=explanation)]
-    answer = draw(_body)
+    answer = draw(_answer)
     if kind == "reversed":
         answer = answer or draw(_line)
         return [CardSpec(question=question, answer=answer, key_source="deck", ord=o, explanation=explanation)
