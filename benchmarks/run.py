@@ -12,7 +12,8 @@ and measures, with SRS_NOW set to the collection's fixed "now":
   Python) and, for --help and status, also with `python -m srs`; CPU time and peak
   memory (ru_maxrss of that one child, from os.wait4) beside each;
 - `srs import` of a generated 10,000-card deck file into a copy of the collection, and
-  its unchanged re-import;
+  its unchanged re-import; and of a 10,000-card deck of every card kind (`mixed_deck_text`:
+  basic, choice with code in the question, cloze, typed, reversed, multi-line questions, images);
 - `srs export anki OUT.apkg` with and without --with-progress, with peak memory;
 - in process, rescheduling every card to another parameter set (what `srs optimize --apply`
   and `--reset` do, `Store.reschedule`): total time, the longest single write transaction,
@@ -144,6 +145,50 @@ def launchers() -> dict[str, list[str]]:
     if script.exists():
         found["script"] = [str(script)]
     return found
+
+
+def mixed_deck_text(name: str, cards: int, folder: Path, seed: int = 0) -> str:
+    """A deck file of `cards` cards of every kind (README "Deck files"), in equal shares by heading:
+    basic, basic with a multi-line question, reversed (2 cards), choice with a code block in the
+    question, cloze with two or three deletions (2-3 cards), typed with alternatives, and an image
+    (one of ten small files written into `folder`) on every tenth heading."""
+    rng = random.Random(seed)
+    for index in range(10):
+        (folder / f"bench-image-{index}.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes([index]) * 256)
+    out = [f"# {name}", "", "A generated deck of every card kind, for benchmarks.", ""]
+    made = number = 0
+    while made < cards:
+        number += 1
+        words = " ".join(rng.choice(("alpha", "beta", "gamma", "delta", "sigma", "omega")) for _ in range(6))
+        image = [f"![figure {number}](bench-image-{number // 10 % 10}.png)"] if number % 10 == 0 else []
+        kind = number % 6 if cards - made > 2 else 0
+        if kind == 0:
+            out += [f"## Question {number}: {words}?", *image, f"Answer {number}: {words}"]
+            made += 1
+        elif kind == 1:
+            out += [f"## Question {number}", f"in two lines: {words}?", *image, "---", f"Answer {number}"]
+            made += 1
+        elif kind == 2:
+            out += [f"## Word {number} {words}", *image, "<->", f"Wort {number}"]
+            made += 2
+        elif kind == 3:
+            out += [f"## What does snippet {number} print?", "```python", f"def f{number}(x):",
+                    "    if x > 1:", "        return x * 2", "    return x", f"print(f{number}({number % 7}))", "```",
+                    *image, "- [ ] 0", f"- [x] {number % 7 * 2 if number % 7 > 1 else number % 7}", "- [ ] 99"]
+            if number % 7 in (0, 99):
+                out[-3] = "- [ ] 100"
+            made += 1
+        elif kind == 4:
+            deletions = min(2 + number // 6 % 2, cards - made)
+            text = " ".join(f"{{{{c{n}::{word}}}}}" if n <= deletions else word
+                            for n, word in enumerate(words.split()[:3], start=1))
+            out += [f"## Cloze {number}: {text} and {words}", *image]
+            made += deletions
+        else:
+            out += [f"## Spell word {number} ({words})", *image, f"= answer{number} | reply{number}"]
+            made += 1
+        out.append("")
+    return "\n".join(out)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -404,6 +449,14 @@ def bench_size(cards: int, args, env: dict, srs: list[str], has: dict, scratch: 
     rows.append(row)
     row = cold("srs import (unchanged again)", cards, imp, env, runs, warmup=0)
     row.target, row.holds, row.note = f"< {LIMITS_S['re-import']:g} s", row.seconds < LIMITS_S["re-import"], size_note
+    rows.append(row)
+    mixed = deck.with_name("bench-mixed.md")
+    if not mixed.exists():
+        mixed.write_text(mixed_deck_text("Bench mixed", args.deck_cards, mixed.parent, seed=args.seed), encoding="utf-8")
+    imp = [*srs, "--db", str(target_db), "import", str(mixed)]
+    row = cold(f"srs import ({args.deck_cards:,}-card mixed deck)", cards, imp, env, min(runs, 3), warmup=0,
+               prepare=fresh_copy)
+    row.target, row.holds, row.note = f"< {LIMITS_S['import']:g} s", row.seconds < LIMITS_S["import"], size_note
     rows.append(row)
 
     for measure, extra in (("srs export anki", []), ("srs export anki --with-progress", ["--with-progress"])):
