@@ -468,3 +468,13 @@ def test_the_upgrade_names_kinds_of_cards_imported_from_anki(tmp_path):
         assert store.card(first).spec.kind == "typed" and store.card(second).spec.kind == "cloze"
     finally:
         store.close()
+
+
+def test_the_readme_example_of_every_kind_parses(tmp_path):
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    example = readme.split("````markdown\n")[1].split("````")[0]
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "red.png").write_bytes(PNG)
+    deck = parse_deck(example, str(tmp_path / "python.md"))
+    assert [c.kind for c in deck.cards] == ["choice", "cloze", "cloze", "basic", "basic", "basic", "typed"]
+    assert format_deck(deck) == example
