@@ -450,16 +450,28 @@ def _calibration(log: dict) -> dict:
             "same_day": log["same_day"], "bins": bins}
 
 
+def _asked(question: str, answer: str | None, kind: str, ord_: int | None, typed_answer: str | None) -> str:
+    """The question as the learner is asked it (srs.kinds: a cloze deletion as [...], a reversed card's answer)."""
+    from srs import kinds
+    from srs.model import CardSpec
+
+    spec = CardSpec(question=question, answer=answer, kind=kind, ord=ord_ or 0, typed_answer=typed_answer)
+    return kinds.of(spec).asked(spec)
+
+
 def _trouble(conn, scope: _Scope) -> dict:
     """The cards with the most lapses (leeches), and the wrong options chosen most often on choice cards."""
     where = scope.decks("c.deck_id")
-    leeches = [{"card_id": r[0], "question": r[1], "lapses": r[2], "reps": r[3], "leech": r[2] >= LEECH_LAPSES}
+    leeches = [{"card_id": r[0], "question": _asked(*r[4:]), "lapses": r[2], "reps": r[3],
+                "leech": r[2] >= LEECH_LAPSES}
                for r in conn.execute(
-                   "SELECT s.card_id, c.question, s.lapses, s.reps FROM card_state s JOIN cards c ON c.id = s.card_id "
+                   "SELECT s.card_id, c.question, s.lapses, s.reps, c.question, c.answer, c.kind, c.ord, c.typed_answer "
+                   "FROM card_state s JOIN cards c ON c.id = s.card_id "
                    f"WHERE s.retired = 0 AND s.lapses > 0 {where} ORDER BY s.lapses DESC, s.card_id LIMIT 10")]
-    wrong = [{"card_id": r[0], "question": r[1], "choice": r[2], "times": r[3], "answer": r[4]}
+    wrong = [{"card_id": r[0], "question": _asked(r[1], r[4], *r[5:]), "choice": r[2], "times": r[3], "answer": r[4]}
              for r in conn.execute(
-                 "SELECT w.card_id, c.question, w.choice, w.n, c.answer FROM (SELECT card_id, choice, count(*) AS n "
+                 "SELECT w.card_id, c.question, w.choice, w.n, c.answer, c.kind, c.ord, c.typed_answer "
+                 "FROM (SELECT card_id, choice, count(*) AS n "
                  "FROM reviews WHERE correct = 0 GROUP BY card_id, choice) w JOIN cards c ON c.id = w.card_id "
                  f"WHERE c.retired = 0 AND w.choice IS NOT NULL {where} "
                  "ORDER BY w.n DESC, w.card_id, w.choice LIMIT 10")]

@@ -478,3 +478,18 @@ def test_the_readme_example_of_every_kind_parses(tmp_path):
     deck = parse_deck(example, str(tmp_path / "python.md"))
     assert [c.kind for c in deck.cards] == ["choice", "cloze", "cloze", "basic", "basic", "basic", "typed"]
     assert format_deck(deck) == example
+
+
+def test_stats_trouble_spots_show_questions_as_asked(cli, tmp_path):
+    path = tmp_path / "c.md"
+    path.write_text("# C\n\n## Spell {{c1::it}}\n\n## Reverse me\n<->\nback\n\n## Type it\n= right\n")
+    cli("import", str(path))
+    cli("review", input="\n\n\n\n\n\nwrong\n\nq\n", now=NOW)
+    stats = cli.json("stats", now=NOW)
+    assert [(w["question"], w["choice"], w["answer"]) for w in stats["wrong_choices"]] == [
+        ("Type it", "wrong", "right")]
+    with sqlite3.connect(cli.db) as conn:  # as if each card had lapsed: the leeches list shows them as asked
+        conn.execute("UPDATE card_state SET lapses = card_id")
+    conn.close()
+    leeches = cli.json("stats", now=NOW)["leeches"]
+    assert sorted(leech["question"] for leech in leeches) == ["Reverse me", "Spell [...]", "Type it", "back"]
