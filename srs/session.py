@@ -7,6 +7,12 @@ now, then due reviews (most overdue first), then new cards in deck order; when
 nothing else is left, learning cards due within the next 20 minutes (Anki's "learn
 ahead" limit). A review card is due from the start of its learner day (as Anki shows it).
 
+The review rules of each card kind (`srs.kinds`) are applied here, not in a front end:
+`ask(card)` says what to show and how the learner answers (reveal, choose an option, type a
+line), `check(asked, response)` whether the response is right, which rating Enter gives
+(right: Good, wrong: Again) and the answer side to show; `answer` keeps the response and
+its verdict in the log.
+
 `show(card)` computes the card's four next states when it is shown; `answer` applies the
 one shown for the rating given, even when the learner day changed while the card was on
 screen (the interval is the one shown, counted from the answer's day; the log keeps the
@@ -334,8 +340,7 @@ class ReviewSession:
         self._shown = None
         now = self._not_before_last_answer(card, self.now())
         after = scheduling.applied_at(self.settings_for(card), shown.states[rating], now)
-        correct = None if choice is None else self.check(
-            Asked(card, card.spec.kind, kinds.of(card.spec).how, ""), choice).graded.correct
+        correct = None if choice is None else self.is_right(card, choice)
         review = Review(reviewed_at=now, rating=rating, kind=scheduling.review_kind(card.progress),
                         duration_ms=duration_ms, choice=choice, correct=correct, due_after=after.due)
         review_id = self.store.record_answer(card.id, card.progress, review, after)
