@@ -211,7 +211,8 @@ def _review_one(session: ReviewSession, card: StoredCard, console: Console, keys
 def _print_answer(asked, checked, console: Console, keys: Keys) -> None:
     """The answer side: right or wrong (with a typed near miss's diff), the answer, the explanation."""
     graded = checked.graded
-    answer = "".join(f"[{piece}]" if marked and asked.kind == "cloze" else piece for piece, marked in checked.answer)
+    answer = kinds.with_image_marks(
+        "".join(f"[{piece}]" if marked and asked.kind == "cloze" else piece for piece, marked in checked.answer))
     if asked.how == "choose":
         if graded.correct is None:
             console.print("The key of this card is not known yet, so this answer is not marked.", style="yellow")

@@ -493,3 +493,13 @@ def test_stats_trouble_spots_show_questions_as_asked(cli, tmp_path):
     conn.close()
     leeches = cli.json("stats", now=NOW)["leeches"]
     assert sorted(leech["question"] for leech in leeches) == ["Reverse me", "Spell [...]", "Type it", "back"]
+
+
+def test_an_image_on_the_answer_side_is_named_with_the_answer(cli, tmp_path):
+    (tmp_path / "map.png").write_bytes(PNG)
+    path = tmp_path / "m.md"
+    path.write_text("# M\n\n## Where is Lyon?\n---\nHere:\n![a map](map.png)\n")
+    cli("import", str(path))
+    out = cli("review", input="\n\nq\n", now=NOW).output
+    assert "Where is Lyon?\nEnter shows" in out
+    assert "Here:\n(image: map.png — press o to open)" in out and "![a map]" not in out
