@@ -264,7 +264,8 @@ def cards(
 
     table = Table("Id", "Deck", "Kind", "Question", "State", "Due", "Reps", box=None)
     for card in objects:
-        table.add_row(str(card["id"]), _plain(card["deck"]), card["kind"], _plain(card["question"][:60]),
+        first_line = card["question"].split("\n", 1)[0]  # a question body (code...) is for `srs card ID`
+        table.add_row(str(card["id"]), _plain(card["deck"]), card["kind"], _plain(first_line[:60]),
                       card["state"] + (" (suspended)" if card["suspended"] else " (buried)" if card["buried"] else ""),
                       _local(card["due"]), str(card["reps"]))
     _out().print(table)

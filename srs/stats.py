@@ -465,7 +465,8 @@ def _trouble(conn, scope: _Scope) -> dict:
     leeches = [{"card_id": r[0], "question": _asked(*r[4:]), "lapses": r[2], "reps": r[3],
                 "leech": r[2] >= LEECH_LAPSES}
                for r in conn.execute(
-                   "SELECT s.card_id, c.question, s.lapses, s.reps, c.question, c.answer, c.kind, c.ord, c.typed_answer "
+                   "SELECT s.card_id, c.question, s.lapses, s.reps, c.question, c.answer, c.kind, c.ord, "
+                   "c.typed_answer "
                    "FROM card_state s JOIN cards c ON c.id = s.card_id "
                    f"WHERE s.retired = 0 AND s.lapses > 0 {where} ORDER BY s.lapses DESC, s.card_id LIMIT 10")]
     wrong = [{"card_id": r[0], "question": _asked(r[1], r[4], *r[5:]), "choice": r[2], "times": r[3], "answer": r[4]}

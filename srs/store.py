@@ -226,7 +226,8 @@ class Store:
         existing = [
             _Existing(*r) for r in conn.execute(
                 "SELECT id, kind, question, options, answer, key_source, explanation, source_id, tags, retired, position, "
-                "hint, typed_answer, ord, images FROM cards WHERE deck_id = ? ORDER BY position", (deck_id,))
+                "hint, typed_answer, ord, images FROM cards WHERE deck_id = ? ORDER BY position",
+                (deck_id,))
         ]
         pairs = match_cards(spec.cards, existing)
         updates, inserts, moves, histories = [], [], [], []

@@ -57,7 +57,8 @@ _BATCH = 5_000
 def _model(model_id: int, name: str, qfmt: str, afmt: str, fields=FIELDS, templates=None,
            model_type=genanki.Model.FRONT_BACK) -> genanki.Model:
     return genanki.Model(model_id, name, fields=[{"name": field} for field in fields],
-                         templates=[{"name": n, "qfmt": q, "afmt": a} for n, q, a in templates or [("Card 1", qfmt, afmt)]],
+                         templates=[{"name": n, "qfmt": q, "afmt": a}
+                                    for n, q, a in templates or [("Card 1", qfmt, afmt)]],
                          css=CSS, model_type=model_type, sort_field_index=0)
 
 
