@@ -354,6 +354,20 @@ class Typed(Kind):
         return question_lines(spec.question) + ["= " + ALTERNATIVES.join(accepted(spec))]
 
 
+def from_anki(model: str, question: str, answer: str, explanation: str | None, ord_: int,
+              extra: list[str]) -> CardSpec:
+    """A card of one of our own Anki note types (`srs.anki.format`: "cloze", "typed", "reversed") as
+    the srs card it was written from: its kind, sibling ord and answer."""
+    if model == "cloze":
+        return CardSpec(question=question, answer=cloze_deleted(question, ord_ + 1), kind="cloze", ord=ord_,
+                        explanation=explanation)
+    if model == "typed":
+        others = extra[0].strip() if extra else ""
+        return CardSpec(question=question, answer=answer + (ALTERNATIVES + others if others else ""), kind="typed",
+                        explanation=explanation)
+    return CardSpec(question=question, answer=answer, ord=ord_, explanation=explanation)
+
+
 def question_lines(question: str) -> list[str]:
     """A question as deck-file lines: its first line after `## `, the rest as the question body."""
     first, _, rest = question.partition("\n")

@@ -400,7 +400,7 @@ def test_cli_export_is_read_by_anki_as_notes_of_each_kind(cli, deck, tmp_path):
             card = col.get_card(cid)
             cards.setdefault(card.note().note_type()["name"], []).append(card)
         assert {name: len(found) for name, found in cards.items()} == {
-            "srs cloze": 2, "srs choice": 1, "srs basic and reversed card": 2, "srs typed answer": 1, "srs basic": 1}
+            "srs cloze": 2, "srs choice": 1, "srs reversed": 2, "srs typed answer": 1, "srs basic": 1}
         cloze = sorted(cards["srs cloze"], key=lambda c: c.ord)
         assert len({c.nid for c in cloze}) == 1 and cloze[0].note_type()["type"] == 1
         assert ">[...]</span> is " in cloze[0].question() and ">[city]</span>" in cloze[1].question()
@@ -411,12 +411,12 @@ def test_cli_export_is_read_by_anki_as_notes_of_each_kind(cli, deck, tmp_path):
         choice = cards["srs choice"][0]
         assert ('<pre><code class="language-python">def double(x):\n    return x * 2\nprint(double(21))</code></pre>'
                 in choice.question())
-        reverse = sorted(cards["srs basic and reversed card"], key=lambda c: c.ord)
+        reverse = sorted(cards["srs reversed"], key=lambda c: c.ord)
         assert len({c.nid for c in reverse}) == 1 and [c.ord for c in reverse] == [0, 1]
         assert reverse[0].question().endswith(">Hund</div>") and reverse[1].question().endswith(">dog</div>")
         typed = cards["srs typed answer"][0]
         assert "[[type:Answer]]" in typed.question() and typed.note()["Answer"] == "blue"
-        assert typed.note()["Alternatives"] == "azure"
+        assert typed.note()["Alternatives"] == "azure" and "Also right: azure" in typed.answer()
         (image,) = [name for name in Path(col.media.dir()).iterdir()]
         assert image.read_bytes() == PNG and f'<img src="{image.name}"' in typed.question()
     finally:
@@ -503,3 +503,35 @@ def test_an_image_on_the_answer_side_is_named_with_the_answer(cli, tmp_path):
     out = cli("review", input="\n\nq\n", now=NOW).output
     assert "Where is Lyon?\nEnter shows" in out
     assert "Here:\n(image: map.png — press o to open)" in out and "![a map]" not in out
+
+
+def test_an_exported_package_comes_back_as_the_same_cards(cli, tmp_path):
+    """Our cloze, typed and reversed notes read back (through Anki too) are the cards they were
+    written from: same kinds, siblings and answers, matched to the same ids."""
+    from anki.collection import ExportAnkiPackageOptions, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+    path = tmp_path / "plain.md"
+    path.write_text("# Plain\n\n## The capital of {{c1::France}} is {{c2::Paris::city}}.\n\n## Hund\n<->\ndog\n\n"
+                    "## Spell the colour\n= colour | color\n> British first\n")
+    cli("import", str(path))
+    before = cli.json("cards")
+    for minute, answer in enumerate(["\n\n"] * 4 + ["color\n\n"]):  # one answer a minute (Anki's revlog ids)
+        cli("review", input=answer + "q\n", now=f"2026-03-02T10:0{minute}:00Z")
+    ours = tmp_path / "ours.apkg"
+    cli("export", "anki", str(ours), "--with-progress", now="2026-03-02T10:10:00Z")
+    col = _anki_collection(tmp_path)
+    try:
+        col.import_anki_package(ImportAnkiPackageRequest(package_path=str(ours), options=ImportAnkiPackageOptions(
+            merge_notetypes=False, with_scheduling=True, with_deck_configs=False)))
+        theirs = tmp_path / "theirs.apkg"
+        col.export_anki_package(out_path=str(theirs), limit=None, options=ExportAnkiPackageOptions(
+            with_scheduling=True, with_deck_configs=False, with_media=True, legacy=False))
+    finally:
+        col.close()
+    for package in (ours, theirs):
+        result = cli("import", str(package), "--with-progress", now="2026-03-02T10:10:00Z").stdout
+        assert "Plain: 0 added" in result and "0 retired" in result, result
+        after = cli.json("cards")
+        key = lambda c: (c["id"], c["kind"], c["question"], c["answer"])  # noqa: E731
+        assert [key(c) for c in after] == [key(c) for c in before]
+        assert len(cli.json("log")) == 5

@@ -41,8 +41,8 @@ import genanki
 from srs import kinds
 from srs.anki.format import (
     BASIC_AFMT, BASIC_MODEL_ID, BASIC_MODEL_NAME, BASIC_QFMT, CHOICE_AFMT, CHOICE_MODEL_ID, CHOICE_MODEL_NAME,
-    CHOICE_QFMT, CLOZE_AFMT, CLOZE_FIELDS, CLOZE_MODEL_ID, CLOZE_MODEL_NAME, CLOZE_QFMT, CSS, FIELDS, GUID_NAMESPACE,
-    HTML_MARK, REVERSED_FIELDS, REVERSED_MODEL_ID, REVERSED_MODEL_NAME, REVERSED_TEMPLATES, REVLOG_TYPES,
+    CHOICE_QFMT, CLOZE_AFMT, CLOZE_MODEL_ID, CLOZE_MODEL_NAME, CLOZE_QFMT, CSS, FIELDS, GUID_NAMESPACE,
+    HTML_MARK, REVERSED_MODEL_ID, REVERSED_MODEL_NAME, REVERSED_TEMPLATES, REVLOG_TYPES,
     TYPED_AFMT, TYPED_FIELDS, TYPED_MODEL_ID, TYPED_MODEL_NAME, TYPED_QFMT, deck_id_for, normalize_deck_name,
     stable_id,
 )
@@ -64,10 +64,9 @@ def _model(model_id: int, name: str, qfmt: str, afmt: str, fields=FIELDS, templa
 
 BASIC_MODEL = _model(BASIC_MODEL_ID, BASIC_MODEL_NAME, BASIC_QFMT, BASIC_AFMT)
 CHOICE_MODEL = _model(CHOICE_MODEL_ID, CHOICE_MODEL_NAME, CHOICE_QFMT, CHOICE_AFMT)
-CLOZE_MODEL = _model(CLOZE_MODEL_ID, CLOZE_MODEL_NAME, CLOZE_QFMT, CLOZE_AFMT, CLOZE_FIELDS,
-                     model_type=genanki.Model.CLOZE)
+CLOZE_MODEL = _model(CLOZE_MODEL_ID, CLOZE_MODEL_NAME, CLOZE_QFMT, CLOZE_AFMT, model_type=genanki.Model.CLOZE)
 TYPED_MODEL = _model(TYPED_MODEL_ID, TYPED_MODEL_NAME, TYPED_QFMT, TYPED_AFMT, TYPED_FIELDS)
-REVERSED_MODEL = _model(REVERSED_MODEL_ID, REVERSED_MODEL_NAME, "", "", REVERSED_FIELDS, REVERSED_TEMPLATES)
+REVERSED_MODEL = _model(REVERSED_MODEL_ID, REVERSED_MODEL_NAME, "", "", templates=REVERSED_TEMPLATES)
 MODELS = {"basic": BASIC_MODEL, "choice": CHOICE_MODEL, "cloze": CLOZE_MODEL, "typed": TYPED_MODEL,
           "reversed": REVERSED_MODEL}
 
@@ -234,20 +233,20 @@ def _images_html(text: str, images: dict[str, str] | None, used: set[str] | None
 
 
 def note_fields(card: StoredCard, as_html: bool = False, used: set[str] | None = None) -> list[str]:
-    """The note fields of a card (of the note type `kinds.of(card.spec).anki(card.spec).model`)."""
+    """The note fields of a card (FIELDS; a typed card adds its other right answers): a cloze card's
+    Question is its text with the deletions, a typed card's Answer the one Anki compares with."""
     spec = card.spec
     images = spec.images
     model = kinds.of(spec).anki(spec).model
     question = _text_field(spec.question, as_html, images, used) or "(no question)"  # an empty front makes no card
     explanation = _text_field(spec.explanation, as_html, images, used)
     if model == "cloze":
-        return [question, explanation, str(card.id)]
+        return [question, "", "", explanation, "", str(card.id)]
     if model == "typed":
         first, *others = kinds.accepted(spec) or [""]
-        return [question, _field(first, as_html), _field(", ".join(others), as_html), explanation, str(card.id)]
+        alternatives = _field(kinds.ALTERNATIVES.join(others), as_html)
+        return [question, "", _field(first, as_html), explanation, "", str(card.id), alternatives]
     answer = _text_field(spec.answer, as_html, images, used)
-    if model == "reversed":
-        return [question, answer, explanation, str(card.id)]
     choices = ""
     if model == "choice":
         items = "".join(f"<li>{_field(option, as_html)}</li>" for option in spec.options or [])
@@ -389,8 +388,6 @@ class _Collection:
         """Write the note of one of our cards (siblings: of the first); its id."""
         nid = next(self.ids)
         fields = note_fields(card, opts.html, self.media)
-        if model is REVERSED_MODEL and len(fields) != len(REVERSED_FIELDS):
-            fields = [fields[0], fields[2], fields[3], fields[5]]  # a basic card's fields
         self.notes_out.append((nid, note_guid(card.id), model.model_id, self.stamp, -1, _tags(card.spec.tags),
                                "\x1f".join(fields), fields[0], 0, 0, ""))
         self.own_notes += 1

@@ -68,31 +68,30 @@ CHOICE_AFMT = (
 )
 
 
-# The note types of the other card kinds (srs.kinds). Their fields are not FIELDS, so that a package
-# read back is read through their templates as any Anki note is (cloze deletions, type-in answers,
-# two cards of a reversed note).
+# The note types of the other card kinds (srs.kinds), with our FIELDS (the typed one adds the other
+# right answers), so that a package read back is known as ours: each card comes back as the srs card
+# it was (`kinds.from_anki`). A cloze note holds every cloze number of one text; a reversed note has
+# two cards, the second asking the Answer for the Question.
 CLOZE_MODEL_ID = 1_684_266_103
 TYPED_MODEL_ID = 1_684_266_104
 REVERSED_MODEL_ID = 1_684_266_105
 CLOZE_MODEL_NAME = "srs cloze"
 TYPED_MODEL_NAME = "srs typed answer"
-REVERSED_MODEL_NAME = "srs basic and reversed card"
-CLOZE_FIELDS = ("Text", "Back Extra", "SrsId")
-TYPED_FIELDS = ("Question", "Answer", "Alternatives", "Explanation", "SrsId")
-REVERSED_FIELDS = ("Front", "Back", "Explanation", "SrsId")
-_NOTES = '{{#Explanation}}<div class="srs-explanation">{{Explanation}}</div>{{/Explanation}}'
-CLOZE_QFMT = '<div class="srs-question">{{cloze:Text}}</div>'
-CLOZE_AFMT = ('<div class="srs-question">{{cloze:Text}}</div>\n'
-              '{{#Back Extra}}<div class="srs-explanation">{{Back Extra}}</div>{{/Back Extra}}')
+REVERSED_MODEL_NAME = "srs reversed"
+TYPED_FIELDS = FIELDS + ("Alternatives",)
+CLOZE_QFMT = '<div class="srs-question">{{cloze:Question}}</div>'
+CLOZE_AFMT = CLOZE_QFMT + "\n" + _EXTRA
 TYPED_QFMT = '<div class="srs-question">{{Question}}</div>\n{{type:Answer}}'
 TYPED_AFMT = ('<div class="srs-question">{{Question}}</div>\n<hr id="answer">\n{{type:Answer}}\n'
-              '{{#Alternatives}}<div class="srs-answer">Also right: {{Alternatives}}</div>{{/Alternatives}}\n' + _NOTES)
+              '{{#Alternatives}}<div class="srs-correct">Also right: {{Alternatives}}</div>{{/Alternatives}}\n'
+              + _EXTRA)
 REVERSED_TEMPLATES = (
-    ("Card 1", '<div class="srs-question">{{Front}}</div>',
-     '{{FrontSide}}\n<hr id="answer">\n<div class="srs-answer">{{Back}}</div>\n' + _NOTES),
-    ("Card 2", '<div class="srs-question">{{Back}}</div>',
-     '{{FrontSide}}\n<hr id="answer">\n<div class="srs-answer">{{Front}}</div>\n' + _NOTES),
+    ("Card 1", BASIC_QFMT, BASIC_AFMT),
+    ("Card 2", '<div class="srs-question">{{Answer}}</div>',
+     '{{FrontSide}}\n<hr id="answer">\n<div class="srs-answer">{{Question}}</div>\n' + _EXTRA),
 )
+_OURS = ((CLOZE_MODEL_ID, CLOZE_MODEL_NAME, "cloze"), (TYPED_MODEL_ID, TYPED_MODEL_NAME, "typed"),
+         (REVERSED_MODEL_ID, REVERSED_MODEL_NAME, "reversed"))
 CSS += "pre { text-align: left; white-space: pre; overflow-x: auto; }\n.cloze { font-weight: bold; color: #1565c0; }\n"
 
 
@@ -116,9 +115,13 @@ def deck_id_for(name: str) -> int:
 
 
 def note_kind(notetype_id: int, name: str, fields: list[str]) -> str | None:
-    """"basic" or "choice" for our own note types, "either" for a renamed copy of one, else None."""
+    """"basic", "choice", "cloze", "typed" or "reversed" for our own note types, "either" for a renamed
+    copy of a basic or choice one, else None."""
     if tuple(fields[: len(FIELDS)]) != FIELDS:
         return None
+    for model_id, model_name, kind in _OURS:
+        if notetype_id == model_id or name.startswith(model_name):
+            return kind
     if notetype_id == CHOICE_MODEL_ID or name.startswith(CHOICE_MODEL_NAME):
         return "choice"
     if notetype_id == BASIC_MODEL_ID or name.startswith(BASIC_MODEL_NAME):

@@ -18,7 +18,7 @@ import html
 import json
 from datetime import datetime, timedelta, timezone
 
-from srs import clock
+from srs import clock, kinds
 from srs.anki import states
 from srs.anki.format import FIELDS, HTML_MARK, REVLOG_KINDS, normalize_deck_name, note_kind
 from srs.anki.package import open_collection, package_media, pb_int, pb_text, protobuf_fields
@@ -341,7 +341,7 @@ class _Renderer:
             answer = html_to_text(fields[1]) if len(fields) > 1 else ""
             return CardSpec(question=question, answer=answer) if question else None
         if notetype.ours is not None:
-            return _our_spec(notetype, fields)
+            return _our_spec(notetype, fields, ord_)
         cloze = notetype.kind == 1
         index = 0 if cloze else ord_
         if index >= len(notetype.templates):
@@ -370,13 +370,15 @@ class _Renderer:
         return spec
 
 
-def _our_spec(notetype: _Notetype, fields: list[str]) -> CardSpec:
+def _our_spec(notetype: _Notetype, fields: list[str], ord_: int = 0) -> CardSpec:
     """A card of our own note types: the fields we wrote."""
     values = dict(zip(FIELDS, fields + [""] * (len(FIELDS) - len(fields))))
     question = field_text(values["Question"])
     options = choices_from_html(values["Choices"])
     answer = field_text(values["Answer"])
     explanation = field_text(values["Explanation"]) or None
+    if notetype.ours in ("cloze", "typed", "reversed"):  # the card kind (srs.kinds) the note type says
+        return kinds.from_anki(notetype.ours, question, answer, explanation, ord_, fields[len(FIELDS):])
     if notetype.ours == "choice" or (notetype.ours == "either" and options):
         return CardSpec(question=question, options=options, answer=answer or None, explanation=explanation,
                         key_source="anki" if answer else None)
