@@ -511,8 +511,11 @@ def test_an_exported_package_comes_back_as_the_same_cards(cli, tmp_path):
     from anki.collection import ExportAnkiPackageOptions, ImportAnkiPackageOptions, ImportAnkiPackageRequest
 
     path = tmp_path / "plain.md"
+    (tmp_path / "sky.png").write_bytes(PNG)
     path.write_text("# Plain\n\n## The capital of {{c1::France}} is {{c2::Paris::city}}.\n\n## Hund\n<->\ndog\n\n"
-                    "## Spell the colour\n= colour | color\n> British first\n")
+                    "## Spell the colour\n![the sky](sky.png)\n= colour | color\n> British first\n\n"
+                    "## What does this print?\nThe code:\n```python\nif 1 < 2:\n    print('a &amp; b')\n\n\n"
+                    "print(1)\n```\nand after it.\n```\nlast\n```\n- [x] a\n- [ ] b\n")
     cli("import", str(path))
     before = cli.json("cards")
     for minute, answer in enumerate(["\n\n"] * 4 + ["color\n\n"]):  # one answer a minute (Anki's revlog ids)
@@ -532,6 +535,14 @@ def test_an_exported_package_comes_back_as_the_same_cards(cli, tmp_path):
         result = cli("import", str(package), "--with-progress", now="2026-03-02T10:10:00Z").stdout
         assert "Plain: 0 added" in result and "0 retired" in result, result
         after = cli.json("cards")
-        key = lambda c: (c["id"], c["kind"], c["question"], c["answer"])  # noqa: E731
+        key = lambda c: (c["id"], c["kind"], c["question"], c["answer"], c["options"])  # noqa: E731
         assert [key(c) for c in after] == [key(c) for c in before]
+        again = cli("import", str(package), "--with-progress", now="2026-03-02T10:10:00Z").stdout
+        assert "0 added, 0 updated, 6 unchanged" in again, again  # (the first import links the Anki notes)
         assert len(cli.json("log")) == 5
+        store = Store(cli.db)
+        try:
+            (typed,) = [card for card in store.cards() if card.spec.kind == "typed"]
+            assert list(typed.spec.images) == ["sky.png"] and typed.spec.explanation == "British first"
+        finally:
+            store.close()

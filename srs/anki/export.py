@@ -206,14 +206,14 @@ def _text_field(text: str | None, as_html: bool, images: dict[str, str] | None =
         return ""
     if as_html or ("```" not in text and "~~~" not in text and "![" not in text):
         return _field(text, as_html)
-    out, at = [], 0
+    out, at = [], 0  # the text around each block kept as it is: `format.our_field` reads it all back
     for block in _FENCE.finditer(text):
-        out.append(_images_html(text[at:block.start()].strip("\n"), images, used))
+        out.append(_images_html(text[at:block.start()], images, used))
         language = f' class="language-{html.escape(block.group(2))}"' if block.group(2) else ""
-        code = unicodedata.normalize("NFC", block.group(3).rstrip("\n"))
+        code = unicodedata.normalize("NFC", block.group(3).removesuffix("\n"))
         out.append(f"<pre><code{language}>{html.escape(code, quote=False)}</code></pre>")
         at = block.end()
-    out.append(_images_html(text[at:].strip("\n") if at else text, images, used))
+    out.append(_images_html(text[at:], images, used))
     return "".join(part for part in out if part)
 
 
@@ -224,7 +224,8 @@ def _images_html(text: str, images: dict[str, str] | None, used: set[str] | None
         if name is None:
             continue  # a URL, or not a file of the deck: kept as text
         out.append(_field(text[at:match.start()], False))
-        out.append(f'<img src="{html.escape(name)}" alt="{html.escape(match.group(1))}">')
+        out.append(f'<img src="{html.escape(name)}" alt="{html.escape(match.group(1))}" '
+                   f'data-srs-path="{html.escape(match.group(2).strip())}">')
         if used is not None:
             used.add(name)
         at = match.end()

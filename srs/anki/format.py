@@ -11,6 +11,8 @@ before the change would import into Anki as new note types and new decks.
 from __future__ import annotations
 
 import hashlib
+import html
+import re
 
 FIELDS = ("Question", "Choices", "Answer", "Explanation", "Source", "SrsId")
 BASIC_MODEL_ID = 1_684_266_101
@@ -93,6 +95,30 @@ REVERSED_TEMPLATES = (
 _OURS = ((CLOZE_MODEL_ID, CLOZE_MODEL_NAME, "cloze"), (TYPED_MODEL_ID, TYPED_MODEL_NAME, "typed"),
          (REVERSED_MODEL_ID, REVERSED_MODEL_NAME, "reversed"))
 CSS += "pre { text-align: left; white-space: pre; overflow-x: auto; }\n.cloze { font-weight: bold; color: #1565c0; }\n"
+
+
+_OUR_CODE = re.compile(r'<pre><code(?: class="language-([^"<>]*)")?>(.*?)</code></pre>', re.S)
+_OUR_IMAGE = re.compile(r'<img src="([^"<>]*)" alt="([^"<>]*)" data-srs-path="([^"<>]*)">')
+
+
+def our_field(fragment: str) -> str:
+    """A field we wrote with its code blocks and images put back in deck syntax (a fenced block,
+    `![alt](path)`), still HTML: the field's text is then the card text it was written from."""
+    if "<pre><code" not in fragment and "data-srs-path" not in fragment:
+        return fragment
+
+    def code(m: re.Match) -> str:
+        after = "<br>" if m.end() < len(fragment) else ""
+        return f"```{m.group(1) or ''}<br>" + m.group(2).replace("\n", "<br>") + "<br>```" + after
+
+    fragment = _OUR_CODE.sub(code, fragment)
+    return _OUR_IMAGE.sub(lambda m: f"![{m.group(2)}]({m.group(3)})", fragment)
+
+
+def our_images(fields: list[str]) -> dict[str, str]:
+    """{path as the deck file writes it: media name} of the images in fields we wrote."""
+    return {html.unescape(m.group(3)): html.unescape(m.group(1))
+            for fragment in fields if "data-srs-path" in fragment for m in _OUR_IMAGE.finditer(fragment)}
 
 
 def normalize_deck_name(name: str) -> str:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 
 from srs import clock, kinds
 from srs.anki import states
-from srs.anki.format import FIELDS, HTML_MARK, REVLOG_KINDS, normalize_deck_name, note_kind
+from srs.anki.format import FIELDS, HTML_MARK, REVLOG_KINDS, normalize_deck_name, note_kind, our_field, our_images
 from srs.anki.package import open_collection, package_media, pb_int, pb_text, protobuf_fields
 from srs.anki.render import NoteFields, TemplateError, parse_template, render_card, typed_answers
 from srs.anki.text import after_answer_rule, choices_from_html, field_text, html_to_text, learner_text
@@ -371,7 +371,13 @@ class _Renderer:
 
 
 def _our_spec(notetype: _Notetype, fields: list[str], ord_: int = 0) -> CardSpec:
-    """A card of our own note types: the fields we wrote."""
+    """A card of our own note types: the fields we wrote (code blocks and images back in deck syntax)."""
+    spec = _our_card(notetype, [our_field(f) for f in fields], ord_)
+    spec.images = our_images(fields)
+    return spec
+
+
+def _our_card(notetype: _Notetype, fields: list[str], ord_: int) -> CardSpec:
     values = dict(zip(FIELDS, fields + [""] * (len(FIELDS) - len(fields))))
     question = field_text(values["Question"])
     options = choices_from_html(values["Choices"])
