@@ -82,10 +82,11 @@ def parse_deck(text: str, path: str | None = None) -> DeckSpec:
     seen: dict[str, int] = {}
     base = Path(path).parent if path else None
     files: dict[str, str] = {}
+    read: dict[str, str] = {}
 
     def finish() -> None:
         if heading is not None:
-            made = _card(heading, body, path, base, files)
+            made = _card(heading, body, path, base, files, read)
             first = seen.setdefault(_norm(made[0].question), heading[0])
             if first != heading[0]:
                 raise SrsError(f"the same question is already at line {first}", path, heading[0])
@@ -137,7 +138,8 @@ def _norm(text: str) -> str:
 
 
 def _card(heading: tuple[int, str], body: list[tuple[int, str]], path: str | None,
-          base: Path | None = None, files: dict[str, str] | None = None) -> list[CardSpec]:
+          base: Path | None = None, files: dict[str, str] | None = None,
+          read: dict[str, str] | None = None) -> list[CardSpec]:
     """The card (or sibling cards) of one `## ` heading and the lines below it."""
     line_no, first = heading
     pre: list[tuple[int, str]] = []  # the question body (before any answer marker)
@@ -201,7 +203,7 @@ def _card(heading: tuple[int, str], body: list[tuple[int, str]], path: str | Non
             pre.append((number, line))
     explanation_text = "\n".join(explanation).strip() or None
     lines = [(line_no, first)] + pre
-    images = _images(lines + post, path, base, files)
+    images = _images(lines + post, path, base, files, read)
     common = dict(explanation=explanation_text, line=line_no, images=images)
     if mode == "question":  # no marker: the heading is the question, the body its answer (or a cloze text)
         text = _join(lines)
@@ -253,24 +255,29 @@ def _cloze(text: str, lines: list[tuple[int, str]], path: str | None, common: di
 
 
 def _images(lines: list[tuple[int, str]], path: str | None, base: Path | None,
-            files: dict[str, str] | None) -> dict[str, str]:
-    """{path as written: media name} of the card's `![alt](path)` images, read relative to the deck file."""
+            files: dict[str, str] | None, read: dict[str, str] | None = None) -> dict[str, str]:
+    """{path as written: media name} of the card's `![alt](path)` images, read relative to the deck file
+    (each file once a parse: `read` keeps {file: media name})."""
     found: dict[str, str] = {}
     for number, line in lines:
         for _, written in image_refs(line):
             if re.match(r"^[a-z][a-z0-9+.-]*:", written, re.I) or written in found:
                 continue  # a URL: not a file of the deck
             target = ((base or Path(".")) / written)
-            try:
-                data = target.read_bytes()
-            except FileNotFoundError:
-                raise SrsError(f"image file not found: {written}", path, number) from None
-            except OSError as error:
-                raise SrsError(f"cannot read image {written}: {error.strerror or error}", path, number) from None
-            name = stored_name(hashlib.sha256(data).hexdigest(), written)
-            found[written] = name
+            known = read.get(str(target)) if read is not None else None
+            if known is None:
+                try:
+                    data = target.read_bytes()
+                except FileNotFoundError:
+                    raise SrsError(f"image file not found: {written}", path, number) from None
+                except OSError as error:
+                    raise SrsError(f"cannot read image {written}: {error.strerror or error}", path, number) from None
+                known = stored_name(hashlib.sha256(data).hexdigest(), written)
+                if read is not None:
+                    read[str(target)] = known
+            found[written] = known
             if files is not None:
-                files[name] = str(target.resolve())
+                files[known] = str(target.resolve())
     return found
 
 
