@@ -167,9 +167,14 @@ def _review_one(session: ReviewSession, card: StoredCard, console: Console, keys
         if asked.needs_key:
             card = _ask_key(session, card, options, letters, console, keys)
     elif asked.how == "type":
-        commands = {"u", "s", "q"} - {answer.strip().lower() for answer in kinds.accepted(card.spec)}
+        answers = {answer.strip().lower() for answer in kinds.accepted(card.spec)}
+        commands = {"u", "s", "q"} - answers
         while True:
             line = keys.read_line("Type the answer (Enter: do not know; u, s, q alone: undo, suspend, quit): ")
+            action = keys.actions.get(line) if line not in answers else None
+            if action is not None:  # o / p alone: open the question's image, play its sound
+                action()
+                continue
             if line.lower() in commands:
                 if _command(session, card, line.lower(), console):
                     return

@@ -546,3 +546,17 @@ def test_an_exported_package_comes_back_as_the_same_cards(cli, tmp_path):
             assert list(typed.spec.images) == ["sky.png"] and typed.spec.explanation == "British first"
         finally:
             store.close()
+
+
+def test_the_image_of_a_typed_question_opens_before_typing(cli, tmp_path, monkeypatch):
+    import srs.media
+
+    opened = []
+    monkeypatch.setattr(srs.media, "find_opener", lambda: ["viewer"])
+    monkeypatch.setattr(srs.media, "launch", lambda command, path: opened.append(path.read_bytes()) or True)
+    (tmp_path / "sky.png").write_bytes(PNG)
+    path = tmp_path / "o.md"
+    path.write_text("# O\n\n## Which colour?\n![sky](sky.png)\n= blue\n")
+    cli("import", str(path))
+    out = cli("review", input="o\nblue\n\nq\n", now=NOW).output
+    assert opened == [PNG] and "Opened: sky.png" in out and "✓ Right: blue" in out
