@@ -1,12 +1,13 @@
 """Card kinds, each defined once: basic (and its reversed sibling), choice, cloze, typed.
 
 Everything that depends on what kind a card is asks here instead of branching on its fields:
-the deck parser (`parse_cloze`, `parse_typed`: what makes a card of a kind and what is wrong
-with one), the review session (`Kind.how`: what the learner is asked to do; `Kind.asked`: the
+the deck parser (`srs.decks` finds the constructs; `has_cloze`, `cloze_problem`, `cloze_cards`,
+`ALTERNATIVES`, `MAX_OPTIONS` say what makes a card of a kind and what is wrong with one), the
+review session (`Kind.how`: what the learner is asked to do; `Kind.asked`: the
 question; `Kind.grade`: whether an answer is right and which rating is suggested;
 `Kind.shown_answer`: the answer as shown), the read-outs (`Kind.asked`, `Kind.right_answer`),
-the deck writer (`Kind.deck_lines`) and the Anki export (`Kind.anki`: the note type and how
-siblings share a note).
+the deck writer (`Kind.deck_lines`, `Kind.sibling_key`), the Anki export (`Kind.anki`: the note
+type and the card's ord in it) and the Anki reader for our own note types (`from_anki`).
 
 The kinds:
 
@@ -39,7 +40,7 @@ MAX_OPTIONS = 26  # a..z: one key each
 
 CLOZE = re.compile(r"\{\{c(\d+)::(.*?)(?:::((?:(?!\}\}).)*?))?\}\}", re.S)
 _CLOZE_OPEN = re.compile(r"\{\{c(\d+)::")
-_IMAGE = re.compile(r"!\[([^\]\n]*)\]\(([^)\n]+)\)")
+IMAGE = re.compile(r"!\[([^\]\n]*)\]\(([^)\n]+)\)")  # ![alt](path)
 ALTERNATIVES = " | "
 
 
@@ -382,22 +383,15 @@ def of(spec: CardSpec) -> Kind:
     return _KINDS.get(spec.kind) or _KINDS["basic"]
 
 
-def named(name: str) -> Kind:
-    return _KINDS[name]
-
-
 # -- images ----------------------------------------------------------------------------------
 
 
 def image_refs(text: str) -> list[tuple[str, str]]:
     """(alt, path) of each `![alt](path)` in a text."""
-    return [(m.group(1), m.group(2).strip()) for m in _IMAGE.finditer(text or "")]
+    return [(m.group(1), m.group(2).strip()) for m in IMAGE.finditer(text or "")]
 
 
 def with_image_marks(text: str) -> str:
     """A text with its `![alt](path)` images as `[image: path]` marks (how review names them)."""
-    return _IMAGE.sub(lambda m: f"[image: {m.group(2).strip()}]", text or "")
+    return IMAGE.sub(lambda m: f"[image: {m.group(2).strip()}]", text or "")
 
-
-def replace_images(text: str, replace) -> str:
-    return _IMAGE.sub(lambda m: replace(m.group(1), m.group(2).strip()), text)

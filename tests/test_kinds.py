@@ -3,7 +3,6 @@ directly, without a terminal), the real CLI end to end, and the Anki export chec
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 

@@ -219,7 +219,7 @@ def _text_field(text: str | None, as_html: bool, images: dict[str, str] | None =
 
 def _images_html(text: str, images: dict[str, str] | None, used: set[str] | None) -> str:
     out, at = [], 0
-    for match in kinds._IMAGE.finditer(text):
+    for match in kinds.IMAGE.finditer(text):
         name = (images or {}).get(match.group(2).strip())
         if name is None:
             continue  # a URL, or not a file of the deck: kept as text
