@@ -366,10 +366,11 @@ def test_cli_reimport_keeps_ids_of_every_kind(cli, deck):
     cli("import", str(deck))
     before = {(c["kind"], c["question"]): c["id"] for c in cli.json("cards")}
     cli("review", input="\n3\n", now=NOW)
-    text = deck.read_text().replace("## Hund", "## Der Hund").replace("= blue | azure", "= blue | azure | cyan")
+    text = (deck.read_text().replace("## Hund", "## Der Hund").replace("= blue | azure", "= blue | azure | cyan")
+            .replace("{{c2::Paris::city}}.", "{{c2::Paris::a city}}!").replace("print(double(21))", "print(double(2))"))
     deck.write_text(text)
     result = cli("import", str(deck)).output
-    assert "0 added" in result and "0 retired" in result
+    assert "0 added, 6 updated, 1 unchanged, 0 retired" in result  # both clozes, both Hund cards, typed, choice
     after = {(c["kind"], c["question"]): c["id"] for c in cli.json("cards")}
     assert sorted(after.values()) == sorted(before.values())
     assert len(cli.json("log")) == 1
