@@ -170,10 +170,14 @@ def _review_one(session: ReviewSession, card: StoredCard, console: Console, keys
         answers = {answer.strip().lower() for answer in kinds.accepted(card.spec)}
         commands = {"u", "s", "q"} - answers
         while True:
-            line = keys.read_line("Type the answer (Enter: do not know; u, s, q alone: undo, suspend, quit): ")
+            hint = "h hint, " if asked.hint else ""
+            line = keys.read_line(f"Type the answer (Enter: do not know; {hint}u, s, q alone: undo, suspend, quit): ")
             action = keys.actions.get(line) if line not in answers else None
             if action is not None:  # o / p alone: open the question's image, play its sound
                 action()
+                continue
+            if line.lower() == "h" and asked.hint and "h" not in answers:  # an Anki card's {{hint:}}
+                console.print(Text("Hint: ", style="yellow") + plain(asked.hint, "yellow"))
                 continue
             if line.lower() in commands:
                 if _command(session, card, line.lower(), console):

@@ -560,3 +560,27 @@ def test_the_image_of_a_typed_question_opens_before_typing(cli, tmp_path, monkey
     cli("import", str(path))
     out = cli("review", input="o\nblue\n\nq\n", now=NOW).output
     assert opened == [PNG] and "Opened: sky.png" in out and "✓ Right: blue" in out
+
+
+def test_anki_typed_and_cloze_cards_are_asked_as_their_kinds(cli, tmp_path):
+    import genanki
+
+    model = genanki.Model(1_700_000_101, "Typed with hint", fields=[{"name": "Front"}, {"name": "Back"},
+                                                                     {"name": "Extra"}],
+                          templates=[{"name": "Card 1", "qfmt": "{{Front}}<br>{{hint:Extra}}<br>{{type:Back}}",
+                                      "afmt": "{{Front}}<hr id=answer>{{type:Back}}"}])
+    deck = genanki.Deck(1_700_000_102, "Anki kinds")
+    deck.add_note(genanki.Note(model=model, fields=["the cat in French?", "le chat", "a pet"]))
+    deck.add_note(genanki.Note(model=genanki.CLOZE_MODEL, fields=["{{c1::Rome}} is in Italy", ""]))
+    path = tmp_path / "k.apkg"
+    genanki.Package(deck).write_to_file(str(path))
+    cli("import", str(path))
+    cards = cli.json("cards")
+    assert sorted((c["kind"], c["question"].split("\n")[0], c["answer"]) for c in cards)[0][:2] == (
+        "cloze", "[...] is in Italy")
+    typed = next(c for c in cards if c["kind"] == "typed")
+    assert typed["answer"] == "le chat"
+    out = cli("review", input="h\nLe Chat\n\n\n\nq\n", now=NOW).output
+    assert "(Enter: do not know; h hint," in out and "Hint: a pet" in out and "✓ Right: Le Chat" in out
+    log = cli.json("log")
+    assert (log[0]["choice"], log[0]["correct"], log[0]["rating"]) == ("Le Chat", True, 3)

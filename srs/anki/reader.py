@@ -367,6 +367,7 @@ class _Renderer:
         spec = CardSpec(question=question, answer=answer)
         spec.hint = "\n".join(hints) or None
         spec.typed_answer = next(iter(typed.values()), None)
+        spec.kind = "typed" if spec.typed_answer is not None else "cloze" if cloze else "basic"  # srs.kinds
         return spec
 
 
