@@ -465,7 +465,9 @@ def test_read_anki_native_notes(tmp_path, col, kind):
     assert comparable(specs[guids["typed"]]) == ("Type 42", "42", None, None, [])
     answered = [s for s in specs.values() if s.reviews]
     assert len(answered) == 1 and answered[0].reviews[0].rating == 3 and answered[0].reviews[0].kind == "learn"
-    assert all(s.kind == "basic" for s in specs.values())
+    kinds = {source_id: spec.kind for source_id, spec in specs.items()}  # as srs.kinds names them
+    assert kinds == {guids["basic"]: "basic", guids["reverse"]: "basic", guids["reverse"] + ":1": "basic",
+                     guids["cloze"]: "cloze", guids["cloze"] + ":1": "cloze", guids["typed"]: "typed"}
 
 
 def test_read_genanki_package_of_stock_models(tmp_path):
