@@ -584,3 +584,20 @@ def test_anki_typed_and_cloze_cards_are_asked_as_their_kinds(cli, tmp_path):
     assert "(Enter: do not know; h hint," in out and "Hint: a pet" in out and "✓ Right: Le Chat" in out
     log = cli.json("log")
     assert (log[0]["choice"], log[0]["correct"], log[0]["rating"]) == ("Le Chat", True, 3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="abcdeéÅß xyz,.!?-'", min_size=1, max_size=15).filter(
+    lambda t: kinds.fold(t) and "|" not in t), min_size=1, max_size=3), st.data())
+def test_typed_grading_ignores_case_spacing_punctuation_and_form(answers, data):
+    import unicodedata
+
+    spec = CardSpec(question="Q", answer=" | ".join(a.strip() for a in answers), kind="typed")
+    kind = kinds.of(spec)
+    answer = data.draw(st.sampled_from(answers))
+    form = data.draw(st.sampled_from(["NFC", "NFD", "NFKC"]))
+    typed = unicodedata.normalize(form, "  " + answer.upper().replace(" ", "  ") + " !")
+    assert kind.grade(spec, typed).correct is True
+    assert kind.grade(spec, typed).suggested == 3
+    wrong = "zzqq" + answer
+    assert kind.grade(spec, wrong).correct is (kinds.fold(wrong) in {kinds.fold(a) for a in answers})
