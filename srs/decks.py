@@ -17,7 +17,12 @@ The format (Markdown, one file a deck)::
 
 A `## ` heading starts a card. A body of `- [ ]` / `- [x]` items makes a choice
 card whose `[x]` item is correct (all `[ ]`: the key is not known yet); any other
-body is the answer of a basic card; `> ` lines are the explanation. HTML comments
+body is the answer of a basic card; `> ` lines are the explanation. The other kinds
+(`srs.kinds`; the README shows each): lines between the heading and the options, a
+`---`, a `<->` (reversed: asked both ways) or an `= answer | alternative` line (typed)
+are the question's body (paragraphs, fenced code, `![alt](path)` images, read relative
+to the deck file); `{{c1::text}}` / `{{c1::text::hint}}` anywhere in a card's text makes
+one cloze card per number. A malformed construct is an `SrsError` naming its line. HTML comments
 (`<!-- ... -->`) are notes for the author and are ignored, so are lines inside
 fenced code blocks when looking for headings. A deck whose text is meant as HTML
 says so before its first card with the comment `<!-- srs: html -->`; otherwise any
