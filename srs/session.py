@@ -28,9 +28,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
-from srs import clock, kinds, scheduling
-from srs.kinds import Graded
+from typing import TYPE_CHECKING
+
+from srs import clock, scheduling
 from srs.model import Progress, Review, StoredCard
+
+if TYPE_CHECKING:
+    from srs.kinds import Graded
 from srs.scheduling import Settings
 from srs.store import Store
 
@@ -254,6 +258,8 @@ class ReviewSession:
 
     def shuffled_options(self, card: StoredCard) -> list[str]:
         """A choice card's options in a fresh random order (every time the card is shown)."""
+        from srs import kinds  # (imported when a card is shown: `srs status` reads the queue without it)
+
         options = kinds.of(card.spec).options(card.spec)
         self._shuffle.shuffle(options)
         return options
@@ -262,6 +268,8 @@ class ReviewSession:
 
     def ask(self, card: StoredCard) -> Asked:
         """What to show and ask for this card."""
+        from srs import kinds
+
         kind = kinds.of(card.spec)
         return Asked(card, kind.name, kind.how, kind.asked(card.spec),
                      self.shuffled_options(card) if kind.how == "choose" else [],
@@ -271,6 +279,8 @@ class ReviewSession:
         """Judge a response (the option chosen, the line typed; None for a card whose answer is only
         revealed): whether it is right, the rating suggested (right: Good, wrong: Again; a card that
         cannot be judged: Good) and the answer side to show."""
+        from srs import kinds
+
         spec = asked.card.spec
         kind = kinds.of(spec)
         graded = kind.grade(spec, response, accents=not self.accents_optional(asked.card))
@@ -321,6 +331,8 @@ class ReviewSession:
 
     def is_right(self, card: StoredCard, choice: str) -> bool | None:
         """Whether a response (an option, a typed answer) is right; None when it cannot be told."""
+        from srs import kinds
+
         return kinds.of(card.spec).grade(card.spec, choice, accents=not self.accents_optional(card)).correct
 
     def answer(self, card: StoredCard | Shown, rating: int, duration_ms: int, choice: str | None = None) -> bool:
@@ -404,6 +416,8 @@ class ReviewSession:
         """The images and sounds a card shows: (question, answer) lists of `srs.media.MediaFile`, and
         whether the card's deck plays audio when a side is shown."""
         from srs.media import card_files, image_files
+
+        from srs import kinds
 
         if card.spec.images:  # a deck file's images: on the side whose text shows them
             asked = {path for _, path in kinds.image_refs(kinds.of(card.spec).asked(card.spec))}
