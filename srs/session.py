@@ -89,6 +89,7 @@ class Asked:
     options: list[str] = field(default_factory=list)
     hint: str | None = None
     needs_key: bool = False
+    answers: list[str] = field(default_factory=list)  # a typed card's right answers (a line that is one is no command)
 
 
 @dataclass
@@ -273,7 +274,7 @@ class ReviewSession:
         kind = kinds.of(card.spec)
         return Asked(card, kind.name, kind.how, kind.asked(card.spec),
                      self.shuffled_options(card) if kind.how == "choose" else [],
-                     card.spec.hint, kind.needs_key(card.spec))
+                     card.spec.hint, kind.needs_key(card.spec), kinds.accepted(card.spec) if kind.how == "type" else [])
 
     def check(self, asked: Asked, response: str | None = None) -> Checked:
         """Judge a response (the option chosen, the line typed; None for a card whose answer is only

@@ -167,7 +167,7 @@ def _review_one(session: ReviewSession, card: StoredCard, console: Console, keys
         if asked.needs_key:
             card = _ask_key(session, card, options, letters, console, keys)
     elif asked.how == "type":
-        answers = {answer.strip().lower() for answer in kinds.accepted(card.spec)}
+        answers = {answer.strip().lower() for answer in asked.answers}
         commands = {"u", "s", "q"} - answers
         while True:
             hint = "h hint, " if asked.hint else ""
@@ -236,7 +236,7 @@ def _print_answer(asked, checked, console: Console, keys: Keys) -> None:
             console.print(Text("✗ Wrong." if graded.response else "Not answered.", style="bold red"))
             if graded.diff is not None:
                 _print_diff(console, *graded.diff)
-        if not graded.correct and (graded.diff is None or len(kinds.accepted(asked.card.spec)) > 1):
+        if not graded.correct and (graded.diff is None or len(asked.answers) > 1):
             print_text(console, keys.media.text(answer), "green", prefix="The answer: ")
     else:
         text = answer or "(no answer written yet: add one with 'srs key' or in the deck file)"
