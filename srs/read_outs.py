@@ -55,7 +55,30 @@ def status(store: Store, now: datetime) -> dict:
 
 def card_objects(store: Store, deck_id: int | None = None) -> list[dict]:
     intervals = _Intervals(store, deck_id)
-    return [_card_dict(row, intervals(row)) for row in store.card_rows(deck_id)]
+    out = [_card_dict(row, intervals(row)) for row in store.card_rows(deck_id)]
+    anki_cloze = [card for card in out if card["kind"] == "cloze" and "{{c" not in card["question"]]
+    if anki_cloze:
+        notes = store.card_notes(None if deck_id is None else [deck_id])
+        for card in anki_cloze:
+            _anki_cloze_answer(card, notes.get(card["id"]))
+    return out
+
+
+def _anki_cloze_answer(card: dict, note) -> None:
+    """A card of an Anki cloze note: its `answer` is the text of its deletion (from the note's cloze
+    field), as for srs's own cloze cards; its back as Anki shows it stays what review shows."""
+    import re
+
+    from srs import kinds
+    from srs.anki.text import html_to_text
+
+    if note is None or not note.note_type.templates:
+        return
+    names = re.findall(r"\{\{[^{}]*?cloze:([^{}]+?)\}\}", note.note_type.templates[0][1])
+    values = dict(zip(note.note_type.fields, note.fields))
+    deleted = [html_to_text(kinds.cloze_deleted(values.get(name.strip(), ""), note.ord + 1)) for name in names]
+    if any(deleted):
+        card["answer"] = ", ".join(text for text in deleted if text)
 
 
 class _Intervals:
@@ -147,6 +170,8 @@ def _card(store: Store, card_id: int, now: datetime):
 
     row = store.card_row(card_id)
     out = _card_dict(row, _Intervals(store, row[19])(row))
+    if out["kind"] == "cloze" and "{{c" not in out["question"]:
+        _anki_cloze_answer(out, store.card_notes(card_id=card_id).get(card_id))
     settings = Settings.from_dict(store.deck_settings(row[19]))
     progress = Progress(state=STATE_NAMES[row[10]], step=row[11], stability=row[12], difficulty=row[13],
                         due=clock.from_text(row[14]), last_review=clock.from_text(row[15]), reps=row[16],
