@@ -458,7 +458,7 @@ def optimize(
     prompt; cards are then rescheduled from their history, in short steps. --reset goes
     back to the defaults. Every fitted set is kept; 'srs config' shows the one in force.
 
-    Examples: srs optimize; srs optimize --apply; srs optimize "My deck" --json; srs optimize --reset
+    Examples: srs optimize; srs optimize --apply; srs optimize history --json; srs optimize --reset
     """
     from srs import clock
     from srs import optimize as fitting

@@ -163,13 +163,26 @@ class Store:
         return [{"id": r[0], "name": r[1], "source": r[2], "notes": r[3], "settings": json.loads(r[4])} for r in rows]
 
     def deck_id(self, name: str) -> int:
+        """The deck a learner names: its exact name, else the name in any case, else the one deck whose
+        name starts with it (in any case, accents and spacing as typed); several: an error listing them."""
         row = self.conn.execute("SELECT id FROM decks WHERE name = ?", (name,)).fetchone()
         if row is None:
             row = self.conn.execute("SELECT id FROM decks WHERE name = ? COLLATE NOCASE", (name,)).fetchone()
-        if row is None:
-            known = ", ".join(d["name"] for d in self.decks()) or "none yet; run 'srs import'"
-            raise SrsError(f"no deck named {name!r} (decks: {known})")
-        return row[0]
+        if row is not None:
+            return row[0]
+        return self._deck_by_prefix(name)
+
+    def _deck_by_prefix(self, name: str) -> int:
+        wanted = " ".join(name.split()).casefold()
+        decks = self.decks()
+        found = [d for d in decks if wanted and " ".join(d["name"].split()).casefold().startswith(wanted)]
+        if len(found) == 1:
+            return found[0]["id"]
+        if found:
+            raise SrsError(f"{name!r} names several decks: " + "; ".join(repr(d["name"]) for d in found)
+                           + " (type more of the name)")
+        known = ", ".join(d["name"] for d in decks) or "none yet; run 'srs import'"
+        raise SrsError(f"no deck named {name!r} (decks: {known})")
 
     def deck_settings(self, deck_id: int) -> dict:
         """The settings in force for a deck: its own over the global ones (over defaults, in scheduling)."""
