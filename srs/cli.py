@@ -141,6 +141,12 @@ def import_(
         out.print(_plain(line))
         for question in report.get("unkeyed_questions", []):
             out.print(_plain(f"  unkeyed (the lesson does not decide it): {question}"))
+        for question in report.get("retired_cards", []):
+            out.print(_plain(f"  retired (no longer in the source; history kept): {question}"))
+        for question, old, new in report.get("changed_keys", []):
+            out.print(_plain(f"  key changed: {question}: {old} -> {new}"))
+        for question, old, new in report.get("kept_keys", []):
+            out.print(_plain(f"  your key kept: {question}: {old} (the source says {new})"))
     for notice in notices:  # cards a package has that srs could not take, with why; an empty package
         out.print(_plain(notice))
     if media.rows or media.missing:

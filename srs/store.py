@@ -246,10 +246,7 @@ class Store:
             if old is None:
                 inserts.append((position, card))
                 continue
-            answer, key_source = card.answer, card.key_source
-            if not answer and old.answer and old.key_source == "learner" and (
-                    card.options is None or old.answer in card.options):
-                answer, key_source = old.answer, old.key_source  # what the learner gave survives re-import
+            answer, key_source = _kept_answer(card, old, result.report)
             new = (card.kind, card.question, _json(card.options), answer, key_source, card.explanation,
                    card.source_id, _json(card.tags or None), card.hint, card.typed_answer)
             if new != (old.kind, old.question, old.options, old.answer, old.key_source, old.explanation,
@@ -281,6 +278,9 @@ class Store:
         conn.executemany("UPDATE cards SET retired = 1, updated_at = ? WHERE id = ?", [(stamp, g[0]) for g in gone])
         conn.executemany("UPDATE card_state SET retired = 1 WHERE card_id = ?", gone)
         result.retired = len(gone)
+        if gone:
+            retired = {g[0] for g in gone}
+            result.report["retired_cards"] = [old.question for old in existing if old.id in retired]
         added = self._insert_cards(deck_id, inserts, stamp, now, result)
         result.added = len(inserts)
         result.suspended = conn.execute("SELECT count(*) FROM card_state WHERE deck_id = ? AND retired = 0 "
@@ -1122,6 +1122,28 @@ class Store:
     def _in_write(self) -> None:
         if not self.conn.in_transaction:
             raise RuntimeError("this store method runs inside `Store.write()`")
+
+
+def _kept_answer(card: CardSpec, old: "_Existing", report: dict) -> tuple[str | None, str | None]:
+    """The answer (a choice card's key) and who gave it, for a stored card a source brings again.
+
+    Learner input is never lost: a source silent about the answer (no key, an empty answer) leaves
+    the stored one as it is, whoever gave it; a source that states a different one changes it,
+    except a key the learner gave (in review or with `srs key`), which only the learner's own deck
+    file changes. A stored key the new options no longer hold cannot stay. Changed and kept keys are
+    listed in `report` ("changed_keys", "kept_keys": (question, stored key, the source's key))."""
+    answer, key_source = card.answer, card.key_source
+    if not old.answer or (card.options is not None and old.answer not in card.options):
+        return answer, key_source
+    if not answer:
+        return old.answer, old.key_source  # the source is silent: what the store has stays
+    if answer != old.answer:
+        if old.key_source == "learner" and card.key_source != "deck":
+            report.setdefault("kept_keys", []).append((card.question, old.answer, answer))
+            return old.answer, old.key_source
+        if card.options is not None:
+            report.setdefault("changed_keys", []).append((card.question, old.answer, answer))
+    return answer, key_source
 
 
 @dataclass
