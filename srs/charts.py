@@ -162,6 +162,9 @@ def render(data: dict, console: Console) -> None:
     states = data["states"]
     console.print("  ".join(f"{k} [bold]{states[k]:,}[/]" for k in
                             ("new", "learning", "review", "relearning", "suspended", "unkeyed", "total")))
+    if states.get("history_only"):
+        console.print(f"and {states['history_only']:,} history-only cards (from a review log, without content: "
+                      "never reviewed here, their answers counted above)")
     if data["studied_cards"]:
         console.print(f"Asked now, you would recall about [bold]{data['retrievability_sum']:,.0f}[/] of the "
                       f"{data['studied_cards']:,} cards studied (mean retrievability "

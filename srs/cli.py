@@ -129,6 +129,8 @@ def import_(
         line = (f"{result.deck}: {result.added} added, {result.updated} updated, {result.unchanged} unchanged, "
                 f"{result.retired} retired")
         report = result.report
+        if report.get("attached"):
+            line += f", {report['attached']} given to the history a review log brought"
         if "scheduler" in report:  # an Anki deck: its suspended cards and the answers brought in
             line += f", {result.suspended} suspended"
             if with_progress:

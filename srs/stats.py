@@ -405,6 +405,8 @@ def _collection(conn, scope: _Scope, now: datetime) -> dict:
         "SELECT " + ", ".join(f"count(*) FILTER (WHERE suspended != 1 AND state = {k})" for k in range(4)) + ", "
         f"count(*) FILTER (WHERE suspended = 1), count(*) FROM card_state WHERE retired = 0 {where}").fetchone()
     states = dict(zip(("new", "learning", "review", "relearning", "suspended", "total"), row))
+    states["history_only"] = conn.execute(  # cards a review log brought without content (srs.history)
+        f"SELECT count(*) FROM card_state WHERE retired = 2 {where}").fetchone()[0]
     states["unkeyed"] = conn.execute(
         f"SELECT count(*) FROM cards WHERE retired = 0 AND kind = 'choice' AND answer IS NULL {where}").fetchone()[0]
     decay, factor = scope.curve("deck_id")

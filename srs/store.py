@@ -25,6 +25,7 @@ from srs.clock import now as clock_now
 from srs.model import CardSpec, DeckSpec, ImportedSchedule, NoteSpec, NoteType, Progress, Review, SrsError, StoredCard
 
 STATE_NAMES = ("new", "learning", "review", "relearning")
+HISTORY_ONLY = 2  # `retired` of a card a review log brought without content (see srs.history)
 KIND_NAMES = ("learn", "review", "relearn")
 BUSY_TIMEOUT_MS = 10_000
 RESCHEDULE_CHUNK = 2_000  # reviews replayed per transaction of a rescheduling (about 0.3 s at 1,000,000 reviews)
@@ -240,6 +241,7 @@ class Store:
                 "hint, typed_answer FROM cards WHERE deck_id = ? ORDER BY position", (deck_id,))
         ]
         pairs = match_cards(spec.cards, existing)
+        history_only = bool(spec.report.get("history_only"))
         updates, inserts, moves, histories = [], [], [], []
         for position, card in enumerate(spec.cards):
             old = pairs.get(position)
@@ -250,7 +252,8 @@ class Store:
             new = (card.kind, card.question, _json(card.options), answer, key_source, card.explanation,
                    card.source_id, _json(card.tags or None), card.hint, card.typed_answer)
             if new != (old.kind, old.question, old.options, old.answer, old.key_source, old.explanation,
-                       old.source_id, old.tags, old.hint, old.typed_answer) or old.retired:
+                       old.source_id, old.tags, old.hint, old.typed_answer) or (
+                    old.retired and not (history_only and old.retired == HISTORY_ONLY)):
                 updates.append((*new, position, stamp, old.id))
                 result.updated += 1
             else:
@@ -281,12 +284,70 @@ class Store:
         if gone:
             retired = {g[0] for g in gone}
             result.report["retired_cards"] = [old.question for old in existing if old.id in retired]
+        if history_only:  # a log's card whose content came since (attached to another deck) keeps its history
+            elsewhere = self._source_ids_in_store([card.source_id for _, card in inserts if card.source_id])
+            inserts = [(position, card) for position, card in inserts if card.source_id not in elsewhere]
+        attached = {} if history_only else self._attach_history(deck_id, inserts, stamp, now, result)
+        inserts = [insert for insert in inserts if insert[0] not in attached]
         added = self._insert_cards(deck_id, inserts, stamp, now, result)
         result.added = len(inserts)
+        if history_only:  # a review log's cards have no content: kept for their history only
+            conn.execute("UPDATE cards SET retired = ? WHERE deck_id = ? AND retired = 0", (HISTORY_ONLY, deck_id))
+            conn.execute("UPDATE card_state SET retired = ? WHERE deck_id = ? AND retired = 0",
+                         (HISTORY_ONLY, deck_id))
+        added.update(attached.values())
         result.suspended = conn.execute("SELECT count(*) FROM card_state WHERE deck_id = ? AND retired = 0 "
                                         "AND suspended = 1", (deck_id,)).fetchone()[0]
         self._link_notes(deck_id, spec, stamp, None if existing else added)
         return result
+
+    def _source_ids_in_store(self, source_ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(source_ids), 500):
+            part = source_ids[start:start + 500]
+            found.update(row[0] for row in self.conn.execute(
+                f"SELECT source_id FROM cards WHERE source_id IN ({', '.join('?' * len(part))})", part))
+        return found
+
+    def _attach_history(self, deck_id: int, inserts: list[tuple[int, CardSpec]], stamp: str, now: datetime,
+                        result: ImportResult) -> dict[int, tuple[str, int]]:
+        """Cards a source brings that a review log imported before without content (history-only cards
+        with the same `source_id`, in any deck): the stored card takes the content and joins this deck,
+        with its id and history; answers the source brings are merged once. Returns {position:
+        (source id, card id)} of the cards attached."""
+        wanted = {card.source_id: position for position, card in inserts if card.source_id}
+        if not wanted:
+            return {}
+        found: dict[str, int] = {}
+        ids = list(wanted)
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            found.update(self.conn.execute(
+                f"SELECT source_id, id FROM cards WHERE retired = {HISTORY_ONLY} AND source_id IN "
+                f"({', '.join('?' * len(part))})", part).fetchall())
+        attached = {}
+        specs = dict(inserts)
+        for source_id, card_id in found.items():
+            position = wanted[source_id]
+            card = specs[position]
+            self.conn.execute(
+                "UPDATE cards SET deck_id = ?, position = ?, kind = ?, question = ?, options = ?, answer = ?, "
+                "key_source = ?, explanation = ?, tags = ?, hint = ?, typed_answer = ?, retired = 0, updated_at = ? "
+                "WHERE id = ?", (deck_id, position, card.kind, card.question, _json(card.options), card.answer,
+                                 card.key_source, card.explanation, _json(card.tags or None), card.hint,
+                                 card.typed_answer, stamp, card_id))
+            self.conn.execute("UPDATE card_state SET deck_id = ?, position = ?, retired = 0 WHERE card_id = ?",
+                              (deck_id, position, card_id))
+            if card.reviews or (card.schedule is not None and card.schedule.progress):
+                result.reviews_added += self._merge_history(card_id, card, now)
+            elif card.schedule is not None:
+                self._apply_schedule(card_id, card.schedule, now)
+            if card.options is not None and card.answer is None:
+                result.unkeyed += 1
+            attached[position] = (source_id, card_id)
+        if attached:
+            result.report["attached"] = len(attached)
+        return attached
 
     def _insert_cards(self, deck_id: int, inserts: list[tuple[int, CardSpec]], stamp: str, now: datetime,
                       result: ImportResult) -> dict[str, int]:
@@ -744,13 +805,13 @@ class Store:
             args)
 
     def studied_card_rows(self, deck_id: int | None = None) -> list[tuple]:
-        """Active studied cards with a memory state: (card_id, deck_id, stability, difficulty, due and
-        last_review in Unix seconds, lapses)."""
+        """Active studied cards with a memory state, history-only ones included (optimize's simulation):
+        (card_id, deck_id, stability, difficulty, due and last_review in Unix seconds, lapses)."""
         scope, args = ("s.deck_id = ?", (deck_id,)) if deck_id is not None else ("1", ())
         return self.conn.execute(
             "SELECT s.card_id, s.deck_id, s.stability, s.difficulty, CAST(strftime('%s', s.due) AS INTEGER), "
             "CAST(strftime('%s', s.last_review) AS INTEGER), s.lapses FROM card_state s WHERE " + scope +
-            " AND s.retired = 0 AND s.suspended = 0 AND s.state > 0 AND s.stability > 0", args).fetchall()
+            " AND s.retired != 1 AND s.suspended = 0 AND s.state > 0 AND s.stability > 0", args).fetchall()
 
     def new_card_counts(self, deck_id: int | None = None) -> dict[int, int]:
         """Active new cards by deck id."""

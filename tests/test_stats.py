@@ -175,7 +175,7 @@ def test_true_retention_daily_forecast_and_states(history):
 
     states = Counter("suspended" if c["suspended"] else c["state"] for c in cards)
     assert data["states"] == {**{k: states[k] for k in ("new", "learning", "review", "relearning", "suspended")},
-                              "total": len(cards), "unkeyed": 0}
+                              "total": len(cards), "unkeyed": 0, "history_only": 0}
 
 
 def test_calibration_and_retrievability_match_fsrs(history):
