@@ -341,8 +341,10 @@ def config(
 
     Keys: desired_retention, new_per_day, reviews_per_day, learning_steps,
     relearning_steps, day_start_hour, maximum_interval, fuzz, load_balance, easy_days
-    (e.g. "sat sun" or "sat:0 sun:0.5"), autoplay_audio. Limits
-    are per deck.
+    (e.g. "sat sun" or "sat:0 sun:0.5"), autoplay_audio. The limits new_per_day and
+    reviews_per_day set without a deck bound the whole collection when reviewing all
+    decks (and are each deck's own unless it sets one); with a deck, they bound that
+    deck. Both hold at once.
 
     Examples: srs config; srs config new_per_day 10; srs config "My deck" desired_retention 0.85
     """

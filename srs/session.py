@@ -78,14 +78,17 @@ class ReviewSession:
     answered: list[Answered] = field(default_factory=list)
     balancer: scheduling.Balancer | None = None  # chooses the day inside the fuzz window; None: each deck's own
     read_only: bool = False  # only reads the queue (status): leaves the store's checkpoints alone
+    extra_new: int = 0  # new cards allowed today beyond the limits (`srs review --new N`), for this session
     _returning: int | None = None  # a card brought back by undo, shown next
 
     def __post_init__(self) -> None:
         if self.deck_id is not None:
             self.decks = [_Deck(self.deck_id, Settings.from_dict(self.store.deck_settings(self.deck_id)))]
+            self.collection = None
         else:
             shared = self.store.global_settings()
             self.decks = [_Deck(d["id"], Settings.from_dict({**shared, **d["settings"]})) for d in self.store.decks()]
+            self.collection = Settings.from_dict(shared)  # its limits bound all decks together (Anki's parent limits)
         self._shuffle = random.Random()
         self._done: dict = {}  # today's answer counts per deck, see _answered_by_deck
         self._shown: Shown | None = None  # the card on screen
@@ -98,7 +101,10 @@ class ReviewSession:
     def _today(self, now: datetime) -> dict[int, tuple[str, int, int]]:
         """Per deck: the end of its learner day, and how many new cards and reviews it may still show today.
 
-        Today's answers are read once for all decks that share a day-start hour."""
+        Both limits hold at once: the deck's own, and (reviewing all decks) the collection's
+        (`srs config new_per_day N` without a deck): a deck's allowance is at most what the collection
+        has left, and `_collection_left` says how much that is. Today's answers are read once for all
+        decks that share a day-start hour."""
         out = {}
         for hour in {deck.settings.day_start_hour for deck in self.decks}:
             start, end = (clock.to_text(t) for t in clock.day_bounds(now, hour))
@@ -106,8 +112,34 @@ class ReviewSession:
             for deck in self.decks:
                 if deck.settings.day_start_hour == hour:
                     new_done, reviews_done = done.get(deck.id, (0, 0))
-                    out[deck.id] = (end, max(deck.settings.new_per_day - new_done, 0),
+                    out[deck.id] = (end, max(deck.settings.new_per_day + self.extra_new - new_done, 0),
                                     max(deck.settings.reviews_per_day - reviews_done, 0))
+        left = self._collection_left(now)
+        if left is not None:
+            out = {deck: (end, min(new, left[0]), min(reviews, left[1])) for deck, (end, new, reviews) in out.items()}
+        return out
+
+    def _collection_left(self, now: datetime) -> tuple[int, int] | None:
+        """(new cards, reviews) the whole collection may still show today, when reviewing all decks (None
+        for one deck): its limits less today's answers in every deck, over the collection's learner day."""
+        if self.collection is None:
+            return None
+        start, end = (clock.to_text(t) for t in clock.day_bounds(now, self.collection.day_start_hour))
+        done = self._answered_by_deck(start, end)
+        new_done = sum(pair[0] for pair in done.values())
+        reviews_done = sum(pair[1] for pair in done.values())
+        return (max(self.collection.new_per_day + self.extra_new - new_done, 0),
+                max(self.collection.reviews_per_day - reviews_done, 0))
+
+    def _shared(self, counts: list[int], left: int | None) -> list[int]:
+        """Per-deck counts (each within its deck's limit) cut so that their sum stays within the
+        collection's allowance `left`, decks in order (None: reviewing one deck, no cut)."""
+        if left is None:
+            return counts
+        out = []
+        for count in counts:
+            out.append(min(count, left))
+            left -= out[-1]
         return out
 
     def _answered_by_deck(self, start: str, end: str) -> dict[int, list[int]]:
@@ -166,6 +198,9 @@ class ReviewSession:
             counts["new"] += store.count_new(deck.id, new_left)
             counts["review"] += store.count_due_reviews(deck.id, end, reviews_left)
             counts["learning"] += store.count_due_learning(deck.id, end)
+        left = self._collection_left(now)
+        if left is not None:
+            counts["new"], counts["review"] = min(counts["new"], left[0]), min(counts["review"], left[1])
         return counts
 
     def due_by_deck(self) -> dict[int, dict[str, int]]:
@@ -177,11 +212,13 @@ class ReviewSession:
         store = self.store
         today = self._today(now)
         ahead_text = clock.to_text(now + LEARN_AHEAD)
+        reviews = [store.count_due_reviews(deck.id, today[deck.id][0], today[deck.id][2]) for deck in self.decks]
+        news = [store.count_new(deck.id, today[deck.id][1]) for deck in self.decks]
+        left = self._collection_left(now)  # all decks: the collection's allowance shared out in deck order
+        reviews = self._shared(reviews, None if left is None else left[1])
+        news = self._shared(news, None if left is None else left[0])
         out = {}
-        for deck in self.decks:
-            end, new_left, reviews_left = today[deck.id]
-            review = store.count_due_reviews(deck.id, end, reviews_left)
-            new = store.count_new(deck.id, new_left)
+        for deck, review, new in zip(self.decks, reviews, news):
             # next_card shows learning cards due now first, and those due within the learn-ahead once no
             # review or new card is left: a review started now shows them all
             learning = store.count_due_learning(deck.id, ahead_text, inclusive=True)
