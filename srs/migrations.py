@@ -321,4 +321,17 @@ def m010_notes_and_media(db) -> None:
                        pk="name", not_null={"file", "sha256", "size"})
 
 
+@migration
+def m011_learner_tags_and_history_only(db) -> None:
+    # Tags the learner gives with `srs tag` (JSON list), kept apart from the tags a source gives
+    # (`cards.tags`, rewritten by every re-import), so that re-importing never drops them.
+    db.execute("ALTER TABLE cards ADD COLUMN learner_tags TEXT")
+    # The placeholder cards a review log brought (`srs import-history`, no content) become
+    # history-only: retired = 2 keeps them out of review and status (see srs.history).
+    for table, key in (("card_state", "card_id"), ("cards", "id")):
+        db.execute(f"UPDATE {table} SET retired = 2 WHERE retired = 0 AND {key} IN (SELECT c.id FROM cards c "
+                   "JOIN decks d ON d.id = c.deck_id WHERE d.name LIKE 'history: %' AND c.source_id IS NOT NULL "
+                   "AND c.question = 'Card ' || c.source_id || ' (imported history)' AND coalesce(c.answer, '') = '')")
+
+
 LATEST = len(MIGRATIONS)

@@ -48,3 +48,20 @@ def test_a_table_with_the_same_ids_attaches_content(tmp_path, cli):
     cli("import-history", str(log))  # the log again: the attached card stays with its content
     assert {c["question"] for c in cli.json("cards", now=NOW)} == {"Question one?", "Question new?"}
     assert cli.json("stats", now=NOW)["states"]["history_only"] == 1
+
+
+def test_an_older_database_turns_its_placeholder_cards_history_only(tmp_path, cli):
+    import sqlite3
+
+    (tmp_path / "d.md").write_text("# Card 7 (imported history)\n\n## Card 7 (imported history)\n\n")
+    cli("import", str(tmp_path / "d.md"))  # a real deck whose text only looks like a placeholder: left alone
+    _history(tmp_path, cli)
+    conn = sqlite3.connect(cli.db)  # as schema 10 left it: placeholders were live cards
+    conn.execute("UPDATE cards SET retired = 0")
+    conn.execute("UPDATE card_state SET retired = 0")
+    conn.execute("ALTER TABLE cards DROP COLUMN learner_tags")
+    conn.execute("PRAGMA user_version = 10")
+    conn.commit()
+    conn.close()
+    assert [d["total"] for d in cli.json("status", now=NOW)["decks"]] == [1, 0]
+    assert cli.json("stats", now=NOW)["states"]["history_only"] == 2
