@@ -16,6 +16,12 @@ import typer
 from srs import __version__
 from srs.model import SrsError
 
+STATE_NAMES = ("new", "learning", "review", "relearning")
+
+
+def iso(text: Optional[str]) -> Optional[str]:
+    return None if text is None else text[:-1] + "+00:00"
+
 app = typer.Typer(
     help="Spaced-repetition study in the terminal, scheduled by FSRS.\n\n"
     "Example: srs import decks/ && srs review",
@@ -249,32 +255,85 @@ def _local(iso: str | None) -> str:
     return "" if iso is None else clock.parse_time(iso).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-@app.command()
+QUERY_HELP = ("A search, as in Anki: words, \"a phrase\", deck:NAME, kind:basic|choice, is:new|learn|review|due|"
+              "suspended|buried|leech|unkeyed, prop:r<0.9 (r s d ivl lapses reps due), tag:NAME, -term, or, "
+              "( ). Quote it whole in the shell.")
+
+
+@app.command(context_settings={"ignore_unknown_options": True})
 def cards(
     ctx: typer.Context,
+    query: Optional[List[str]] = typer.Argument(None, metavar="[QUERY]", help=QUERY_HELP, show_default=False),
     deck: Optional[str] = typer.Option(None, "--deck", help="Only this deck."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON (one object per card)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (one object per card, with retrievability)."),
 ) -> None:
-    """List cards with their scheduling state.
+    """Find cards: one line each (id, deck, question, state, due, recall now), or JSON.
 
-    Example: srs cards --deck "AI Engineer vs ML Engineer" --json
+    Examples: srs cards 'deck:spanish prop:lapses>3'; srs cards --deck "AI Engineer vs ML Engineer" --json
     """
-    from srs.read_outs import card_objects
+    from srs import clock
+    from srs.query import Search, parse
 
     store = _store(ctx)
-    objects = card_objects(store, _deck_id(store, deck))
-    if as_json:
-        sys.stdout.write(json.dumps(objects, ensure_ascii=False, indent=1))
-        sys.stdout.write("\n")
+    tree = parse(" ".join(query or []))
+    search = Search(store, clock.now())
+    rows = search.rows(tree, _deck_id(store, deck))
+    out = sys.stdout
+    if as_json:  # streamed: a card at a time, whatever the collection's size
+        first = True
+        out.write("[")
+        for row in rows:
+            out.write(("\n" if first else ",\n") + json.dumps(search.card_object(row), ensure_ascii=False, indent=1))
+            first = False
+        out.write("]\n" if first else "\n]\n")
         return
-    from rich.table import Table
+    import shutil
 
-    table = Table("Id", "Deck", "Kind", "Question", "State", "Due", "Reps", box=None)
-    for card in objects:
-        table.add_row(str(card["id"]), _plain(card["deck"]), card["kind"], _plain(card["question"][:60]),
-                      card["state"] + (" (suspended)" if card["suspended"] else " (buried)" if card["buried"] else ""),
-                      _local(card["due"]), str(card["reps"]))
-    _out().print(table)
+    width = shutil.get_terminal_size((80, 24)).columns
+    out.write(_card_line(None, width) + "\n")
+    for row in rows:
+        out.write(_card_line(search.card_object(row), width) + "\n")
+
+
+STATE_SHORT = {"new": "new", "learning": "learn", "review": "review", "relearning": "relearn"}
+
+
+def _cut(text: str, width: int) -> str:
+    """Text on one line in `width` terminal columns, padded: cut at a word's end when one is near, with '…'."""
+    from srs.display import width as cells
+
+    text = " ".join(text.split())
+    if cells(text) > width:
+        cut, used = [], 0
+        for ch in text:
+            used += cells(ch)
+            if used > width - 1:
+                break
+            cut.append(ch)
+        cut = "".join(cut)
+        space = cut.rfind(" ")
+        if space >= width // 2:
+            cut = cut[:space]
+        text = cut.rstrip() + "…"
+    return text + " " * max(0, width - cells(text))
+
+
+def _card_line(card: Optional[dict], width: int) -> str:
+    """One card on one line of `width` columns (the header when `card` is None): id, deck, question,
+    state, due day (local), recall probability now."""
+    from srs.display import safe
+
+    deck_width = 12 if width >= 70 else 8
+    question_width = max(10, width - (6 + 1 + deck_width + 1 + 1 + 7 + 1 + 10 + 1 + 4))
+    if card is None:
+        fields = ("id", "deck", "question", "state", "due", "R")
+    else:
+        state = "susp." if card["suspended"] else "buried" if card["buried"] else STATE_SHORT[card["state"]]
+        recall = card["retrievability"]
+        fields = (str(card["id"]), safe(card["deck"]), safe(card["question"]), state,
+                  _local(card["due"])[:10], "-" if recall is None else f"{100 * recall:.0f}%")
+    return (f"{fields[0]:>6} {_cut(fields[1], deck_width)} {_cut(fields[2], question_width)}"
+            f" {fields[3]:<7} {fields[4]:<10} {fields[5]:>4}").rstrip()
 
 
 @app.command()
@@ -293,8 +352,12 @@ def card(
 
     store = _store(ctx)
     now = clock.now()
-    if as_json:
-        print(json.dumps(card_object(store, card_id, now), ensure_ascii=False, indent=1))
+    if as_json:  # the 'srs cards --json' object (retrievability as there, and stats, compute it) and more
+        from srs.query import Search
+
+        data = card_object(store, card_id, now)
+        data.update(Search(store, now).card(card_id))
+        print(json.dumps(data, ensure_ascii=False, indent=1))
         return
     from srs.charts import card_page
 
@@ -390,18 +453,119 @@ def _parameter_set_line(store, deck_id: Optional[int]) -> str:
             f"({'this deck' if active['scope'] is not None else 'all decks'})")
 
 
-@app.command()
+def _targets(store, args: List[str]) -> list[int]:
+    """Card ids given as ids, or as a search (srs.query) whose cards they are."""
+    if args and all(arg.isdigit() for arg in args):
+        ids = list(dict.fromkeys(int(arg) for arg in args))
+        for card_id in ids:
+            store.card_row(card_id)  # an unknown id: an error, and nothing changed
+        return ids
+    from srs import clock
+    from srs.query import Search, parse
+
+    query = " ".join(args)
+    return [row[0] for row in Search(store, clock.now()).rows(parse(query))]
+
+
+def _report(store, changed: list[int], total: int, did: str, already: str) -> None:
+    """What an action changed: each card changed (the first 20), then the counts."""
+    out = sys.stdout
+    for card_id in changed[:20]:
+        row = store.card_row(card_id)
+        out.write(_card_line({"id": row[0], "deck": row[1], "question": row[3], "state": STATE_NAMES[row[10]],
+                              "suspended": row[18] == 1, "buried": row[18] == 2, "due": iso(row[14]),
+                              "retrievability": None}, 80)[:-5].rstrip() + "\n")
+    if len(changed) > 20:
+        out.write(f"... and {len(changed) - 20:,} more\n")
+    line = f"{len(changed):,} card(s) {did}"
+    if total > len(changed):
+        line += f"; {total - len(changed):,} {already}"
+    out.write(line + (".\n" if total else " (no card matches).\n"))
+
+
+TARGETS_HELP = "Card ids (see 'srs cards'), or a search as 'srs cards' takes (quoted whole)."
+
+
+@app.command(context_settings={"ignore_unknown_options": True})
 def suspend(
     ctx: typer.Context,
-    card_ids: List[int] = typer.Argument(..., help="Card ids (see 'srs cards')."),
+    cards_: List[str] = typer.Argument(..., metavar="IDS|QUERY", help=TARGETS_HELP),
     undo: bool = typer.Option(False, "--undo", help="Unsuspend instead."),
 ) -> None:
-    """Suspend cards (or unsuspend them with --undo).
+    """Suspend cards (or unsuspend them with --undo): they leave review until unsuspended.
 
-    Example: srs suspend 12 13 --undo
+    Examples: srs suspend 12 13 --undo; srs suspend 'deck:AI prop:lapses>6'
     """
-    _store(ctx).set_suspended(card_ids, not undo)
-    print(f"{len(card_ids)} card(s) {'unsuspended' if undo else 'suspended'}.")
+    store = _store(ctx)
+    ids = _targets(store, cards_)
+    changed = store.suspend_cards(ids, not undo)
+    _report(store, changed, len(ids), "unsuspended" if undo else "suspended",
+            "were not suspended" if undo else "already suspended")
+
+
+@app.command(context_settings={"ignore_unknown_options": True})
+def bury(
+    ctx: typer.Context,
+    cards_: List[str] = typer.Argument(..., metavar="IDS|QUERY", help=TARGETS_HELP),
+    undo: bool = typer.Option(False, "--undo", help="Unbury instead."),
+) -> None:
+    """Bury cards until the next learner day (or unbury them with --undo), as Anki's Bury.
+
+    Examples: srs bury 12; srs bury 'deck:AI is:new'
+    """
+    from srs import clock
+    from srs.scheduling import Settings
+
+    store = _store(ctx)
+    ids = _targets(store, cards_)
+    if undo:
+        _report(store, store.unbury(ids), len(ids), "unburied", "were not buried")
+        return
+    now = clock.now()
+    until = {}
+    for deck in store.decks():
+        hour = Settings.from_dict(store.deck_settings(deck["id"])).day_start_hour
+        until[deck["id"]] = clock.day_start(clock.day_number(now, hour) + 1, hour)
+    _report(store, store.bury(ids, until), len(ids), "buried until the next learner day",
+            "already buried or suspended")
+
+
+@app.command(context_settings={"ignore_unknown_options": True})
+def forget(
+    ctx: typer.Context,
+    cards_: List[str] = typer.Argument(..., metavar="IDS|QUERY", help=TARGETS_HELP),
+) -> None:
+    """Reset cards to new, as Anki's Forget: their history stays in 'srs log' and 'srs stats', and
+    answers before now no longer count toward their scheduling.
+
+    Examples: srs forget 12; srs forget 'deck:AI is:leech'
+    """
+    from srs import clock
+
+    store = _store(ctx)
+    ids = _targets(store, cards_)
+    _report(store, store.forget(ids, clock.now()), len(ids), "reset to new", "new already")
+
+
+@app.command(context_settings={"ignore_unknown_options": True})
+def tag(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., metavar="TAG", help="The tag (no spaces)."),
+    cards_: List[str] = typer.Argument(..., metavar="IDS|QUERY", help=TARGETS_HELP),
+    remove: bool = typer.Option(False, "--remove", help="Take the tag away (one you gave; a source's stays)."),
+) -> None:
+    """Tag cards (find them again with tag:TAG). Your tags are kept apart from those a deck or package
+    gives, so re-importing never drops them.
+
+    Examples: srs tag hard 12 13; srs tag verbs 'deck:AI fsrs'
+    """
+    if not name.strip() or any(ch.isspace() for ch in name):
+        raise SrsError(f"a tag is one word, not {name!r}")
+    store = _store(ctx)
+    ids = _targets(store, cards_)
+    changed = store.tag_cards(ids, name, add=not remove)
+    _report(store, changed, len(ids), f"untagged {name}" if remove else f"tagged {name}",
+            f"had no tag {name} of yours" if remove else f"tagged {name} already")
 
 
 # -- stats ------------------------------------------------------------------------

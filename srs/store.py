@@ -1048,6 +1048,95 @@ class Store:
             "SELECT r.id, r.card_id, d.name, r.reviewed_at, r.rating, r.kind, r.duration_ms, r.choice, r.correct "
             "FROM reviews r JOIN cards c ON c.id = r.card_id JOIN decks d ON d.id = c.deck_id "
             "WHERE r.card_id = ? ORDER BY r.reviewed_at, r.id", (card_id,)).fetchall()
+    # -- search and acting on many cards (`srs cards QUERY`, `srs suspend/bury/forget/tag`) ----
+
+    def search_rows(self, where: str, args: list, retrievability_sql: str,
+                    functions: dict[str, tuple[int, Callable]], live: bool = True) -> Iterator[tuple]:
+        """The live cards for which a condition `srs.query` built holds, streamed in deck then card order:
+        rows in the column order of _CARD_SQL, then learner tags, Anki's interval and retrievability now
+        (the last three columns). `functions`: {name: (arguments, function)} the condition calls."""
+        for name, (count, function) in functions.items():
+            self.conn.create_function(name, count, function, deterministic=True)
+        select, rest = self._CARD_SQL.split(" FROM ", 1)
+        return self.conn.execute(
+            f"{select}, c.learner_tags, s.interval_days, {retrievability_sql} FROM {rest}"
+            f"WHERE {'c.retired = 0 AND ' if live else ''}({where}) ORDER BY d.name, c.position", args)
+
+    def first_last_review(self) -> str | None:
+        """The earliest `last_review` of any card (the first learner day retrievability counts from)."""
+        return self.conn.execute("SELECT min(last_review) FROM card_state").fetchone()[0]
+
+    def bury(self, card_ids: list[int], until: dict[int, datetime]) -> list[int]:
+        """Bury cards until a moment (`until`: per deck id, the start of its next learner day), as
+        `suspended = 2` (see `_unbury`); suspended and buried cards are left as they are. Returns the
+        cards buried."""
+        return self._flag(card_ids, "UPDATE card_state SET suspended = 2, buried_until = ? WHERE card_id = ? "
+                          "AND suspended = 0", lambda deck_id: (to_text(until[deck_id]),))
+
+    def unbury(self, card_ids: list[int]) -> list[int]:
+        return self._flag(card_ids, "UPDATE card_state SET suspended = 0, buried_until = NULL WHERE card_id = ? "
+                          "AND suspended = 2")
+
+    def suspend_cards(self, card_ids: list[int], suspended: bool) -> list[int]:
+        """Suspend (or unsuspend) cards; returns those that changed (a buried card is suspended too)."""
+        if suspended:
+            return self._flag(card_ids, "UPDATE card_state SET suspended = 1, buried_until = NULL "
+                              "WHERE card_id = ? AND suspended != 1")
+        return self._flag(card_ids, "UPDATE card_state SET suspended = 0 WHERE card_id = ? AND suspended = 1")
+
+    def forget(self, card_ids: list[int], now: datetime) -> list[int]:
+        """Reset cards to new, as Anki's Forget: the history stays in the log, and answers before now no
+        longer count toward the card's state (`reset_at`, as for a card Anki reset). Returns the cards
+        reset (those not new already)."""
+        return self._flag(card_ids, "UPDATE card_state SET state = 0, step = NULL, stability = NULL, "
+                          "difficulty = NULL, due = NULL, last_review = NULL, reps = 0, lapses = 0, "
+                          "interval_days = NULL, reset_at = ? WHERE card_id = ? AND (state != 0 OR reps > 0)",
+                          lambda deck_id: (to_text(now),))
+
+    def _flag(self, card_ids: list[int], sql: str, before: Callable[[int], tuple] | None = None) -> list[int]:
+        changed = []
+        with self.write() as conn:
+            decks = self._decks_of(card_ids)
+            for card_id in card_ids:
+                args = (*(before(decks[card_id]) if before else ()), card_id)
+                if conn.execute(sql, args).rowcount:
+                    changed.append(card_id)
+        return changed
+
+    def _decks_of(self, card_ids: list[int]) -> dict[int, int]:
+        """{card id: deck id}; SrsError naming the first unknown id."""
+        found = {}
+        for start in range(0, len(card_ids), 500):
+            part = card_ids[start:start + 500]
+            found.update(self.conn.execute(
+                f"SELECT card_id, deck_id FROM card_state WHERE card_id IN ({', '.join('?' * len(part))})", part))
+        for card_id in card_ids:
+            if card_id not in found:
+                raise SrsError(f"no card with id {card_id} (see 'srs cards')")
+        return found
+
+    def tag_cards(self, card_ids: list[int], tag: str, add: bool = True) -> list[int]:
+        """Give cards a tag of the learner's (kept apart from a source's tags: re-import keeps it), or take
+        one the learner gave away. Returns the cards that changed."""
+        changed = []
+        with self.write() as conn:
+            self._decks_of(card_ids)
+            for start in range(0, len(card_ids), 500):
+                part = card_ids[start:start + 500]
+                for card_id, tags, own in conn.execute(
+                        f"SELECT id, tags, learner_tags FROM cards WHERE id IN ({', '.join('?' * len(part))})", part):
+                    own = json.loads(own) if own else []
+                    present = tag.casefold() in {t.casefold() for t in own + (json.loads(tags) if tags else [])}
+                    if add and not present:
+                        own.append(tag)
+                    elif not add and tag.casefold() in {t.casefold() for t in own}:
+                        own = [t for t in own if t.casefold() != tag.casefold()]
+                    else:
+                        continue
+                    conn.execute("UPDATE cards SET learner_tags = ? WHERE id = ?", (_json(own or None), card_id))
+                    changed.append(card_id)
+        return changed
+
     # -- notes and media (Anki notes kept whole; see srs.media) ---------------------------
 
     def _record_media(self, rows: list[tuple], now: datetime) -> None:
