@@ -275,15 +275,17 @@ def cards(
     from srs.query import Search, parse
 
     store = _store(ctx)
+    store.small_cache()  # one pass over the cards: a big page cache would only raise the peak memory
     tree = parse(" ".join(query or []))
     search = Search(store, clock.now())
     rows = search.rows(tree, _deck_id(store, deck))
     out = sys.stdout
     if as_json:  # streamed: a card at a time, whatever the collection's size
+        encode = json.JSONEncoder(ensure_ascii=False).encode
         first = True
         out.write("[")
         for row in rows:
-            out.write(("\n" if first else ",\n") + json.dumps(search.card_object(row), ensure_ascii=False, indent=1))
+            out.write(("\n" if first else ",\n") + encode(search.card_object(row)))  # a card a line
             first = False
         out.write("]\n" if first else "\n]\n")
         return
@@ -303,6 +305,12 @@ def _cut(text: str, width: int) -> str:
     from srs.display import width as cells
 
     text = " ".join(text.split())
+    if text.isascii():  # one column a character
+        if len(text) > width:
+            cut = text[:width - 1]
+            space = cut.rfind(" ")
+            text = (cut[:space] if space >= width // 2 else cut).rstrip() + "…"
+        return text + " " * (width - len(text))
     if cells(text) > width:
         cut, used = [], 0
         for ch in text:
