@@ -196,20 +196,40 @@ def _plain(text: str):
 def review(
     ctx: typer.Context,
     deck: Optional[str] = typer.Argument(None, help="Only this deck (default: all decks)."),
+    ahead: int = typer.Option(0, "--ahead", metavar="DAYS", min=0, max=3650,
+                              help="Also review cards due within DAYS learner days (early reviews, scheduled "
+                              "by FSRS from the days actually elapsed), with no review limit."),
+    cram: Optional[str] = typer.Option(None, "--cram", metavar="QUERY",
+                                       help="Practise the cards a search finds (as 'srs cards QUERY'): answers are "
+                                       "logged as kind cram and change no card's schedule; Again shows a card again."),
+    new: int = typer.Option(0, "--new", metavar="N", min=0, max=100_000,
+                            help="Allow N more new cards today (this session), beyond the daily limits."),
 ) -> None:
     """Review the cards due now: learning cards, then due reviews, then new cards.
 
     Keys: a-z pick an option, Enter shows the answer or accepts the suggested rating,
     1-4 rate (Again, Hard, Good, Easy), u undoes the last answer, s suspends the card,
-    q quits. Each answer is saved before the next card appears.
+    q quits. Each answer is saved before the next card appears. Custom study: --ahead,
+    --cram, --new.
 
-    Example: srs review "AI Engineer vs ML Engineer"
+    Examples: srs review "AI Engineer vs ML Engineer"; srs review --ahead 3; srs review --cram 'deck:AI -is:suspended'; srs review --new 10
     """
     from srs.session import ReviewSession
     from srs.terminal import Keys, run_review
 
     store = _store(ctx)
-    session = ReviewSession(store, _deck_id(store, deck))
+    deck_id = _deck_id(store, deck)
+    practice = None
+    if cram is not None:
+        if ahead or new:
+            raise SrsError("--cram practises the cards it finds; it does not go with --ahead or --new")
+        from srs import clock
+        from srs.query import Search, parse
+
+        practice = [row[0] for row in Search(store, clock.now()).rows(parse(cram), deck_id)]
+        if not practice:
+            raise SrsError(f"no card matches {cram!r} (see 'srs cards {_quote(cram)}')")
+    session = ReviewSession(store, deck_id, extra_new=new, ahead_days=ahead, cram=practice)
     console = _out(soft_wrap=False)
     run_review(session, console, Keys(console))
 

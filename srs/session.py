@@ -28,6 +28,8 @@ from srs.scheduling import Settings
 from srs.store import Store
 
 LEARN_AHEAD = timedelta(minutes=20)
+AHEAD_LIMIT = 1_000_000  # reviews a session studying ahead may show (no daily limit)
+CRAM_TEXT = "no change"  # what a rating gives a card being practised (`--cram`): its schedule stays
 CHECKPOINT_EVERY = 200  # answers between WAL checkpoints in a long session
 RECOUNT_SECONDS = 30  # how often today's answers are counted again from the store
 
@@ -40,6 +42,7 @@ class Answered:
     right: bool
     duration_ms: int
     balanced_day: int | None = None  # the learner day its new due was counted on in the deck's load balancer
+    cram: bool = False  # a practice answer (the card's state untouched)
 
 
 @dataclass
@@ -79,6 +82,8 @@ class ReviewSession:
     balancer: scheduling.Balancer | None = None  # chooses the day inside the fuzz window; None: each deck's own
     read_only: bool = False  # only reads the queue (status): leaves the store's checkpoints alone
     extra_new: int = 0  # new cards allowed today beyond the limits (`srs review --new N`), for this session
+    ahead_days: int = 0  # also review cards due within this many learner days (`srs review --ahead N`)
+    cram: list[int] | None = None  # practice these cards, states untouched (`srs review --cram QUERY`)
     _returning: int | None = None  # a card brought back by undo, shown next
 
     def __post_init__(self) -> None:
@@ -90,6 +95,7 @@ class ReviewSession:
             self.decks = [_Deck(d["id"], Settings.from_dict({**shared, **d["settings"]})) for d in self.store.decks()]
             self.collection = Settings.from_dict(shared)  # its limits bound all decks together (Anki's parent limits)
         self._shuffle = random.Random()
+        self._cram = None if self.cram is None else list(self.cram)  # the practice queue still to show
         self._done: dict = {}  # today's answer counts per deck, see _answered_by_deck
         self._shown: Shown | None = None  # the card on screen
         self._balancers: dict[int, object] = {}  # deck id -> its load balancer (read when first needed)
@@ -109,14 +115,18 @@ class ReviewSession:
         for hour in {deck.settings.day_start_hour for deck in self.decks}:
             start, end = (clock.to_text(t) for t in clock.day_bounds(now, hour))
             done = self._answered_by_deck(start, end)
+            if self.ahead_days:  # studying ahead: reviews due up to the end of that day, with no limit
+                end = clock.to_text(clock.day_start(clock.day_number(now, hour) + self.ahead_days + 1, hour))
             for deck in self.decks:
                 if deck.settings.day_start_hour == hour:
                     new_done, reviews_done = done.get(deck.id, (0, 0))
                     out[deck.id] = (end, max(deck.settings.new_per_day + self.extra_new - new_done, 0),
+                                    AHEAD_LIMIT if self.ahead_days else
                                     max(deck.settings.reviews_per_day - reviews_done, 0))
         left = self._collection_left(now)
         if left is not None:
-            out = {deck: (end, min(new, left[0]), min(reviews, left[1])) for deck, (end, new, reviews) in out.items()}
+            out = {deck: (end, min(new, left[0]), reviews if self.ahead_days else min(reviews, left[1]))
+                   for deck, (end, new, reviews) in out.items()}
         return out
 
     def _collection_left(self, now: datetime) -> tuple[int, int] | None:
@@ -165,6 +175,8 @@ class ReviewSession:
         if self._returning is not None:
             card_id, self._returning = self._returning, None
             return self.store.card(card_id)
+        if self._cram is not None:
+            return self.store.card(self._cram[0]) if self._cram else None
         now = self.now()
         store = self.store
         # each kind of card is looked for only when no card of an earlier kind is ready
@@ -189,8 +201,11 @@ class ReviewSession:
         Each count reads the queue index and stops at the day's limit, so it costs the
         same for a hundred cards or a hundred thousand.
         """
-        now = self.now()
         counts = {"new": 0, "learning": 0, "review": 0}
+        if self._cram is not None:  # practice: every card left counts as a review
+            counts["review"] = len(self._cram)
+            return counts
+        now = self.now()
         store = self.store
         today = self._today(now)
         for deck in self.decks:
@@ -270,7 +285,8 @@ class ReviewSession:
         now = self._not_before_last_answer(card, self.now())
         states = scheduling.next_states(settings, card.id, card.progress, now, self._balancer_for(card, now))
         self._shown = Shown(card, now, states,
-                            {rating: scheduling.interval_text(settings, state) for rating, state in states.items()})
+                            {rating: CRAM_TEXT if self._cram is not None else scheduling.interval_text(settings, state)
+                             for rating, state in states.items()})
         return self._shown
 
     def _balancer_for(self, card: StoredCard, now: datetime):
@@ -315,6 +331,8 @@ class ReviewSession:
             shown = self.show(card)
         card = shown.card
         self._shown = None
+        if self._cram is not None:
+            return self._practise(card, rating, duration_ms, choice)
         now = self._not_before_last_answer(card, self.now())
         after = scheduling.applied_at(self.settings_for(card), shown.states[rating], now)
         correct = None if choice is None else self.is_right(card, choice)
@@ -335,6 +353,20 @@ class ReviewSession:
             self.store.checkpoint_in_background()
         return True
 
+    def _practise(self, card: StoredCard, rating: int, duration_ms: int, choice: str | None) -> bool:
+        """A practice answer (`cram`): logged, the card's state untouched; Again shows the card again later."""
+        correct = None if choice is None else self.is_right(card, choice)
+        review = Review(reviewed_at=self.now(), rating=rating, kind="cram", duration_ms=duration_ms, choice=choice,
+                        correct=correct)
+        review_id = self.store.record_cram(card.id, review)
+        if self._cram and self._cram[0] == card.id:
+            self._cram.pop(0)
+        if rating == 1:
+            self._cram.append(card.id)
+        self.answered.append(Answered(review_id, card.id, rating, correct if correct is not None else rating > 1,
+                                      duration_ms, cram=True))
+        return True
+
     def close(self) -> None:
         """End the session: fold its answers from the WAL into the database file."""
         self.store.checkpoint()
@@ -343,6 +375,14 @@ class ReviewSession:
         """Take back the last answer of this session; the card is shown again next."""
         while self.answered:
             last = self.answered.pop()
+            if last.cram:
+                card_id = self.store.undo_cram(last.review_id)
+                if card_id is not None:
+                    if last.rating == 1 and self._cram and self._cram[-1] == card_id:
+                        self._cram.pop()  # the copy Again put at the end
+                    self._cram.insert(0, card_id)
+                    return self.store.card(card_id)
+                continue
             card_id = self.store.undo_answer(last.review_id)
             self._done = {}  # counted again from the store
             if card_id is not None:
@@ -356,6 +396,8 @@ class ReviewSession:
 
     def suspend(self, card: StoredCard) -> None:
         self.store.set_suspended(card.id, True)
+        if self._cram:  # leaves the practice queue too
+            self._cram = [card_id for card_id in self._cram if card_id != card.id]
 
     def set_key(self, card: StoredCard, option: str) -> StoredCard:
         """Record which option of an unkeyed choice card is right, once; returns the card as now stored."""

@@ -26,7 +26,8 @@ from srs.model import CardSpec, DeckSpec, ImportedSchedule, NoteSpec, NoteType, 
 
 STATE_NAMES = ("new", "learning", "review", "relearning")
 HISTORY_ONLY = 2  # `retired` of a card a review log brought without content (see srs.history)
-KIND_NAMES = ("learn", "review", "relearn")
+KIND_NAMES = ("learn", "review", "relearn", "cram")  # cram: practice that leaves the card's state as it is
+CRAM = 3
 BUSY_TIMEOUT_MS = 10_000
 RESCHEDULE_CHUNK = 2_000  # reviews replayed per transaction of a rescheduling (about 0.3 s at 1,000,000 reviews)
 
@@ -735,6 +736,26 @@ class Store:
             self._write_progress(card_id, after)
         return review_id
 
+    def record_cram(self, card_id: int, review: Review) -> int:
+        """Log a practice answer (`srs review --cram`): kind `cram`, the card's state left as it is. It is
+        marked so that nothing counts it as a review: source 'cram' (not the learner's day's answers),
+        prev_state 0 and prev_reps -1 (not an answer to a studied card, nor a first answer), and every
+        replay of a card's history leaves kind `cram` out."""
+        with self.write() as conn:
+            return conn.execute(
+                "INSERT INTO reviews (card_id, reviewed_at, rating, kind, duration_ms, choice, correct, source, "
+                "prev_state, prev_reps, prev_lapses) VALUES (?, ?, ?, ?, ?, ?, ?, 'cram', 0, -1, 0)",
+                (card_id, to_text(review.reviewed_at), review.rating, CRAM, review.duration_ms, review.choice,
+                 None if review.correct is None else int(review.correct))).lastrowid
+
+    def undo_cram(self, review_id: int) -> int | None:
+        """Take back a practice answer; returns its card id, or None."""
+        with self.write() as conn:
+            row = conn.execute(f"SELECT card_id FROM reviews WHERE id = ? AND kind = {CRAM}", (review_id,)).fetchone()
+            if row is not None:
+                conn.execute("DELETE FROM reviews WHERE id = ?", (review_id,))
+        return None if row is None else row[0]
+
     def undo_answer(self, review_id: int) -> int | None:
         """Remove a logged answer and restore the card exactly as it was before it.
 
@@ -801,7 +822,8 @@ class Store:
         return self.conn.execute(  # answers before a card's reset to new do not count (as in Anki and fsrs-rs)
             "SELECT r.card_id, c.deck_id, CAST(strftime('%s', r.reviewed_at) AS INTEGER), r.rating, r.reviewed_at "
             "FROM reviews r JOIN cards c ON c.id = r.card_id JOIN card_state s ON s.card_id = r.card_id "
-            f"WHERE (s.reset_at IS NULL OR r.reviewed_at >= s.reset_at) {where}ORDER BY r.card_id, r.reviewed_at, r.id",
+            f"WHERE (s.reset_at IS NULL OR r.reviewed_at >= s.reset_at) AND r.kind != {CRAM} {where}"
+            "ORDER BY r.card_id, r.reviewed_at, r.id",
             args)
 
     def studied_card_rows(self, deck_id: int | None = None) -> list[tuple]:
@@ -898,6 +920,7 @@ class Store:
                     "SELECT r.id, r.card_id, r.reviewed_at, r.rating, r.duration_ms, r.kind FROM reviews r "
                     "JOIN card_state s ON s.card_id = r.card_id WHERE r.card_id IN "
                     f"({','.join('?' * len(chunk))}) AND (s.reset_at IS NULL OR r.reviewed_at >= s.reset_at) "
+                    f"AND r.kind != {CRAM} "
                     "ORDER BY r.card_id, r.reviewed_at, r.id", chunk):
                 by_card.setdefault(card_id, []).append(
                     (review_id, kind, Review(datetime.fromisoformat(at), rating, duration_ms=duration)))
