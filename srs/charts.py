@@ -197,22 +197,24 @@ def render(data: dict, console: Console) -> None:
         console.print("[dim]No reviews a day or more after a previous one yet.[/]")
 
     _section(console, "Trouble spots")
-    room = max(20, width - 30)
-    if data["leeches"]:
+    from srs.display import cut
+
+    if data["leeches"]:  # texts cut after a whole word, to the room the terminal leaves them
         table = Table("Lapses", "Reps", "Card", box=None, header_style="bold")
+        room = max(12, width - 20)
         for leech in data["leeches"]:
             table.add_row(str(leech["lapses"]) + (" leech" if leech["leech"] else ""), str(leech["reps"]),
-                          Text(f"#{leech['card_id']} " + safe(leech["question"])[:room], no_wrap=True,
-                               overflow="ellipsis"))
+                          Text(cut(f"#{leech['card_id']} " + safe(leech["question"]), room), no_wrap=True))
         console.print(table)
     else:
         console.print("[dim]No card has lapsed.[/]")
     if data["wrong_choices"]:
         table = Table("Times", "Chose", "Instead of", "Card", box=None, header_style="bold")
+        room = max(24, width - 16)
         for wrong in data["wrong_choices"]:
-            table.add_row(str(wrong["times"]), Text(safe(wrong["choice"])[:room // 3], style="red"),
-                          Text(safe(wrong["answer"] or "?")[:room // 3], style="green"),
-                          Text(f"#{wrong['card_id']} " + safe(wrong["question"]), no_wrap=True, overflow="ellipsis"))
+            table.add_row(str(wrong["times"]), Text(cut(safe(wrong["choice"]), room // 4), style="red"),
+                          Text(cut(safe(wrong["answer"] or "?"), room // 4), style="green"),
+                          Text(cut(f"#{wrong['card_id']} " + safe(wrong["question"]), room // 2), no_wrap=True))
         console.print(table)
 
 

@@ -321,29 +321,12 @@ STATE_SHORT = {"new": "new", "learning": "learn", "review": "review", "relearnin
 
 
 def _cut(text: str, width: int) -> str:
-    """Text on one line in `width` terminal columns, padded: cut at a word's end when one is near, with '…'."""
+    """Text in exactly `width` terminal columns: cut after a whole word with '…' (`display.cut`), padded."""
+    from srs.display import cut
     from srs.display import width as cells
 
-    text = " ".join(text.split())
-    if text.isascii():  # one column a character
-        if len(text) > width:
-            cut = text[:width - 1]
-            space = cut.rfind(" ")
-            text = (cut[:space] if space >= width // 2 else cut).rstrip() + "…"
-        return text + " " * (width - len(text))
-    if cells(text) > width:
-        cut, used = [], 0
-        for ch in text:
-            used += cells(ch)
-            if used > width - 1:
-                break
-            cut.append(ch)
-        cut = "".join(cut)
-        space = cut.rfind(" ")
-        if space >= width // 2:
-            cut = cut[:space]
-        text = cut.rstrip() + "…"
-    return text + " " * max(0, width - cells(text))
+    text = cut(text, width)
+    return text + " " * max(0, width - (len(text) if text.isascii() else cells(text)))
 
 
 def _card_line(card: Optional[dict], width: int) -> str:
@@ -351,7 +334,7 @@ def _card_line(card: Optional[dict], width: int) -> str:
     state, due day (local), recall probability now."""
     from srs.display import safe
 
-    deck_width = 12 if width >= 70 else 8
+    deck_width = 12 if width >= 70 else 10
     question_width = max(10, width - (6 + 1 + deck_width + 1 + 1 + 7 + 1 + 10 + 1 + 4))
     if card is None:
         fields = ("id", "deck", "question", "state", "due", "R")

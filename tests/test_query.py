@@ -218,3 +218,28 @@ def test_suspend_bury_forget_tag_take_ids_or_a_query_and_say_what_changed(tmp_pa
     assert "3 card(s) untagged verbs." in out
     result = cli("forget", "1", "9999", ok=False, now=later)
     assert result.exit_code == 1 and "no card with id 9999" in str(result.exception)
+
+
+@pytest.mark.parametrize("columns", [60, 80])
+def test_status_cards_and_stats_fit_the_terminal_and_cut_after_whole_words(collection, columns):
+    """Issue 15, point 10: every line within the terminal's width; text cut with '…' after a whole word."""
+    import re
+
+    from conftest import run_srs
+
+    now = NOW.isoformat()
+    cards = collection.json("cards", now=now)
+    words = {w for c in cards for text in (c["deck"], c["question"], c["answer"] or "", *(c["options"] or []))
+             for w in text.split()}
+    words |= {f"#{c['id']}" for c in cards}
+    env = {"COLUMNS": str(columns), "SRS_NOW": now}
+    for command in (["status"], ["cards"], ["stats"]):
+        result = run_srs("--db", str(collection.db), *command, env=env)
+        assert result.returncode == 0, result.stderr
+        text = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
+        for line in text.splitlines():
+            assert len(line) <= columns, (command, line)
+            for before in re.findall(r"(\S+)…", line):
+                assert before in words or (before.endswith("::") and any(w.startswith(before) for w in words)), (
+                    command, line)  # the last word before '…' is whole (or a parent deck's name)
+    assert "…" in run_srs("--db", str(collection.db), "status", env=env).stdout  # the long deck name was cut
