@@ -243,3 +243,37 @@ def test_status_cards_and_stats_fit_the_terminal_and_cut_after_whole_words(colle
                 assert before in words or (before.endswith("::") and any(w.startswith(before) for w in words)), (
                     command, line)  # the last word before '…' is whole (or a parent deck's name)
     assert "…" in run_srs("--db", str(collection.db), "status", env=env).stdout  # the long deck name was cut
+
+
+PROBE = """<style>html{width:%dpx}</style><script>
+window.addEventListener('load', () => {
+  const width = document.documentElement.getBoundingClientRect().width, over = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const box = el.getBoundingClientRect();
+    if (box.right > width + 0.5) over.push(el.tagName + ' ' + (el.textContent || '').slice(0, 30));
+    if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX === 'hidden') over.push('cut ' + el.tagName);
+  }
+  const pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = 'over:' + over.join('|');
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_stats_page_holds_at_phone_and_desktop_widths(collection, tmp_path, width):
+    """Issue 15, point 10, in headless Chromium when it is installed: no element wider than the page."""
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no headless Chromium here")
+    page = tmp_path / "stats.html"
+    collection("stats", "--html", str(page), now=NOW.isoformat())
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.read_text() + PROBE % width)
+    result = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", f"--window-size={width + 200},2000",
+                             "--virtual-time-budget=3000", "--dump-dom", str(probe)], capture_output=True, text=True,
+                            timeout=120)
+    found = result.stdout.split('<pre id="probe">', 1)[1].split("</pre>", 1)[0]
+    assert found == "over:", found
