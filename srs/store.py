@@ -1091,6 +1091,22 @@ class Store:
         """A page cache of 8 MB instead of 64 (a read-out that streams the whole collection once)."""
         self.conn.execute("PRAGMA cache_size = -8192")
 
+    def stats_cache(self, key: str) -> tuple[str, str] | None:
+        """(end, sums by learner day as JSON) that `srs.stats` kept for these settings, if still valid:
+        triggers empty the table when an answer before its end is added, changed or removed, or a card
+        changes deck (migration m011)."""
+        return self.conn.execute("SELECT upto, days FROM stats_cache WHERE key = ?", (key,)).fetchone()
+
+    def keep_stats_cache(self, key: str, upto: str, days: str) -> None:
+        """Keep `srs.stats`' sums by learner day up to `upto` (one set: settings change rarely). A database
+        that cannot be written (read-only) simply keeps none."""
+        try:
+            with self.write() as conn:
+                conn.execute("DELETE FROM stats_cache")
+                conn.execute("INSERT INTO stats_cache (key, upto, days) VALUES (?, ?, ?)", (key, upto, days))
+        except sqlite3.OperationalError:
+            pass
+
     def first_last_review(self) -> str | None:
         """The earliest `last_review` of any card (the first learner day retrievability counts from)."""
         return self.conn.execute("SELECT min(last_review) FROM card_state").fetchone()[0]

@@ -60,6 +60,9 @@ def test_an_older_database_turns_its_placeholder_cards_history_only(tmp_path, cl
     conn.execute("UPDATE cards SET retired = 0")
     conn.execute("UPDATE card_state SET retired = 0")
     conn.execute("ALTER TABLE cards DROP COLUMN learner_tags")
+    for trigger in ("insert", "delete", "update", "deck"):
+        conn.execute(f"DROP TRIGGER stats_cache_{trigger}")
+    conn.execute("DROP TABLE stats_cache")
     conn.execute("PRAGMA user_version = 10")
     conn.execute("DELETE FROM _sqlite_migrations WHERE name LIKE 'm011%'")
     conn.commit()
