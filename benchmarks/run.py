@@ -420,6 +420,20 @@ def bench_size(cards: int, args, env: dict, srs: list[str], has: dict, scratch: 
         if command == ["stats"]:  # a learner opens it every day: within STATS_VS_TYPER x the CLI framework's import
             row.target = f"<= {STATS_VS_TYPER:g}x typer"
             row.holds = row.seconds <= STATS_VS_TYPER * typer_s
+            row.note = "the days before today from stats_cache (kept by the warm-up run)"
+            rows.append(row)
+
+            def no_cache() -> None:
+                conn = sqlite3.connect(db)
+                conn.execute("DELETE FROM stats_cache")
+                conn.commit()
+                conn.close()
+
+            row = cold("  srs stats, no cache (a first run)", cards, [*base, *command], env, min(runs, 3),
+                       stdout=work / "out.txt", prepare=no_cache)
+            row.reference, row.note = f"typer x{row.seconds / typer_s:.1f}", "reads the whole log, keeps the cache"
+            rows.append(row)
+            continue
         else:  # streamed: the peak must not grow with the collection
             row.target += f", < {CARDS_JSON_MB} MB"
             row.holds = row.holds and row.peak_mb < CARDS_JSON_MB
