@@ -16,12 +16,6 @@ import typer
 from srs import __version__
 from srs.model import SrsError
 
-STATE_NAMES = ("new", "learning", "review", "relearning")
-
-
-def iso(text: Optional[str]) -> Optional[str]:
-    return None if text is None else text[:-1] + "+00:00"
-
 app = typer.Typer(
     help="Spaced-repetition study in the terminal, scheduled by FSRS.\n\n"
     "Example: srs import decks/ && srs review",
@@ -480,6 +474,9 @@ def _targets(store, args: List[str]) -> list[int]:
 
 def _report(store, changed: list[int], total: int, did: str, already: str) -> None:
     """What an action changed: each card changed (the first 20), then the counts."""
+    from srs.read_outs import iso
+    from srs.store import STATE_NAMES
+
     out = sys.stdout
     for card_id in changed[:20]:
         row = store.card_row(card_id)

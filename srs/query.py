@@ -387,7 +387,6 @@ class Search:
 
     def _prop_sql(self, term: Term) -> tuple[str, list]:
         op, number = term.op, term.number
-        sql_op = "!=" if op == "!=" else op
         if term.value == "due":
             return self._due_sql(op, number)
         column = {"s": "s.stability", "d": "s.difficulty", "lapses": "s.lapses", "reps": "s.reps",
@@ -397,8 +396,8 @@ class Search:
             column = self.retrievability_sql()
         if term.value == "ivl":
             hour, args = self._per_deck(lambda deck: self.hours[deck])
-            return f"{column.format(hour=hour)} {sql_op} ?", [*args, number]
-        return f"{column} {sql_op} ?", [number]
+            return f"{column.format(hour=hour)} {op} ?", [*args, number]
+        return f"{column} {op} ?", [number]
 
     def _due_sql(self, op: str, number: float) -> tuple[str, list]:
         """prop:due as ranges of stored due times: learner day starts (per deck) from today."""
