@@ -162,6 +162,9 @@ def render(data: dict, console: Console) -> None:
     states = data["states"]
     console.print("  ".join(f"{k} [bold]{states[k]:,}[/]" for k in
                             ("new", "learning", "review", "relearning", "suspended", "unkeyed", "total")))
+    if states.get("history_only"):
+        console.print(f"and {states['history_only']:,} history-only cards (from a review log, without content: "
+                      "never reviewed here, their answers counted above)")
     if data["studied_cards"]:
         console.print(f"Asked now, you would recall about [bold]{data['retrievability_sum']:,.0f}[/] of the "
                       f"{data['studied_cards']:,} cards studied (mean retrievability "
@@ -194,22 +197,24 @@ def render(data: dict, console: Console) -> None:
         console.print("[dim]No reviews a day or more after a previous one yet.[/]")
 
     _section(console, "Trouble spots")
-    room = max(20, width - 30)
-    if data["leeches"]:
+    from srs.display import cut
+
+    if data["leeches"]:  # texts cut after a whole word, to the room the terminal leaves them
         table = Table("Lapses", "Reps", "Card", box=None, header_style="bold")
+        room = max(12, width - 20)
         for leech in data["leeches"]:
             table.add_row(str(leech["lapses"]) + (" leech" if leech["leech"] else ""), str(leech["reps"]),
-                          Text(f"#{leech['card_id']} " + safe(leech["question"])[:room], no_wrap=True,
-                               overflow="ellipsis"))
+                          Text(cut(f"#{leech['card_id']} " + safe(leech["question"]), room), no_wrap=True))
         console.print(table)
     else:
         console.print("[dim]No card has lapsed.[/]")
     if data["wrong_choices"]:
         table = Table("Times", "Chose", "Instead of", "Card", box=None, header_style="bold")
+        room = max(24, width - 16)
         for wrong in data["wrong_choices"]:
-            table.add_row(str(wrong["times"]), Text(safe(wrong["choice"])[:room // 3], style="red"),
-                          Text(safe(wrong["answer"] or "?")[:room // 3], style="green"),
-                          Text(f"#{wrong['card_id']} " + safe(wrong["question"]), no_wrap=True, overflow="ellipsis"))
+            table.add_row(str(wrong["times"]), Text(cut(safe(wrong["choice"]), room // 4), style="red"),
+                          Text(cut(safe(wrong["answer"] or "?"), room // 4), style="green"),
+                          Text(cut(f"#{wrong['card_id']} " + safe(wrong["question"]), room // 2), no_wrap=True))
         console.print(table)
 
 
@@ -303,7 +308,9 @@ def svg_calibration(bins: list[dict], size: int = 260) -> str:
 CSS = """body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:800px;color:#1f2328;padding:0 1em}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #d0d7de}
 table{border-collapse:collapse}td,th{padding:2px 10px;text-align:right}td:first-child,th:first-child{text-align:left}
-th{font-weight:600}.q{text-align:left;max-width:460px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+th{font-weight:600}.q{text-align:left;overflow-wrap:anywhere}
+table.trouble{width:100%;table-layout:fixed}table.trouble .n{width:4.5em}.bad{color:#cf222e}.good{color:#1a7f37}
+.wide{overflow-x:auto}
 .dim{color:#656d76}.axis{font-size:11px;fill:#656d76}.rule{stroke:#d0d7de}svg{width:100%;height:auto}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(240px,1fr));gap:1em}"""
 
@@ -312,7 +319,8 @@ def page(data: dict) -> str:
     """The report as one self-contained HTML page."""
     e = html.escape
     scope = "all decks" if data["deck"] is None else e(data["deck"])
-    out = [f'<!doctype html><html lang="en"><meta charset="utf-8"><title>srs stats · {scope}</title>'
+    out = [f'<!doctype html><html lang="en"><meta charset="utf-8">'
+           f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>srs stats · {scope}</title>'
            f"<style>{CSS}</style><h1>Statistics · {scope}</h1>",
            f'<p class="dim">Learner day {data["today"]} (days start at {data["day_start_hour"]}:00) · '
            f'{data["reviews"]:,} reviews · streak {data["streak"]["current"]} days '
@@ -336,7 +344,8 @@ def page(data: dict) -> str:
             f"<h2>Due, next {len(data['forecast'])} days</h2>",
             svg_columns([f["due"] for f in data["forecast"]], [f["date"][5:] for f in data["forecast"]], "#bf3989"),
             f'<p class="dim">Today includes {data["overdue"]:,} overdue cards.</p>', "<h2>The collection</h2><p>"
-            + " · ".join(f"{k} <b>{v:,}</b>" for k, v in data["states"].items()) + "</p>"]
+            + " · ".join(f"{k.replace('_', '-')} <b>{v:,}</b>" for k, v in data["states"].items()
+                         if v or k != "history_only") + "</p>"]
     if data["studied_cards"]:
         out.append(f"<p>You would recall about <b>{data['retrievability_sum']:,.0f}</b> of the "
                    f"{data['studied_cards']:,} cards you have studied, if asked now.</p><div class=grid>")
@@ -361,13 +370,15 @@ def page(data: dict) -> str:
         out.append('<p class="dim">No reviews a day or more after a previous one yet.</p>')
     out.append("<h2>Trouble spots</h2>")
     if data["leeches"]:
-        out.append("<table><tr><th>Card</th><th>Lapses</th><th>Reps</th></tr>" + "".join(
-            f'<tr><td class=q title="{e(r["question"])}">#{r["card_id"]} {e(r["question"])}</td>'
-            f'<td>{r["lapses"]}</td><td>{r["reps"]}</td></tr>' for r in data["leeches"]) + "</table>")
+        out.append('<table class=trouble><tr><th>Card</th><th class=n>Lapses</th><th class=n>Reps</th></tr>' + "".join(
+            f'<tr><td class=q>#{r["card_id"]} {e(r["question"])}</td>'
+            f'<td class=n>{r["lapses"]}</td><td class=n>{r["reps"]}</td></tr>' for r in data["leeches"]) + "</table>")
     if data["wrong_choices"]:
-        out.append("<p></p><table><tr><th>Card</th><th>Chose</th><th>Instead of</th><th>Times</th></tr>" + "".join(
-            f'<tr><td class=q title="{e(r["question"])}">#{r["card_id"]} {e(r["question"])}</td>'
-            f'<td class=q>{e(r["choice"])}</td><td class=q>{e(r["answer"] or "?")}</td><td>{r["times"]}</td></tr>'
+        out.append('<p></p><table class=trouble><tr><th>Card: the wrong option chosen, and the right one</th>'
+                   '<th class=n>Times</th></tr>' + "".join(  # one column of text: it wraps at any width
+            f'<tr><td class=q>#{r["card_id"]} {e(r["question"])}<br><span class=dim>chose</span> '
+            f'<span class=bad>{e(r["choice"])}</span> <span class=dim>instead of</span> '
+            f'<span class=good>{e(r["answer"] or "?")}</span></td><td class=n>{r["times"]}</td></tr>'
             for r in data["wrong_choices"]) + "</table>")
     return "\n".join(out) + "\n</html>\n"
 

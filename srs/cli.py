@@ -129,6 +129,8 @@ def import_(
         line = (f"{result.deck}: {result.added} added, {result.updated} updated, {result.unchanged} unchanged, "
                 f"{result.retired} retired")
         report = result.report
+        if report.get("attached"):
+            line += f", {report['attached']} given to the history a review log brought"
         if "scheduler" in report:  # an Anki deck: its suspended cards and the answers brought in
             line += f", {result.suspended} suspended"
             if with_progress:
@@ -141,6 +143,12 @@ def import_(
         out.print(_plain(line))
         for question in report.get("unkeyed_questions", []):
             out.print(_plain(f"  unkeyed (the lesson does not decide it): {question}"))
+        for question in report.get("retired_cards", []):
+            out.print(_plain(f"  retired (no longer in the source; history kept): {question}"))
+        for question, old, new in report.get("changed_keys", []):
+            out.print(_plain(f"  key changed: {question}: {old} -> {new}"))
+        for question, old, new in report.get("kept_keys", []):
+            out.print(_plain(f"  your key kept: {question}: {old} (the source says {new})"))
     for notice in notices:  # cards a package has that srs could not take, with why; an empty package
         out.print(_plain(notice))
     if media.rows or media.missing:
@@ -182,20 +190,40 @@ def _plain(text: str):
 def review(
     ctx: typer.Context,
     deck: Optional[str] = typer.Argument(None, help="Only this deck (default: all decks)."),
+    ahead: int = typer.Option(0, "--ahead", metavar="DAYS", min=0, max=3650,
+                              help="Also review cards due within DAYS learner days (early reviews, scheduled "
+                              "by FSRS from the days actually elapsed), with no review limit."),
+    cram: Optional[str] = typer.Option(None, "--cram", metavar="QUERY",
+                                       help="Practise the cards a search finds (as 'srs cards QUERY'): answers are "
+                                       "logged as kind cram and change no card's schedule; Again shows a card again."),
+    new: int = typer.Option(0, "--new", metavar="N", min=0, max=100_000,
+                            help="Allow N more new cards today (this session), beyond the daily limits."),
 ) -> None:
     """Review the cards due now: learning cards, then due reviews, then new cards.
 
     Keys: a-z pick an option, Enter shows the answer or accepts the suggested rating,
     1-4 rate (Again, Hard, Good, Easy), u undoes the last answer, s suspends the card,
-    q quits. Each answer is saved before the next card appears.
+    q quits. Each answer is saved before the next card appears. Custom study: --ahead,
+    --cram, --new.
 
-    Example: srs review "AI Engineer vs ML Engineer"
+    Examples: srs review "AI Engineer vs ML Engineer"; srs review --ahead 3; srs review --cram 'deck:AI -is:suspended'; srs review --new 10
     """
     from srs.session import ReviewSession
     from srs.terminal import Keys, run_review
 
     store = _store(ctx)
-    session = ReviewSession(store, _deck_id(store, deck))
+    deck_id = _deck_id(store, deck)
+    practice = None
+    if cram is not None:
+        if ahead or new:
+            raise SrsError("--cram practises the cards it finds; it does not go with --ahead or --new")
+        from srs import clock
+        from srs.query import Search, parse
+
+        practice = [row[0] for row in Search(store, clock.now()).rows(parse(cram), deck_id)]
+        if not practice:
+            raise SrsError(f"no card matches {cram!r} (see 'srs cards {_quote(cram)}')")
+    session = ReviewSession(store, deck_id, extra_new=new, ahead_days=ahead, cram=practice)
     console = _out(soft_wrap=False)
     run_review(session, console, Keys(console))
 
@@ -242,33 +270,76 @@ def _local(iso: str | None) -> str:
     return "" if iso is None else clock.parse_time(iso).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-@app.command()
+QUERY_HELP = ("A search, as in Anki: words, \"a phrase\", deck:NAME, kind:basic|choice, is:new|learn|review|due|"
+              "suspended|buried|leech|unkeyed, prop:r<0.9 (r s d ivl lapses reps due), tag:NAME, -term, or, "
+              "( ). Quote it whole in the shell.")
+
+
+@app.command(context_settings={"ignore_unknown_options": True})
 def cards(
     ctx: typer.Context,
+    query: Optional[List[str]] = typer.Argument(None, metavar="[QUERY]", help=QUERY_HELP, show_default=False),
     deck: Optional[str] = typer.Option(None, "--deck", help="Only this deck."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON (one object per card)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (one object per card, with retrievability)."),
 ) -> None:
-    """List cards with their scheduling state.
+    """Find cards: one line each (id, deck, question, state, due, recall now), or JSON.
 
-    Example: srs cards --deck "AI Engineer vs ML Engineer" --json
+    Examples: srs cards 'deck:spanish prop:lapses>3'; srs cards --deck "AI Engineer vs ML Engineer" --json
     """
-    from srs.read_outs import card_objects
+    from srs import clock
+    from srs.query import Search, parse
 
     store = _store(ctx)
-    objects = card_objects(store, _deck_id(store, deck))
-    if as_json:
-        sys.stdout.write(json.dumps(objects, ensure_ascii=False, indent=1))
-        sys.stdout.write("\n")
+    store.small_cache()  # one pass over the cards: a big page cache would only raise the peak memory
+    tree = parse(" ".join(query or []))
+    search = Search(store, clock.now())
+    rows = search.rows(tree, _deck_id(store, deck))
+    out = sys.stdout
+    if as_json:  # streamed: a card at a time, whatever the collection's size
+        encode = json.JSONEncoder(ensure_ascii=False).encode
+        first = True
+        out.write("[")
+        for row in rows:
+            out.write(("\n" if first else ",\n") + encode(search.card_object(row)))  # a card a line
+            first = False
+        out.write("]\n" if first else "\n]\n")
         return
-    from rich.table import Table
+    import shutil
 
-    table = Table("Id", "Deck", "Kind", "Question", "State", "Due", "Reps", box=None)
-    for card in objects:
-        first_line = card["question"].split("\n", 1)[0]  # a question body (code...) is for `srs card ID`
-        table.add_row(str(card["id"]), _plain(card["deck"]), card["kind"], _plain(first_line[:60]),
-                      card["state"] + (" (suspended)" if card["suspended"] else " (buried)" if card["buried"] else ""),
-                      _local(card["due"]), str(card["reps"]))
-    _out().print(table)
+    width = shutil.get_terminal_size((80, 24)).columns
+    out.write(_card_line(None, width) + "\n")
+    for row in rows:
+        out.write(_card_line(search.card_object(row), width) + "\n")
+
+
+STATE_SHORT = {"new": "new", "learning": "learn", "review": "review", "relearning": "relearn"}
+
+
+def _cut(text: str, width: int) -> str:
+    """Text in exactly `width` terminal columns: cut after a whole word with '…' (`display.cut`), padded."""
+    from srs.display import cut
+    from srs.display import width as cells
+
+    text = cut(text, width)
+    return text + " " * max(0, width - (len(text) if text.isascii() else cells(text)))
+
+
+def _card_line(card: Optional[dict], width: int) -> str:
+    """One card on one line of `width` columns (the header when `card` is None): id, deck, question,
+    state, due day (local), recall probability now."""
+    from srs.display import safe
+
+    deck_width = 12 if width >= 70 else 10
+    question_width = max(10, width - (6 + 1 + deck_width + 1 + 1 + 7 + 1 + 10 + 1 + 4))
+    if card is None:
+        fields = ("id", "deck", "question", "state", "due", "R")
+    else:
+        state = "susp." if card["suspended"] else "buried" if card["buried"] else STATE_SHORT[card["state"]]
+        recall = card["retrievability"]
+        fields = (str(card["id"]), safe(card["deck"]), safe(card["question"].split("\n", 1)[0]), state,
+                  _local(card["due"])[:10], "-" if recall is None else f"{100 * recall:.0f}%")
+    return (f"{fields[0]:>6} {_cut(fields[1], deck_width)} {_cut(fields[2], question_width)}"
+            f" {fields[3]:<7} {fields[4]:<10} {fields[5]:>4}").rstrip()
 
 
 @app.command()
@@ -287,8 +358,12 @@ def card(
 
     store = _store(ctx)
     now = clock.now()
-    if as_json:
-        print(json.dumps(card_object(store, card_id, now), ensure_ascii=False, indent=1))
+    if as_json:  # the 'srs cards --json' object (retrievability as there, and stats, compute it) and more
+        from srs.query import Search
+
+        data = card_object(store, card_id, now)
+        data.update(Search(store, now).card(card_id))
+        print(json.dumps(data, ensure_ascii=False, indent=1))
         return
     from srs.charts import card_page
 
@@ -335,8 +410,10 @@ def config(
 
     Keys: desired_retention, new_per_day, reviews_per_day, learning_steps,
     relearning_steps, day_start_hour, maximum_interval, fuzz, load_balance, easy_days
-    (e.g. "sat sun" or "sat:0 sun:0.5"), autoplay_audio. Limits
-    are per deck.
+    (e.g. "sat sun" or "sat:0 sun:0.5"), autoplay_audio. The limits new_per_day and
+    reviews_per_day set without a deck bound the whole collection when reviewing all
+    decks (and are each deck's own unless it sets one); with a deck, they bound that
+    deck. Both hold at once.
 
     Examples: srs config; srs config new_per_day 10; srs config "My deck" desired_retention 0.85
     """
@@ -382,18 +459,122 @@ def _parameter_set_line(store, deck_id: Optional[int]) -> str:
             f"({'this deck' if active['scope'] is not None else 'all decks'})")
 
 
-@app.command()
+def _targets(store, args: List[str]) -> list[int]:
+    """Card ids given as ids, or as a search (srs.query) whose cards they are."""
+    if args and all(arg.isdigit() for arg in args):
+        ids = list(dict.fromkeys(int(arg) for arg in args))
+        for card_id in ids:
+            store.card_row(card_id)  # an unknown id: an error, and nothing changed
+        return ids
+    from srs import clock
+    from srs.query import Search, parse
+
+    query = " ".join(args)
+    return [row[0] for row in Search(store, clock.now()).rows(parse(query))]
+
+
+def _report(store, changed: list[int], total: int, did: str, already: str) -> None:
+    """What an action changed: each card changed (the first 20), then the counts."""
+    from srs.read_outs import iso
+    from srs.store import STATE_NAMES
+
+    out = sys.stdout
+    for card_id in changed[:20]:
+        row = store.card_row(card_id)
+        out.write(_card_line({"id": row[0], "deck": row[1], "question": row[3], "state": STATE_NAMES[row[10]],
+                              "suspended": row[18] == 1, "buried": row[18] == 2, "due": iso(row[14]),
+                              "retrievability": None}, 80)[:-5].rstrip() + "\n")
+    if len(changed) > 20:
+        out.write(f"... and {len(changed) - 20:,} more\n")
+    line = f"{len(changed):,} card(s) {did}"
+    if total > len(changed):
+        line += f"; {total - len(changed):,} {already}"
+    out.write(line + (".\n" if total else " (no card matches).\n"))
+
+
+TARGETS_HELP = "Card ids (see 'srs cards'), or a search as 'srs cards' takes (quoted whole)."
+
+
+@app.command(context_settings={"ignore_unknown_options": True})
 def suspend(
     ctx: typer.Context,
-    card_ids: List[int] = typer.Argument(..., help="Card ids (see 'srs cards')."),
+    cards_: List[str] = typer.Argument(..., metavar="IDS|QUERY", help=TARGETS_HELP),
     undo: bool = typer.Option(False, "--undo", help="Unsuspend instead."),
 ) -> None:
-    """Suspend cards (or unsuspend them with --undo).
+    """Suspend cards (or unsuspend them with --undo): they leave review until unsuspended.
 
-    Example: srs suspend 12 13 --undo
+    Examples: srs suspend 12 13 --undo; srs suspend 'deck:AI prop:lapses>6'
     """
-    _store(ctx).set_suspended(card_ids, not undo)
-    print(f"{len(card_ids)} card(s) {'unsuspended' if undo else 'suspended'}.")
+    store = _store(ctx)
+    ids = _targets(store, cards_)
+    changed = store.suspend_cards(ids, not undo)
+    _report(store, changed, len(ids), "unsuspended" if undo else "suspended",
+            "were not suspended" if undo else "already suspended")
+
+
+@app.command(context_settings={"ignore_unknown_options": True})
+def bury(
+    ctx: typer.Context,
+    cards_: List[str] = typer.Argument(..., metavar="IDS|QUERY", help=TARGETS_HELP),
+    undo: bool = typer.Option(False, "--undo", help="Unbury instead."),
+) -> None:
+    """Bury cards until the next learner day (or unbury them with --undo), as Anki's Bury.
+
+    Examples: srs bury 12; srs bury 'deck:AI is:new'
+    """
+    from srs import clock
+    from srs.scheduling import Settings
+
+    store = _store(ctx)
+    ids = _targets(store, cards_)
+    if undo:
+        _report(store, store.unbury(ids), len(ids), "unburied", "were not buried")
+        return
+    now = clock.now()
+    until = {}
+    for deck in store.decks():
+        hour = Settings.from_dict(store.deck_settings(deck["id"])).day_start_hour
+        until[deck["id"]] = clock.day_start(clock.day_number(now, hour) + 1, hour)
+    _report(store, store.bury(ids, until), len(ids), "buried until the next learner day",
+            "already buried or suspended")
+
+
+@app.command(context_settings={"ignore_unknown_options": True})
+def forget(
+    ctx: typer.Context,
+    cards_: List[str] = typer.Argument(..., metavar="IDS|QUERY", help=TARGETS_HELP),
+) -> None:
+    """Reset cards to new, as Anki's Forget: their history stays in 'srs log' and 'srs stats', and
+    answers before now no longer count toward their scheduling.
+
+    Examples: srs forget 12; srs forget 'deck:AI is:leech'
+    """
+    from srs import clock
+
+    store = _store(ctx)
+    ids = _targets(store, cards_)
+    _report(store, store.forget(ids, clock.now()), len(ids), "reset to new", "new already")
+
+
+@app.command(context_settings={"ignore_unknown_options": True})
+def tag(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., metavar="TAG", help="The tag (no spaces)."),
+    cards_: List[str] = typer.Argument(..., metavar="IDS|QUERY", help=TARGETS_HELP),
+    remove: bool = typer.Option(False, "--remove", help="Take the tag away (one you gave; a source's stays)."),
+) -> None:
+    """Tag cards (find them again with tag:TAG). Your tags are kept apart from those a deck or package
+    gives, so re-importing never drops them.
+
+    Examples: srs tag hard 12 13; srs tag verbs 'deck:AI fsrs'
+    """
+    if not name.strip() or any(ch.isspace() for ch in name):
+        raise SrsError(f"a tag is one word, not {name!r}")
+    store = _store(ctx)
+    ids = _targets(store, cards_)
+    changed = store.tag_cards(ids, name, add=not remove)
+    _report(store, changed, len(ids), f"untagged {name}" if remove else f"tagged {name}",
+            f"had no tag {name} of yours" if remove else f"tagged {name} already")
 
 
 # -- stats ------------------------------------------------------------------------
@@ -460,7 +641,7 @@ def optimize(
     prompt; cards are then rescheduled from their history, in short steps. --reset goes
     back to the defaults. Every fitted set is kept; 'srs config' shows the one in force.
 
-    Examples: srs optimize; srs optimize --apply; srs optimize "My deck" --json; srs optimize --reset
+    Examples: srs optimize; srs optimize --apply; srs optimize history --json; srs optimize --reset
     """
     from srs import clock
     from srs import optimize as fitting

@@ -26,12 +26,33 @@ def width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 0 if unicodedata.combining(c) else 1 for c in text)
 
 
+def cut(text: str, limit: int) -> str:
+    """Text on one line in at most `limit` columns: cut after a whole word (inside a word only when the
+    first word alone is longer than the room), with '…'."""
+    text = " ".join(text.split())
+    if limit <= 0:
+        return ""
+    if (len(text) if text.isascii() else width(text)) <= limit:
+        return text
+    kept, used = [], 0
+    for ch in text:
+        used += 1 if ch.isascii() else width(ch)
+        if used > limit - 1:
+            break
+        kept.append(ch)
+    head = "".join(kept)
+    if text[len(head)] != " " and " " in head:  # the cut falls inside a word: end at the word before
+        head = head[:head.rfind(" ")]
+    elif text[len(head)] != " " and "::" in head:  # a deck's parent::child: end after the parent
+        head = head[:head.rfind("::") + 2]
+    return head.rstrip() + "…"
+
+
 def table(headers: list[str], rows: list[list], max_first: int = 40) -> str:
-    """A plain aligned table; the first column (a name) is cut to `max_first` characters."""
+    """A plain aligned table; the first column (a name) is cut to `max_first` columns after a whole word."""
     cells = [[safe(str(v)).replace("\n", " ") for v in row] for row in rows]
     for row in cells:
-        if width(row[0]) > max_first:
-            row[0] = row[0][: max_first - 1] + "…"
+        row[0] = cut(row[0], max_first)
     widths = [max([width(h)] + [width(row[i]) for row in cells]) for i, h in enumerate(headers)]
 
     def line(values):
@@ -44,13 +65,28 @@ def table(headers: list[str], rows: list[list], max_first: int = 40) -> str:
     return "\n".join([line(headers)] + [line(row) for row in cells])
 
 
-def status_text(data: dict) -> str:
-    """`srs status` for people: a table of the decks and when the next card is due."""
+STATUS_KEYS = ("deck", "new", "learning", "due_now", "due_today", "suspended", "unkeyed", "total")
+STATUS_WIDE = ["Deck", "New", "Learning", "Due now", "Due today", "Suspended", "Unkeyed", "Total"]
+STATUS_NARROW = ["Deck", "New", "Learn", "Now", "Today", "Susp.", "Unkeyed", "Total"]
+
+
+def status_text(data: dict, columns: int | None = None) -> str:
+    """`srs status` for people: a table of the decks and when the next card is due, within the terminal's
+    width (`columns`; narrower headings and a legend below 100 columns, deck names cut after a word)."""
     if not data["decks"]:
         return "No decks yet. Import some: srs import decks/"
-    keys = ("deck", "new", "learning", "due_now", "due_today", "suspended", "unkeyed", "total")
-    text = table(["Deck", "New", "Learning", "Due now", "Due today", "Suspended", "Unkeyed", "Total"],
-                 [[row[k] for k in keys] for row in data["decks"]])
+    if columns is None:
+        import shutil
+
+        columns = shutil.get_terminal_size((80, 24)).columns
+    rows = [[row[k] for k in STATUS_KEYS] for row in data["decks"]]
+    narrow = columns < 100
+    headers = STATUS_NARROW if narrow else STATUS_WIDE
+    numbers = sum(max(width(h), *(len(str(row[i])) for row in rows)) + 2 for i, h in enumerate(headers) if i)
+    longest = max(width(safe(str(row[0]))) for row in rows)
+    text = table(headers, rows, max(10, min(longest, columns - numbers - 1)))
+    if narrow:
+        text += "\nNow: due now · Today: due today · Susp.: suspended"
     if data["next_due"]:
         text += f"\nNext card due: {when(data['next_due'])}"
     return text

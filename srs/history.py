@@ -11,6 +11,11 @@ history and replays it with `fsrs`.
 
 A card whose id is already in the store (a re-import) keeps its stored history: its
 rows in the file are not added again, so importing the same log twice changes nothing.
+
+The cards a log makes are history-only (`retired = 2` in the store): they have no content,
+so they never enter review, status or the new-card queue, but their answers count for
+`srs stats` (shown apart) and `srs optimize`. A deck, CSV table or Anki package that later
+brings a card with the same id (its `source_id`) attaches its content to that card.
 """
 
 from __future__ import annotations
@@ -91,7 +96,7 @@ def read_history(path: str | Path) -> DeckSpec:
         cards.append(CardSpec(question=placeholder_question(card_id), answer="", line=first_line[card_id],
                               source_id=str(card_id), reviews=reviews))
     return DeckSpec(name=deck_name(path), cards=cards, source=name,
-                    report={"reviews": count, "cards": len(cards)})
+                    report={"reviews": count, "cards": len(cards), "history_only": True})
 
 
 def _whole(text: str, column: str, path: str, line: int) -> int:

@@ -337,4 +337,27 @@ def m011_card_kinds(db) -> None:
                "JOIN notes n ON n.id = cn.note_id JOIN note_types t ON t.id = n.note_type_id WHERE t.kind = 1)")
 
 
+@migration
+def m012_learner_tags_and_history_only(db) -> None:
+    # Tags the learner gives with `srs tag` (JSON list), kept apart from the tags a source gives
+    # (`cards.tags`, rewritten by every re-import), so that re-importing never drops them.
+    db.execute("ALTER TABLE cards ADD COLUMN learner_tags TEXT")
+    # The placeholder cards a review log brought (`srs import-history`, no content) become
+    # history-only: retired = 2 keeps them out of review and status (see srs.history).
+    for table, key in (("card_state", "card_id"), ("cards", "id")):
+        db.execute(f"UPDATE {table} SET retired = 2 WHERE retired = 0 AND {key} IN (SELECT c.id FROM cards c "
+                   "JOIN decks d ON d.id = c.deck_id WHERE d.name LIKE 'history: %' AND c.source_id IS NOT NULL "
+                   "AND c.question = 'Card ' || c.source_id || ' (imported history)' AND coalesce(c.answer, '') = '')")
+    # `srs stats`' sums of the log by learner day, before `upto` (the start of the day it was computed
+    # on): kept while nothing before `upto` changes; these triggers empty it when something does.
+    db.execute("CREATE TABLE stats_cache (key TEXT PRIMARY KEY, upto TEXT NOT NULL, days TEXT NOT NULL)")
+    stale = "BEGIN DELETE FROM stats_cache; END"
+    before = "(SELECT min(upto) FROM stats_cache)"
+    db.execute(f"CREATE TRIGGER stats_cache_insert AFTER INSERT ON reviews WHEN NEW.reviewed_at < {before} {stale}")
+    db.execute(f"CREATE TRIGGER stats_cache_delete AFTER DELETE ON reviews WHEN OLD.reviewed_at < {before} {stale}")
+    db.execute(f"CREATE TRIGGER stats_cache_update AFTER UPDATE ON reviews WHEN OLD.reviewed_at < {before} "
+               f"OR NEW.reviewed_at < {before} {stale}")
+    db.execute(f"CREATE TRIGGER stats_cache_deck AFTER UPDATE OF deck_id ON card_state {stale}")
+
+
 LATEST = len(MIGRATIONS)

@@ -39,6 +39,8 @@ from srs.scheduling import Settings
 from srs.store import Store
 
 LEARN_AHEAD = timedelta(minutes=20)
+AHEAD_LIMIT = 1_000_000  # reviews a session studying ahead may show (no daily limit)
+CRAM_TEXT = "no change"  # what a rating gives a card being practised (`--cram`): its schedule stays
 CHECKPOINT_EVERY = 200  # answers between WAL checkpoints in a long session
 RECOUNT_SECONDS = 30  # how often today's answers are counted again from the store
 
@@ -51,6 +53,7 @@ class Answered:
     right: bool
     duration_ms: int
     balanced_day: int | None = None  # the learner day its new due was counted on in the deck's load balancer
+    cram: bool = False  # a practice answer (the card's state untouched)
 
 
 @dataclass
@@ -120,15 +123,21 @@ class ReviewSession:
     answered: list[Answered] = field(default_factory=list)
     balancer: scheduling.Balancer | None = None  # chooses the day inside the fuzz window; None: each deck's own
     read_only: bool = False  # only reads the queue (status): leaves the store's checkpoints alone
+    extra_new: int = 0  # new cards allowed today beyond the limits (`srs review --new N`), for this session
+    ahead_days: int = 0  # also review cards due within this many learner days (`srs review --ahead N`)
+    cram: list[int] | None = None  # practice these cards, states untouched (`srs review --cram QUERY`)
     _returning: int | None = None  # a card brought back by undo, shown next
 
     def __post_init__(self) -> None:
         if self.deck_id is not None:
             self.decks = [_Deck(self.deck_id, Settings.from_dict(self.store.deck_settings(self.deck_id)))]
+            self.collection = None
         else:
             shared = self.store.global_settings()
             self.decks = [_Deck(d["id"], Settings.from_dict({**shared, **d["settings"]})) for d in self.store.decks()]
+            self.collection = Settings.from_dict(shared)  # its limits bound all decks together (Anki's parent limits)
         self._shuffle = random.Random()
+        self._cram = None if self.cram is None else list(self.cram)  # the practice queue still to show
         self._done: dict = {}  # today's answer counts per deck, see _answered_by_deck
         self._shown: Shown | None = None  # the card on screen
         self._balancers: dict[int, object] = {}  # deck id -> its load balancer (read when first needed)
@@ -140,16 +149,49 @@ class ReviewSession:
     def _today(self, now: datetime) -> dict[int, tuple[str, int, int]]:
         """Per deck: the end of its learner day, and how many new cards and reviews it may still show today.
 
-        Today's answers are read once for all decks that share a day-start hour."""
+        Both limits hold at once: the deck's own, and (reviewing all decks) the collection's
+        (`srs config new_per_day N` without a deck): a deck's allowance is at most what the collection
+        has left, and `_collection_left` says how much that is. Today's answers are read once for all
+        decks that share a day-start hour."""
         out = {}
         for hour in {deck.settings.day_start_hour for deck in self.decks}:
             start, end = (clock.to_text(t) for t in clock.day_bounds(now, hour))
             done = self._answered_by_deck(start, end)
+            if self.ahead_days:  # studying ahead: reviews due up to the end of that day, with no limit
+                end = clock.to_text(clock.day_start(clock.day_number(now, hour) + self.ahead_days + 1, hour))
             for deck in self.decks:
                 if deck.settings.day_start_hour == hour:
                     new_done, reviews_done = done.get(deck.id, (0, 0))
-                    out[deck.id] = (end, max(deck.settings.new_per_day - new_done, 0),
+                    out[deck.id] = (end, max(deck.settings.new_per_day + self.extra_new - new_done, 0),
+                                    AHEAD_LIMIT if self.ahead_days else
                                     max(deck.settings.reviews_per_day - reviews_done, 0))
+        left = self._collection_left(now)
+        if left is not None:
+            out = {deck: (end, min(new, left[0]), reviews if self.ahead_days else min(reviews, left[1]))
+                   for deck, (end, new, reviews) in out.items()}
+        return out
+
+    def _collection_left(self, now: datetime) -> tuple[int, int] | None:
+        """(new cards, reviews) the whole collection may still show today, when reviewing all decks (None
+        for one deck): its limits less today's answers in every deck, over the collection's learner day."""
+        if self.collection is None:
+            return None
+        start, end = (clock.to_text(t) for t in clock.day_bounds(now, self.collection.day_start_hour))
+        done = self._answered_by_deck(start, end)
+        new_done = sum(pair[0] for pair in done.values())
+        reviews_done = sum(pair[1] for pair in done.values())
+        return (max(self.collection.new_per_day + self.extra_new - new_done, 0),
+                max(self.collection.reviews_per_day - reviews_done, 0))
+
+    def _shared(self, counts: list[int], left: int | None) -> list[int]:
+        """Per-deck counts (each within its deck's limit) cut so that their sum stays within the
+        collection's allowance `left`, decks in order (None: reviewing one deck, no cut)."""
+        if left is None:
+            return counts
+        out = []
+        for count in counts:
+            out.append(min(count, left))
+            left -= out[-1]
         return out
 
     def _answered_by_deck(self, start: str, end: str) -> dict[int, list[int]]:
@@ -175,6 +217,8 @@ class ReviewSession:
         if self._returning is not None:
             card_id, self._returning = self._returning, None
             return self.store.card(card_id)
+        if self._cram is not None:
+            return self.store.card(self._cram[0]) if self._cram else None
         now = self.now()
         store = self.store
         # each kind of card is looked for only when no card of an earlier kind is ready
@@ -199,8 +243,11 @@ class ReviewSession:
         Each count reads the queue index and stops at the day's limit, so it costs the
         same for a hundred cards or a hundred thousand.
         """
-        now = self.now()
         counts = {"new": 0, "learning": 0, "review": 0}
+        if self._cram is not None:  # practice: every card left counts as a review
+            counts["review"] = len(self._cram)
+            return counts
+        now = self.now()
         store = self.store
         today = self._today(now)
         for deck in self.decks:
@@ -208,6 +255,9 @@ class ReviewSession:
             counts["new"] += store.count_new(deck.id, new_left)
             counts["review"] += store.count_due_reviews(deck.id, end, reviews_left)
             counts["learning"] += store.count_due_learning(deck.id, end)
+        left = self._collection_left(now)
+        if left is not None:
+            counts["new"], counts["review"] = min(counts["new"], left[0]), min(counts["review"], left[1])
         return counts
 
     def due_by_deck(self) -> dict[int, dict[str, int]]:
@@ -219,11 +269,13 @@ class ReviewSession:
         store = self.store
         today = self._today(now)
         ahead_text = clock.to_text(now + LEARN_AHEAD)
+        reviews = [store.count_due_reviews(deck.id, today[deck.id][0], today[deck.id][2]) for deck in self.decks]
+        news = [store.count_new(deck.id, today[deck.id][1]) for deck in self.decks]
+        left = self._collection_left(now)  # all decks: the collection's allowance shared out in deck order
+        reviews = self._shared(reviews, None if left is None else left[1])
+        news = self._shared(news, None if left is None else left[0])
         out = {}
-        for deck in self.decks:
-            end, new_left, reviews_left = today[deck.id]
-            review = store.count_due_reviews(deck.id, end, reviews_left)
-            new = store.count_new(deck.id, new_left)
+        for deck, review, new in zip(self.decks, reviews, news):
             # next_card shows learning cards due now first, and those due within the learn-ahead once no
             # review or new card is left: a review started now shows them all
             learning = store.count_due_learning(deck.id, ahead_text, inclusive=True)
@@ -303,7 +355,8 @@ class ReviewSession:
         now = self._not_before_last_answer(card, self.now())
         states = scheduling.next_states(settings, card.id, card.progress, now, self._balancer_for(card, now))
         self._shown = Shown(card, now, states,
-                            {rating: scheduling.interval_text(settings, state) for rating, state in states.items()})
+                            {rating: CRAM_TEXT if self._cram is not None else scheduling.interval_text(settings, state)
+                             for rating, state in states.items()})
         return self._shown
 
     def _balancer_for(self, card: StoredCard, now: datetime):
@@ -351,6 +404,8 @@ class ReviewSession:
             shown = self.show(card)
         card = shown.card
         self._shown = None
+        if self._cram is not None:
+            return self._practise(card, rating, duration_ms, choice)
         now = self._not_before_last_answer(card, self.now())
         after = scheduling.applied_at(self.settings_for(card), shown.states[rating], now)
         correct = None if choice is None else self.is_right(card, choice)
@@ -371,6 +426,20 @@ class ReviewSession:
             self.store.checkpoint_in_background()
         return True
 
+    def _practise(self, card: StoredCard, rating: int, duration_ms: int, choice: str | None) -> bool:
+        """A practice answer (`cram`): logged, the card's state untouched; Again shows the card again later."""
+        correct = None if choice is None else self.is_right(card, choice)
+        review = Review(reviewed_at=self.now(), rating=rating, kind="cram", duration_ms=duration_ms, choice=choice,
+                        correct=correct)
+        review_id = self.store.record_cram(card.id, review)
+        if self._cram and self._cram[0] == card.id:
+            self._cram.pop(0)
+        if rating == 1:
+            self._cram.append(card.id)
+        self.answered.append(Answered(review_id, card.id, rating, correct if correct is not None else rating > 1,
+                                      duration_ms, cram=True))
+        return True
+
     def close(self) -> None:
         """End the session: fold its answers from the WAL into the database file."""
         self.store.checkpoint()
@@ -379,6 +448,14 @@ class ReviewSession:
         """Take back the last answer of this session; the card is shown again next."""
         while self.answered:
             last = self.answered.pop()
+            if last.cram:
+                card_id = self.store.undo_cram(last.review_id)
+                if card_id is not None:
+                    if last.rating == 1 and self._cram and self._cram[-1] == card_id:
+                        self._cram.pop()  # the copy Again put at the end
+                    self._cram.insert(0, card_id)
+                    return self.store.card(card_id)
+                continue
             card_id = self.store.undo_answer(last.review_id)
             self._done = {}  # counted again from the store
             if card_id is not None:
@@ -392,6 +469,8 @@ class ReviewSession:
 
     def suspend(self, card: StoredCard) -> None:
         self.store.set_suspended(card.id, True)
+        if self._cram:  # leaves the practice queue too
+            self._cram = [card_id for card_id in self._cram if card_id != card.id]
 
     def set_key(self, card: StoredCard, option: str) -> StoredCard:
         """Record which option of an unkeyed choice card is right, once; returns the card as now stored."""

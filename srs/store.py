@@ -25,7 +25,9 @@ from srs.clock import now as clock_now
 from srs.model import CardSpec, DeckSpec, ImportedSchedule, NoteSpec, NoteType, Progress, Review, SrsError, StoredCard
 
 STATE_NAMES = ("new", "learning", "review", "relearning")
-KIND_NAMES = ("learn", "review", "relearn")
+HISTORY_ONLY = 2  # `retired` of a card a review log brought without content (see srs.history)
+KIND_NAMES = ("learn", "review", "relearn", "cram")  # cram: practice that leaves the card's state as it is
+CRAM = 3
 BUSY_TIMEOUT_MS = 10_000
 RESCHEDULE_CHUNK = 2_000  # reviews replayed per transaction of a rescheduling (about 0.3 s at 1,000,000 reviews)
 
@@ -163,13 +165,26 @@ class Store:
         return [{"id": r[0], "name": r[1], "source": r[2], "notes": r[3], "settings": json.loads(r[4])} for r in rows]
 
     def deck_id(self, name: str) -> int:
+        """The deck a learner names: its exact name, else the name in any case, else the one deck whose
+        name starts with it (in any case, accents and spacing as typed); several: an error listing them."""
         row = self.conn.execute("SELECT id FROM decks WHERE name = ?", (name,)).fetchone()
         if row is None:
             row = self.conn.execute("SELECT id FROM decks WHERE name = ? COLLATE NOCASE", (name,)).fetchone()
-        if row is None:
-            known = ", ".join(d["name"] for d in self.decks()) or "none yet; run 'srs import'"
-            raise SrsError(f"no deck named {name!r} (decks: {known})")
-        return row[0]
+        if row is not None:
+            return row[0]
+        return self._deck_by_prefix(name)
+
+    def _deck_by_prefix(self, name: str) -> int:
+        wanted = " ".join(name.split()).casefold()
+        decks = self.decks()
+        found = [d for d in decks if wanted and " ".join(d["name"].split()).casefold().startswith(wanted)]
+        if len(found) == 1:
+            return found[0]["id"]
+        if found:
+            raise SrsError(f"{name!r} names several decks: " + "; ".join(repr(d["name"]) for d in found)
+                           + " (type more of the name)")
+        known = ", ".join(d["name"] for d in decks) or "none yet; run 'srs import'"
+        raise SrsError(f"no deck named {name!r} (decks: {known})")
 
     def deck_settings(self, deck_id: int) -> dict:
         """The settings in force for a deck: its own over the global ones (over defaults, in scheduling)."""
@@ -230,21 +245,20 @@ class Store:
                 (deck_id,))
         ]
         pairs = match_cards(spec.cards, existing)
+        history_only = bool(spec.report.get("history_only"))
         updates, inserts, moves, histories = [], [], [], []
         for position, card in enumerate(spec.cards):
             old = pairs.get(position)
             if old is None:
                 inserts.append((position, card))
                 continue
-            answer, key_source = card.answer, card.key_source
-            if not answer and old.answer and old.key_source == "learner" and (
-                    card.kind != "choice" or old.answer in card.options):
-                answer, key_source = old.answer, old.key_source  # what the learner gave survives re-import
+            answer, key_source = _kept_answer(card, old, result.report)
             new = (card.kind, card.question, _json(card.options), answer, key_source, card.explanation,
                    card.source_id, _json(card.tags or None), card.hint, card.typed_answer, card.ord,
                    _json(card.images or None))
             if new != (old.kind, old.question, old.options, old.answer, old.key_source, old.explanation,
-                       old.source_id, old.tags, old.hint, old.typed_answer, old.ord, old.images) or old.retired:
+                       old.source_id, old.tags, old.hint, old.typed_answer, old.ord, old.images) or (
+                    old.retired and not (history_only and old.retired == HISTORY_ONLY)):
                 updates.append((*new, position, stamp, old.id))
                 result.updated += 1
             else:
@@ -273,12 +287,73 @@ class Store:
         conn.executemany("UPDATE cards SET retired = 1, updated_at = ? WHERE id = ?", [(stamp, g[0]) for g in gone])
         conn.executemany("UPDATE card_state SET retired = 1 WHERE card_id = ?", gone)
         result.retired = len(gone)
+        if gone:
+            retired = {g[0] for g in gone}
+            result.report["retired_cards"] = [old.question for old in existing if old.id in retired]
+        if history_only:  # a log's card whose content came since (attached to another deck) keeps its history
+            elsewhere = self._source_ids_in_store([card.source_id for _, card in inserts if card.source_id])
+            inserts = [(position, card) for position, card in inserts if card.source_id not in elsewhere]
+        attached = {} if history_only else self._attach_history(deck_id, inserts, stamp, now, result)
+        inserts = [insert for insert in inserts if insert[0] not in attached]
         added = self._insert_cards(deck_id, inserts, stamp, now, result)
         result.added = len(inserts)
+        if history_only:  # a review log's cards have no content: kept for their history only
+            conn.execute("UPDATE cards SET retired = ? WHERE deck_id = ? AND retired = 0", (HISTORY_ONLY, deck_id))
+            conn.execute("UPDATE card_state SET retired = ? WHERE deck_id = ? AND retired = 0",
+                         (HISTORY_ONLY, deck_id))
+        added.update(attached.values())
         result.suspended = conn.execute("SELECT count(*) FROM card_state WHERE deck_id = ? AND retired = 0 "
                                         "AND suspended = 1", (deck_id,)).fetchone()[0]
         self._link_notes(deck_id, spec, stamp, None if existing else added)
         return result
+
+    def _source_ids_in_store(self, source_ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(source_ids), 500):
+            part = source_ids[start:start + 500]
+            found.update(row[0] for row in self.conn.execute(
+                f"SELECT source_id FROM cards WHERE source_id IN ({', '.join('?' * len(part))})", part))
+        return found
+
+    def _attach_history(self, deck_id: int, inserts: list[tuple[int, CardSpec]], stamp: str, now: datetime,
+                        result: ImportResult) -> dict[int, tuple[str, int]]:
+        """Cards a source brings that a review log imported before without content (history-only cards
+        with the same `source_id`, in any deck): the stored card takes the content and joins this deck,
+        with its id and history; answers the source brings are merged once. Returns {position:
+        (source id, card id)} of the cards attached."""
+        wanted = {card.source_id: position for position, card in inserts if card.source_id}
+        if not wanted:
+            return {}
+        found: dict[str, int] = {}
+        ids = list(wanted)
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            found.update(self.conn.execute(
+                f"SELECT source_id, id FROM cards WHERE retired = {HISTORY_ONLY} AND source_id IN "
+                f"({', '.join('?' * len(part))})", part).fetchall())
+        attached = {}
+        specs = dict(inserts)
+        for source_id, card_id in found.items():
+            position = wanted[source_id]
+            card = specs[position]
+            self.conn.execute(
+                "UPDATE cards SET deck_id = ?, position = ?, kind = ?, question = ?, options = ?, answer = ?, "
+                "key_source = ?, explanation = ?, tags = ?, hint = ?, typed_answer = ?, retired = 0, updated_at = ? "
+                "WHERE id = ?", (deck_id, position, card.kind, card.question, _json(card.options), card.answer,
+                                 card.key_source, card.explanation, _json(card.tags or None), card.hint,
+                                 card.typed_answer, stamp, card_id))
+            self.conn.execute("UPDATE card_state SET deck_id = ?, position = ?, retired = 0 WHERE card_id = ?",
+                              (deck_id, position, card_id))
+            if card.reviews or (card.schedule is not None and card.schedule.progress):
+                result.reviews_added += self._merge_history(card_id, card, now)
+            elif card.schedule is not None:
+                self._apply_schedule(card_id, card.schedule, now)
+            if card.options is not None and card.answer is None:
+                result.unkeyed += 1
+            attached[position] = (source_id, card_id)
+        if attached:
+            result.report["attached"] = len(attached)
+        return attached
 
     def _insert_cards(self, deck_id: int, inserts: list[tuple[int, CardSpec]], stamp: str, now: datetime,
                       result: ImportResult) -> dict[str, int]:
@@ -667,6 +742,26 @@ class Store:
             self._write_progress(card_id, after)
         return review_id
 
+    def record_cram(self, card_id: int, review: Review) -> int:
+        """Log a practice answer (`srs review --cram`): kind `cram`, the card's state left as it is. It is
+        marked so that nothing counts it as a review: source 'cram' (not the learner's day's answers),
+        prev_state 0 and prev_reps -1 (not an answer to a studied card, nor a first answer), and every
+        replay of a card's history leaves kind `cram` out."""
+        with self.write() as conn:
+            return conn.execute(
+                "INSERT INTO reviews (card_id, reviewed_at, rating, kind, duration_ms, choice, correct, source, "
+                "prev_state, prev_reps, prev_lapses) VALUES (?, ?, ?, ?, ?, ?, ?, 'cram', 0, -1, 0)",
+                (card_id, to_text(review.reviewed_at), review.rating, CRAM, review.duration_ms, review.choice,
+                 None if review.correct is None else int(review.correct))).lastrowid
+
+    def undo_cram(self, review_id: int) -> int | None:
+        """Take back a practice answer; returns its card id, or None."""
+        with self.write() as conn:
+            row = conn.execute(f"SELECT card_id FROM reviews WHERE id = ? AND kind = {CRAM}", (review_id,)).fetchone()
+            if row is not None:
+                conn.execute("DELETE FROM reviews WHERE id = ?", (review_id,))
+        return None if row is None else row[0]
+
     def undo_answer(self, review_id: int) -> int | None:
         """Remove a logged answer and restore the card exactly as it was before it.
 
@@ -733,17 +828,18 @@ class Store:
         return self.conn.execute(  # answers before a card's reset to new do not count (as in Anki and fsrs-rs)
             "SELECT r.card_id, c.deck_id, CAST(strftime('%s', r.reviewed_at) AS INTEGER), r.rating, r.reviewed_at "
             "FROM reviews r JOIN cards c ON c.id = r.card_id JOIN card_state s ON s.card_id = r.card_id "
-            f"WHERE (s.reset_at IS NULL OR r.reviewed_at >= s.reset_at) {where}ORDER BY r.card_id, r.reviewed_at, r.id",
+            f"WHERE (s.reset_at IS NULL OR r.reviewed_at >= s.reset_at) AND r.kind != {CRAM} {where}"
+            "ORDER BY r.card_id, r.reviewed_at, r.id",
             args)
 
     def studied_card_rows(self, deck_id: int | None = None) -> list[tuple]:
-        """Active studied cards with a memory state: (card_id, deck_id, stability, difficulty, due and
-        last_review in Unix seconds, lapses)."""
+        """Active studied cards with a memory state, history-only ones included (optimize's simulation):
+        (card_id, deck_id, stability, difficulty, due and last_review in Unix seconds, lapses)."""
         scope, args = ("s.deck_id = ?", (deck_id,)) if deck_id is not None else ("1", ())
         return self.conn.execute(
             "SELECT s.card_id, s.deck_id, s.stability, s.difficulty, CAST(strftime('%s', s.due) AS INTEGER), "
             "CAST(strftime('%s', s.last_review) AS INTEGER), s.lapses FROM card_state s WHERE " + scope +
-            " AND s.retired = 0 AND s.suspended = 0 AND s.state > 0 AND s.stability > 0", args).fetchall()
+            " AND s.retired != 1 AND s.suspended = 0 AND s.state > 0 AND s.stability > 0", args).fetchall()
 
     def new_card_counts(self, deck_id: int | None = None) -> dict[int, int]:
         """Active new cards by deck id."""
@@ -830,6 +926,7 @@ class Store:
                     "SELECT r.id, r.card_id, r.reviewed_at, r.rating, r.duration_ms, r.kind FROM reviews r "
                     "JOIN card_state s ON s.card_id = r.card_id WHERE r.card_id IN "
                     f"({','.join('?' * len(chunk))}) AND (s.reset_at IS NULL OR r.reviewed_at >= s.reset_at) "
+                    f"AND r.kind != {CRAM} "
                     "ORDER BY r.card_id, r.reviewed_at, r.id", chunk):
                 by_card.setdefault(card_id, []).append(
                     (review_id, kind, Review(datetime.fromisoformat(at), rating, duration_ms=duration)))
@@ -980,6 +1077,117 @@ class Store:
             "SELECT r.id, r.card_id, d.name, r.reviewed_at, r.rating, r.kind, r.duration_ms, r.choice, r.correct "
             "FROM reviews r JOIN cards c ON c.id = r.card_id JOIN decks d ON d.id = c.deck_id "
             "WHERE r.card_id = ? ORDER BY r.reviewed_at, r.id", (card_id,)).fetchall()
+    # -- search and acting on many cards (`srs cards QUERY`, `srs suspend/bury/forget/tag`) ----
+
+    def search_rows(self, where: str, args: list, retrievability_sql: str,
+                    functions: dict[str, tuple[int, Callable]], live: bool = True) -> Iterator[tuple]:
+        """The live cards for which a condition `srs.query` built holds, streamed in deck then card order:
+        rows in the column order of _CARD_SQL, then learner tags, Anki's interval and retrievability now
+        (the last three columns). `functions`: {name: (arguments, function)} the condition calls."""
+        for name, (count, function) in functions.items():
+            self.conn.create_function(name, count, function, deterministic=True)
+        select, rest = self._CARD_SQL.split(" FROM ", 1)
+        sql = (f"{select}, c.learner_tags, s.interval_days, {retrievability_sql} FROM {rest}"
+               f"WHERE c.deck_id = ? AND {'c.retired = 0 AND ' if live else ''}({where}) ORDER BY c.position")
+        # a deck at a time, each in the order of the index on (deck, position): nothing is sorted or held
+        for (deck_id,) in self.conn.execute("SELECT id FROM decks ORDER BY name").fetchall():
+            yield from self.conn.execute(sql, [deck_id, *args])
+
+    def small_cache(self) -> None:
+        """A page cache of 8 MB instead of 64 (a read-out that streams the whole collection once)."""
+        self.conn.execute("PRAGMA cache_size = -8192")
+
+    def stats_cache(self, key: str) -> tuple[str, str] | None:
+        """(end, sums by learner day as JSON) that `srs.stats` kept for these settings, if still valid:
+        triggers empty the table when an answer before its end is added, changed or removed, or a card
+        changes deck (migration m011)."""
+        return self.conn.execute("SELECT upto, days FROM stats_cache WHERE key = ?", (key,)).fetchone()
+
+    def keep_stats_cache(self, key: str, upto: str, days: str) -> None:
+        """Keep `srs.stats`' sums by learner day up to `upto` (one set: settings change rarely). A database
+        that cannot be written (read-only) simply keeps none."""
+        try:
+            with self.write() as conn:
+                conn.execute("DELETE FROM stats_cache")
+                conn.execute("INSERT INTO stats_cache (key, upto, days) VALUES (?, ?, ?)", (key, upto, days))
+        except sqlite3.OperationalError:
+            pass
+
+    def first_last_review(self) -> str | None:
+        """The earliest `last_review` of any card (the first learner day retrievability counts from)."""
+        return self.conn.execute("SELECT min(last_review) FROM card_state").fetchone()[0]
+
+    def bury(self, card_ids: list[int], until: dict[int, datetime]) -> list[int]:
+        """Bury cards until a moment (`until`: per deck id, the start of its next learner day), as
+        `suspended = 2` (see `_unbury`); suspended and buried cards are left as they are. Returns the
+        cards buried."""
+        return self._flag(card_ids, "UPDATE card_state SET suspended = 2, buried_until = ? WHERE card_id = ? "
+                          "AND suspended = 0", lambda deck_id: (to_text(until[deck_id]),))
+
+    def unbury(self, card_ids: list[int]) -> list[int]:
+        return self._flag(card_ids, "UPDATE card_state SET suspended = 0, buried_until = NULL WHERE card_id = ? "
+                          "AND suspended = 2")
+
+    def suspend_cards(self, card_ids: list[int], suspended: bool) -> list[int]:
+        """Suspend (or unsuspend) cards; returns those that changed (a buried card is suspended too)."""
+        if suspended:
+            return self._flag(card_ids, "UPDATE card_state SET suspended = 1, buried_until = NULL "
+                              "WHERE card_id = ? AND suspended != 1")
+        return self._flag(card_ids, "UPDATE card_state SET suspended = 0 WHERE card_id = ? AND suspended = 1")
+
+    def forget(self, card_ids: list[int], now: datetime) -> list[int]:
+        """Reset cards to new, as Anki's Forget: the history stays in the log, and answers before now no
+        longer count toward the card's state (`reset_at`, as for a card Anki reset). Returns the cards
+        reset (those not new already)."""
+        return self._flag(card_ids, "UPDATE card_state SET state = 0, step = NULL, stability = NULL, "
+                          "difficulty = NULL, due = NULL, last_review = NULL, reps = 0, lapses = 0, "
+                          "interval_days = NULL, reset_at = ? WHERE card_id = ? AND (state != 0 OR reps > 0)",
+                          lambda deck_id: (to_text(now),))
+
+    def _flag(self, card_ids: list[int], sql: str, before: Callable[[int], tuple] | None = None) -> list[int]:
+        changed = []
+        with self.write() as conn:
+            decks = self._decks_of(card_ids)
+            for card_id in card_ids:
+                args = (*(before(decks[card_id]) if before else ()), card_id)
+                if conn.execute(sql, args).rowcount:
+                    changed.append(card_id)
+        return changed
+
+    def _decks_of(self, card_ids: list[int]) -> dict[int, int]:
+        """{card id: deck id}; SrsError naming the first unknown id."""
+        found = {}
+        for start in range(0, len(card_ids), 500):
+            part = card_ids[start:start + 500]
+            found.update(self.conn.execute(
+                f"SELECT card_id, deck_id FROM card_state WHERE card_id IN ({', '.join('?' * len(part))})", part))
+        for card_id in card_ids:
+            if card_id not in found:
+                raise SrsError(f"no card with id {card_id} (see 'srs cards')")
+        return found
+
+    def tag_cards(self, card_ids: list[int], tag: str, add: bool = True) -> list[int]:
+        """Give cards a tag of the learner's (kept apart from a source's tags: re-import keeps it), or take
+        one the learner gave away. Returns the cards that changed."""
+        changed = []
+        with self.write() as conn:
+            self._decks_of(card_ids)
+            for start in range(0, len(card_ids), 500):
+                part = card_ids[start:start + 500]
+                for card_id, tags, own in conn.execute(
+                        f"SELECT id, tags, learner_tags FROM cards WHERE id IN ({', '.join('?' * len(part))})", part):
+                    own = json.loads(own) if own else []
+                    present = tag.casefold() in {t.casefold() for t in own + (json.loads(tags) if tags else [])}
+                    if add and not present:
+                        own.append(tag)
+                    elif not add and tag.casefold() in {t.casefold() for t in own}:
+                        own = [t for t in own if t.casefold() != tag.casefold()]
+                    else:
+                        continue
+                    conn.execute("UPDATE cards SET learner_tags = ? WHERE id = ?", (_json(own or None), card_id))
+                    changed.append(card_id)
+        return changed
+
     # -- notes and media (Anki notes kept whole; see srs.media) ---------------------------
 
     def _record_media(self, rows: list[tuple], now: datetime) -> None:
@@ -1115,6 +1323,28 @@ class Store:
     def _in_write(self) -> None:
         if not self.conn.in_transaction:
             raise RuntimeError("this store method runs inside `Store.write()`")
+
+
+def _kept_answer(card: CardSpec, old: "_Existing", report: dict) -> tuple[str | None, str | None]:
+    """The answer (a choice card's key) and who gave it, for a stored card a source brings again.
+
+    Learner input is never lost: a source silent about the answer (no key, an empty answer) leaves
+    the stored one as it is, whoever gave it; a source that states a different one changes it,
+    except a key the learner gave (in review or with `srs key`), which only the learner's own deck
+    file changes. A stored key the new options no longer hold cannot stay. Changed and kept keys are
+    listed in `report` ("changed_keys", "kept_keys": (question, stored key, the source's key))."""
+    answer, key_source = card.answer, card.key_source
+    if not old.answer or (card.options is not None and old.answer not in card.options):
+        return answer, key_source
+    if not answer:
+        return old.answer, old.key_source  # the source is silent: what the store has stays
+    if answer != old.answer:
+        if old.key_source == "learner" and card.key_source != "deck":
+            report.setdefault("kept_keys", []).append((card.question, old.answer, answer))
+            return old.answer, old.key_source
+        if card.options is not None:
+            report.setdefault("changed_keys", []).append((card.question, old.answer, answer))
+    return answer, key_source
 
 
 @dataclass

@@ -477,6 +477,10 @@ def test_killed_export_leaves_no_partial_package(tmp_path):
     env = {"SRS_DB": str(db), "TMPDIR": str(scratch), "SRS_NOW": ""}
     assert run_srs("import", str(big), env=env).returncode == 0
     assert run_srs("import-history", str(HERE / "data" / "real-review-log.csv"), env=env).returncode == 0
+    ids = sorted({line.split(",")[0] for line in (HERE / "data" / "real-review-log.csv").read_text().splitlines()[1:]})
+    table = tmp_path / "logged.csv"  # the logged cards' content (history-only cards are not exported without it)
+    table.write_text("#separator:comma\n#guid column:3\n" + "".join(f"Logged {i}?,Answer {i},{i}\n" for i in ids))
+    assert run_srs("import", str(table), env=env).returncode == 0
     store = Store(db)
     expected = len(store.card_rows())
     store.close()

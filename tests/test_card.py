@@ -85,7 +85,7 @@ def test_json_is_the_cards_object_plus_recall_history_and_next(one):
     one("review", input="\n3\nb\n\nq\n", now=at(T0))
     one("review", input="\n3\nq\n", now=at(T0 + timedelta(minutes=10)))
     now = T0 + timedelta(days=2)
-    cards = {c["id"]: c for c in one.json("cards")}
+    cards = {c["id"]: c for c in one.json("cards", now=at(now))}  # retrievability is now's
     log = one.json("log")
     for card_id in cards:
         data = card_json(one, card_id, now)

@@ -49,7 +49,7 @@ def write(tmp_path: Path, text: str, name: str = "log.csv") -> Path:
 def test_real_log_parses_into_placeholder_cards():
     deck = read_history(REAL_LOG)
     assert deck.name == DECK
-    assert deck.report == {"reviews": 12_580, "cards": 1_205}
+    assert deck.report == {"reviews": 12_580, "cards": 1_205, "history_only": True}
     assert sum(len(card.reviews) for card in deck.cards) == 12_580
     first = deck.cards[0]
     assert first.question == "Card 1711684180217 (imported history)"

@@ -130,7 +130,7 @@ def test_elapsed_days_are_the_schedulers_learner_days(tmp_path, zone):
         settings = scheduling.Settings.from_dict(store.global_settings())
         hour = settings.day_start_hour
         used = hours_apart = 0
-        for card in store.cards(with_reviews=True):
+        for card in store.cards(include_retired=True, with_reviews=True):  # history-only cards
             times = [r.reviewed_at for r in card.reviews]
             expected = [0] + [scheduling.elapsed_days(p, t, settings) for p, t in zip(times, times[1:])]
             assert expected[1:] == [clock.day_number(t, hour) - clock.day_number(p, hour) for p, t in zip(times, times[1:])]
@@ -199,7 +199,7 @@ def synthetic_db(synthetic_template, tmp_path) -> Path:
 
 def replayed_everywhere(store: Store) -> bool:
     """Every card's state and its reviews' prev_* state are the replay of its history under its deck's settings."""
-    for card in store.cards(with_reviews=True):
+    for card in store.cards(include_retired=True, with_reviews=True):
         rows, progress = scheduling.replay(card.id, card.reviews, store.deck_settings(card.deck_id))
         if (card.progress.state, card.progress.stability, card.progress.difficulty, card.progress.due,
                 card.progress.reps, card.progress.lapses) != (progress.state, progress.stability, progress.difficulty,
@@ -282,7 +282,7 @@ def test_a_killed_reschedule_leaves_each_card_on_one_set_and_is_finished_next_ti
     assert store.global_settings()["parameters"] == new  # the setting says which set the job moves to
     old_settings = {**store.global_settings(), "parameters": None}
     on_new = on_old = 0
-    for card in store.cards(with_reviews=True):
+    for card in store.cards(include_retired=True, with_reviews=True):
         settings = store.deck_settings(card.deck_id) if card.id <= cursor else old_settings
         _, progress = scheduling.replay(card.id, card.reviews, settings)
         assert (card.progress.stability, card.progress.due) == (progress.stability, progress.due)

@@ -175,7 +175,7 @@ def test_true_retention_daily_forecast_and_states(history):
 
     states = Counter("suspended" if c["suspended"] else c["state"] for c in cards)
     assert data["states"] == {**{k: states[k] for k in ("new", "learning", "review", "relearning", "suspended")},
-                              "total": len(cards), "unkeyed": 0}
+                              "total": len(cards), "unkeyed": 0, "history_only": 0}
 
 
 def test_calibration_and_retrievability_match_fsrs(history):
@@ -341,3 +341,44 @@ def test_only_the_first_answer_of_a_learner_day_counts(cli, tmp_path, zone):
     counts = cli.json("stats", now="2026-03-07T13:00:00Z")["retention_counts"]
     assert counts["all"] == {"young_failed": 0, "young_passed": 2, "mature_failed": 0, "mature_passed": 0}
     assert counts["today"]["young_passed"] == 1
+
+
+def test_the_cache_of_past_days_gives_what_a_fresh_pass_gives(history, tmp_path):
+    """`srs stats` keeps the log's sums of the days before today; answers added, changed or removed before
+    then (an imported history, a rescheduling, an undo) empty it, and a later day adds the days between."""
+    import json
+    import shutil
+
+    db = tmp_path / "copy.db"
+    shutil.copy(history.db, db)
+    cli = Cli(db)
+
+    def fresh(now: str) -> dict:
+        conn = sqlite3.connect(db)
+        conn.execute("DELETE FROM stats_cache")
+        conn.commit()
+        conn.close()
+        return cli.json("stats", now=now)
+
+    def cached(now: str) -> dict:
+        data = cli.json("stats", now=now)
+        assert sqlite3.connect(db).execute("SELECT count(*) FROM stats_cache").fetchone()[0] == 1
+        return data
+
+    assert cached(NOW) == fresh(NOW) == cached(NOW)
+    later = "2026-12-23T15:00:00Z"  # days later: the cache adds the days between
+    cached(NOW)
+    assert cached(later) == fresh(later)
+    cached(NOW)  # the clock back: recomputed
+    assert cached(NOW) == fresh(NOW)
+    log = tmp_path / "old.csv"  # answers before the cache's end: it is emptied
+    log.write_text("card_id,review_rating,review_time,review_duration\n"
+                   "9001,3,2026-10-01T10:00:00Z,4000\n9001,1,2026-10-03T10:00:00Z,4000\n")
+    cached(NOW)
+    cli("import-history", str(log), now=NOW)
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM stats_cache").fetchone()[0] == 0
+    after = cached(NOW)
+    assert after == fresh(NOW) and after["reviews"] == json.loads(json.dumps(fresh(NOW)))["reviews"]
+    cached(NOW)
+    cli("optimize", "--reset", now=NOW)  # rescheduling rewrites the state before each answer
+    assert cached(NOW) == fresh(NOW)

@@ -1,0 +1,84 @@
+"""Custom study through the real CLI (issue 15, point 5): --new N, --ahead DAYS, --cram QUERY."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from srs.store import Store
+
+BASIC = "# Basic\n\n" + "".join(f"## Question {i}?\nAnswer {i}\n\n" for i in range(8))
+T0 = datetime(2026, 2, 2, 9, 0, tzinfo=timezone.utc)
+
+
+def at(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _deck(tmp_path, cli):
+    (tmp_path / "deck.md").write_text(BASIC)
+    cli("import", str(tmp_path / "deck.md"), now=at(T0))
+
+
+def _studied(cards):
+    return {c["id"]: {k: v for k, v in c.items() if k != "retrievability"} for c in cards}
+
+
+def test_new_allows_more_new_cards_today(tmp_path, cli):
+    _deck(tmp_path, cli)
+    cli("config", "new_per_day", "2", now=at(T0))
+    cli("review", input="\n4\n" * 10 + "q\n", now=at(T0))  # Easy: each new card goes straight to review
+    assert len(cli.json("cards", "-is:new", now=at(T0))) == 2
+    cli("review", input="\n4\n" * 10 + "q\n", now=at(T0))
+    assert len(cli.json("cards", "-is:new", now=at(T0))) == 2  # today's limit is used up
+    out = cli("review", "--new", "3", input="\n4\n" * 10 + "q\n", now=at(T0)).stdout
+    assert len(cli.json("cards", "-is:new", now=at(T0))) == 5 and "3 new" in out
+
+
+def test_ahead_reviews_cards_due_within_the_days_as_early_reviews(tmp_path, cli):
+    _deck(tmp_path, cli)
+    cli("review", input="\n4\n" * 8 + "q\n", now=at(T0))
+    later = T0 + timedelta(days=1)
+    before = cli.json("cards", now=at(later))
+    soonest = min(c["interval_days"] for c in before)
+    assert soonest > 1
+    assert "· 0 review" in cli("review", input="q\n", now=at(later)).stdout  # nothing due today
+    early = cli.json("cards", f"prop:due<={soonest}", now=at(later))  # due within `soonest` learner days
+    out = cli("review", "--ahead", str(soonest), input="\n3\n" * 8 + "q\n", now=at(later)).stdout
+    after = {c["id"]: c for c in cli.json("cards", now=at(later))}
+    assert early and f"· {len(early)} review" in out
+    log = cli.json("log")
+    for card in early:  # answered a day in: FSRS scheduled it from the one day elapsed
+        assert [r["kind"] for r in log if r["card_id"] == card["id"]] == ["learn", "review"]
+        assert after[card["id"]]["reps"] == 2 and after[card["id"]]["due"] > card["due"]
+    untouched = [c for c in before if c["id"] not in {e["id"] for e in early}]
+    assert all(after[c["id"]]["reps"] == 1 for c in untouched)
+
+
+def test_cram_logs_practice_and_leaves_every_state_as_it_was(tmp_path, cli):
+    _deck(tmp_path, cli)
+    cli("review", input="\n4\n" * 3 + "q\n", now=at(T0))
+    later = T0 + timedelta(days=1)
+    before = _studied(cli.json("cards", now=at(later)))
+    log_before = cli.json("log")
+    # Question 1 and 2: Again then Good for the first, undo of an answer, Good...
+    out = cli("review", "--cram", "question 1 or question 2", input="\n1\n\n3\n\n3\n" + "q\n",
+              now=at(later)).stdout
+    assert "no change" in out
+    assert _studied(cli.json("cards", now=at(later))) == before  # no state moved
+    log = cli.json("log")
+    cram = log[len(log_before):]
+    assert [r["kind"] for r in cram] == ["cram", "cram", "cram"] and [r["rating"] for r in cram] == [1, 3, 3]
+    assert cram[0]["card_id"] == cram[2]["card_id"]  # Again showed it again after the other card
+    status = cli.json("status", now=at(later))["decks"][0]
+    assert status["new"] == 5  # cramming a new card does not introduce it
+    stats = cli.json("stats", now=at(later))
+    assert stats["calibration"]["n"] == 0 and stats["calibration"]["same_day"] == 0  # practice is no review
+    store = Store(cli.db)  # a replay of a card's history (optimize, reschedule) leaves practice out
+    histories = store.histories([r["card_id"] for r in cram])
+    assert all(len(h) <= 1 for h in histories.values())
+    store.close()
+    # undo takes a practice answer back
+    cli("review", "--cram", "question 3 or question 4", input="\n3\nu\nq\n", now=at(later))
+    assert len(cli.json("log")) == len(log)
+    result = cli("review", "--cram", "nothing-matches-this", ok=False, now=at(later))
+    assert result.exit_code == 1 and "no card matches" in str(result.exception)
