@@ -111,19 +111,33 @@ def import_(
         same.extend(results or [])
         return results is not None
 
-    specs, skipped = read_sources(paths, with_progress=with_progress, notices=notices, unchanged=unchanged)
-    if write_deck is not None and (len(specs) != 1 or not write_deck.parent.is_dir()):
-        raise SrsError("--write-deck needs exactly one lesson to import" if len(specs) != 1
-                       else f"no such folder for --write-deck: {write_deck.parent}")
-    from srs.media import import_media
+    from srs import outputs
 
-    store = store or _store(ctx, create=True)
-    media = import_media(store.path, specs, store.media_rows)  # files first: the rows go in with the cards
-    results = store.sync_decks(specs, clock.now(), media.rows) + same
+    if write_deck is not None:  # refused before anything is read or written: the database, a source, a device
+        outputs.check_target(write_deck, [(database_path(ctx.find_root().obj["db"], True), "the database")]
+                             + [(path, "a source being imported") for path in paths])
+    specs, skipped = read_sources(paths, with_progress=with_progress, notices=notices, unchanged=unchanged)
+    deck_file = None
+    if write_deck is not None:
+        if len(specs) != 1:
+            raise SrsError("--write-deck needs exactly one lesson to import")
+        from srs.decks import format_deck
+
+        deck_file = outputs.prepare(write_deck, format_deck(specs[0]))  # written whole before the import
+    try:
+        from srs.media import import_media
+
+        store = store or _store(ctx, create=True)
+        media = import_media(store.path, specs, store.media_rows)  # files first: the rows go in with the cards
+        results = store.sync_decks(specs, clock.now(), media.rows) + same
+    except BaseException:
+        if deck_file is not None:
+            deck_file.discard()
+        raise
     if fingerprints:
         store.record_packages(fingerprints, clock.now())
-    if write_deck is not None:
-        _write_deck(specs[0], write_deck)
+    if deck_file is not None:
+        deck_file.commit()  # a rename in a folder already written to
     out = _out()
     for result in results:
         line = (f"{result.deck}: {result.added} added, {result.updated} updated, {result.unchanged} unchanged, "
@@ -156,17 +170,6 @@ def import_(
         out.print(_plain(f"skipped {len(skipped)} file(s) of unknown type: " + ", ".join(map(str, skipped[:5]))))
     if any(r.unkeyed for r in results):
         out.print("Give the missing keys with 'srs key', or when the cards come up in 'srs review'.")
-
-
-def _write_deck(spec, path: Path) -> None:
-    from srs.decks import format_deck
-
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(format_deck(spec), encoding="utf-8")
-        tmp.replace(path)
-    except OSError as error:
-        raise SrsError(f"cannot write the deck file: {error.strerror}", str(path)) from None
 
 
 def _plain(text: str):
@@ -413,17 +416,16 @@ def stats_(
     from srs import clock
     from srs.stats import compute
 
-    if html_file is not None and not html_file.resolve().parent.is_dir():
-        raise SrsError("no such folder for the page", str(html_file))
+    from srs import outputs
+
     store = _store(ctx)
+    if html_file is not None:
+        outputs.check_target(html_file)  # before the work: not the database, not a device
     data = compute(store, clock.now(), _deck_id(store, deck), days)
     if html_file is not None:
         from srs.charts import page
 
-        try:
-            html_file.write_text(page(data), encoding="utf-8")
-        except OSError as error:
-            raise SrsError(f"cannot write the page: {error.strerror}", str(html_file)) from None
+        outputs.write_file(html_file, page(data))  # whole or not at all: the old page stays on any failure
     if as_json:
         print(json.dumps(data, indent=1, ensure_ascii=False))
     elif html_file is not None:
@@ -637,9 +639,12 @@ def export_anki(
     """
     from srs import clock
     from srs.anki.export import export_decks
+    from srs import outputs
     from srs.display import safe
 
-    counts = export_decks(_store(ctx), out, decks, with_progress=with_progress, now=clock.now())
+    store = _store(ctx)
+    outputs.check_target(out)  # before the work: not the database, not a device
+    counts = export_decks(store, out, decks, with_progress=with_progress, now=clock.now())
     print(safe(f"{out}: {counts['cards']:,} card(s) from {counts['decks']} deck(s)"
                + (f" with {counts['revlog']:,} review(s)" if with_progress else "")
                + (f", {counts['media']:,} media file(s)" if counts.get("media") else "")))

@@ -53,7 +53,10 @@ class ImportResult:
 
 class Store:
     def __init__(self, path: str | os.PathLike, *, create: bool = True):
+        from srs import outputs
+
         self.path = Path(path)
+        outputs.protect(self.path)  # no export, page or deck file of this process may be written over it
         self._checkpointer = None  # a background WAL checkpoint (review sessions), if one runs
         if self.path.is_dir():
             raise SrsError("is a directory, not a database file", str(self.path))
