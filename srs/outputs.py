@@ -74,7 +74,7 @@ def check_target(path: str | os.PathLike, protect: Iterable[tuple[str | os.PathL
                 raise SrsError(f"refusing to write over {what} (the same file under another name)", given)
     folder = os.path.dirname(real) or "."
     if not os.path.isdir(folder):
-        raise SrsError("no such folder", given)
+        raise SrsError("cannot write: No such file or directory (no such folder)", given)
     if not os.access(folder, os.W_OK | os.X_OK):
         raise SrsError("cannot write in this folder (permission denied)", given)
     if info is not None and not os.access(real, os.W_OK):

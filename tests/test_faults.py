@@ -1,0 +1,134 @@
+"""Issue 14: outputs never clobber inputs, concurrent sessions, bounds, damaged databases, hostile input."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import HERE, run_srs
+
+LESSON = HERE / "lessons" / "seed.txt"
+DECK = "# Basic\n\n" + "".join(f"## Question {i}?\nAnswer {i}\n\n" for i in range(10))
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def db(tmp_path) -> Path:
+    db = tmp_path / "srs.db"
+    deck = tmp_path / "deck.md"
+    deck.write_text(DECK)
+    assert run_srs("--db", str(db), "import", str(deck)).returncode == 0
+    return db
+
+
+def dump(db: Path) -> list[str]:
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+def one_error(result, *words: str) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1, (result.returncode, result.stderr)
+    assert len(lines) == 1 and lines[0].startswith("srs: error:"), result.stderr
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    return lines[0]
+
+
+# -- 1. outputs never clobber inputs ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["", "-wal", "-shm"])
+@pytest.mark.parametrize("command", ["export", "html", "write-deck"])
+def test_no_output_is_written_over_the_database(db, tmp_path, command, suffix):
+    target = Path(str(db) + suffix)
+    before = dump(db)
+    args = {"export": ("export", "anki", str(target)), "html": ("stats", "--html", str(target)),
+            "write-deck": ("import", str(LESSON), "--write-deck", str(target))}[command]
+    one_error(run_srs("--db", str(db), *args), "refusing to write over the database")
+    assert db.read_bytes()[:16] == b"SQLite format 3\x00" and dump(db) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert run_srs("--db", str(db), "status").returncode == 0
+    assert "AI Engineer" not in run_srs("--db", str(db), "status").stdout  # nothing imported
+
+
+def test_write_deck_onto_the_lesson_itself_is_refused(db, tmp_path):
+    lesson = tmp_path / "lesson.txt"
+    lesson.write_bytes(LESSON.read_bytes())
+    one_error(run_srs("--db", str(db), "import", str(lesson), "--write-deck", str(lesson)),
+              "refusing to write over a source being imported")
+    assert lesson.read_bytes() == LESSON.read_bytes()
+    assert "AI Engineer" not in run_srs("--db", str(db), "status").stdout
+
+
+def test_write_deck_that_cannot_be_written_imports_nothing(db, tmp_path):
+    target = tmp_path / ("x" * 300 + ".md")
+    result = run_srs("--db", str(db), "import", str(LESSON), "--write-deck", str(target))
+    one_error(result, "cannot write")
+    assert "AI Engineer" not in run_srs("--db", str(db), "status").stdout
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("command", ["export", "html", "write-deck"])
+def test_devices_and_pipes_are_refused(db, tmp_path, command):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for target in ("/dev/null", str(fifo)):
+        args = {"export": ("export", "anki", target), "html": ("stats", "--html", target),
+                "write-deck": ("import", str(LESSON), "--write-deck", target)}[command]
+        one_error(run_srs("--db", str(db), *args, timeout=20), "not a regular file")
+    assert Path("/dev/null").is_char_device()
+
+
+def test_a_page_that_cannot_be_written_whole_leaves_the_old_one(db, tmp_path):
+    page = tmp_path / "stats.html"
+    assert run_srs("--db", str(db), "stats", "--html", str(page)).returncode == 0
+    old = page.read_bytes()
+    page.write_bytes(old + b"<!-- the old page -->")
+    old = page.read_bytes()
+
+    assert len(old) > 40_000
+
+    def small_files():  # a disk that fills up after 40 KB: writes beyond fail with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))
+
+    proc = subprocess.run([sys.executable, "-m", "srs", "--db", str(db), "stats", "--html", str(page)],
+                          capture_output=True, text=True, preexec_fn=small_files, timeout=60)
+    assert proc.returncode == 1 and "cannot write" in proc.stderr, proc.stderr
+    assert page.read_bytes() == old
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_outputs_module_writes_whole_files(tmp_path):
+    from srs import outputs
+    from srs.model import SrsError
+
+    target = tmp_path / "a.txt"
+    outputs.write_file(target, "one")
+    assert target.read_text() == "one"
+    with pytest.raises(KeyboardInterrupt):
+        def fill(handle):
+            handle.write(b"partial")
+            raise KeyboardInterrupt
+        outputs.write_file(target, fill)
+    assert target.read_text() == "one" and [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+    link = tmp_path / "hard"
+    os.link(target, link)
+    with pytest.raises(SrsError, match="same file under another name"):
+        outputs.write_file(link, "two", protect=[(target, "a source being imported")])
+    with pytest.raises(SrsError, match="is a folder"):
+        outputs.write_file(tmp_path, "x")
