@@ -28,7 +28,7 @@ from srs.scheduling import Settings
 from srs.store import Store
 
 LEARN_AHEAD = timedelta(minutes=20)
-CHECKPOINT_EVERY = 200  # answers between WAL checkpoints in a long session
+CHECKPOINT_EVERY = 50  # answers between WAL checkpoints: a copy of the .db alone lags by at most this many
 RECOUNT_SECONDS = 30  # how often today's answers are counted again from the store
 
 
@@ -79,6 +79,7 @@ class ReviewSession:
     balancer: scheduling.Balancer | None = None  # chooses the day inside the fuzz window; None: each deck's own
     read_only: bool = False  # only reads the queue (status): leaves the store's checkpoints alone
     _returning: int | None = None  # a card brought back by undo, shown next
+    notices: list[str] = field(default_factory=list)  # races lost, for the learner: see take_notice
 
     def __post_init__(self) -> None:
         if self.deck_id is not None:
@@ -286,6 +287,9 @@ class ReviewSession:
         review_id = self.store.record_answer(card.id, card.progress, review, after)
         if review_id is None:
             return False
+        if self.store.flags(card.id) and not card.progress.suspended:
+            self.notices.append("This card was suspended or buried elsewhere while shown: your answer is kept, "
+                                "and the card stays out of review.")
         right = correct if correct is not None else rating > 1
         balanced_day = None
         balancer = self._balancers.get(card.deck_id) if self.balancer is None else self.balancer
@@ -303,28 +307,43 @@ class ReviewSession:
         self.store.checkpoint()
 
     def undo(self) -> StoredCard | None:
-        """Take back the last answer of this session; the card is shown again next."""
-        while self.answered:
-            last = self.answered.pop()
-            card_id = self.store.undo_answer(last.review_id)
-            self._done = {}  # counted again from the store
-            if card_id is not None:
-                if last.balanced_day is not None:
-                    balancer = self.balancer or self._balancers.get(self.store.card(card_id).deck_id)
-                    if balancer is not None and hasattr(balancer, "remove"):
-                        balancer.remove(last.balanced_day)
-                self._returning = card_id
-                return self.store.card(card_id)
-        return None
+        """Take back this session's last answer (by its own review id); the card is shown again next.
+        None when there is nothing to undo, or when another session answered that card since: then
+        nothing is undone (never an older answer instead) and `take_notice()` says why."""
+        if not self.answered:
+            return None
+        last = self.answered.pop()
+        card_id = self.store.undo_answer(last.review_id)
+        self._done = {}  # counted again from the store
+        if card_id is None:
+            self.notices.append(f"Not undone: card {last.card_id} was answered in another session since "
+                                "this session's answer.")
+            return None
+        if last.balanced_day is not None:
+            balancer = self.balancer or self._balancers.get(self.store.card(card_id).deck_id)
+            if balancer is not None and hasattr(balancer, "remove"):
+                balancer.remove(last.balanced_day)
+        self._returning = card_id
+        return self.store.card(card_id)
+
+    def take_notice(self) -> str | None:
+        """One line for the learner about a race this session lost (an undo refused, a card suspended
+        elsewhere while shown), or None; each notice is given once."""
+        return self.notices.pop(0) if self.notices else None
 
     def suspend(self, card: StoredCard) -> None:
         self.store.set_suspended(card.id, True)
 
     def set_key(self, card: StoredCard, option: str) -> StoredCard:
-        """Record which option of an unkeyed choice card is right, once; returns the card as now stored."""
-        self.store.set_answer(card.id, option, "learner")
-        card.spec.answer = option
-        card.spec.key_source = "learner"
+        """Record which option of an unkeyed choice card is right, once; returns the card as now stored
+        (with the key another session gave meanwhile, if one did: that one stays)."""
+        if self.store.set_answer(card.id, option, "learner"):
+            card.spec.answer = option
+            card.spec.key_source = "learner"
+            return card
+        stored = self.store.card(card.id)
+        self.notices.append("The key was given in another session meanwhile; that one is kept.")
+        card.spec.answer, card.spec.key_source = stored.spec.answer, stored.spec.key_source
         return card
 
     def summary(self) -> Summary:

@@ -646,12 +646,18 @@ class Store:
     def record_answer(self, card_id: int, before: Progress, review: Review, after: Progress) -> int | None:
         """Log an answer and store the card's new state, in one transaction.
 
-        Returns the review's id, or None when the card changed since `before` was read
-        (another session answered it first): nothing is written then.
+        Returns the review's id, or None when the card was answered since `before` was read
+        (another session answered it first): nothing is written then. The answer sets only the
+        scheduling columns: a suspension or bury made meanwhile elsewhere (`srs suspend`, another
+        session) stays as it is (see `flags`).
         """
         with self.write() as conn:
-            current = conn.execute("SELECT reps, suspended FROM card_state WHERE card_id = ?", (card_id,)).fetchone()
-            if current is None or current[0] != before.reps:
+            written = conn.execute(  # compare-and-set on what the session read: the card's answer count
+                "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, last_review = ?, "
+                "reps = ?, lapses = ?, interval_days = NULL WHERE card_id = ? AND reps = ?",
+                (STATE_NAMES.index(after.state), after.step, after.stability, after.difficulty, _t(after.due),
+                 _t(after.last_review), after.reps, after.lapses, card_id, before.reps)).rowcount
+            if not written:
                 return None
             review_id = conn.execute(
                 "INSERT INTO reviews (card_id, reviewed_at, rating, kind, duration_ms, choice, correct, due_after, "
@@ -661,13 +667,19 @@ class Store:
                  review.duration_ms, review.choice, None if review.correct is None else int(review.correct),
                  _t(after.due), STATE_NAMES.index(before.state), before.step, before.stability, before.difficulty,
                  _t(before.due), _t(before.last_review), before.reps, before.lapses)).lastrowid
-            self._write_progress(card_id, after)
         return review_id
 
-    def undo_answer(self, review_id: int) -> int | None:
-        """Remove a logged answer and restore the card exactly as it was before it.
+    def flags(self, card_id: int) -> int:
+        """A card's suspension as stored: 0 none, 1 suspended, 2 buried for the day."""
+        row = self.conn.execute("SELECT suspended FROM card_state WHERE card_id = ?", (card_id,)).fetchone()
+        return 0 if row is None else row[0]
 
-        Only the card's latest answer can be undone; returns the card id, or None.
+    def undo_answer(self, review_id: int) -> int | None:
+        """Remove a logged answer and restore the card's schedule exactly as it was before it.
+
+        Only the card's latest answer can be undone (compare-and-set on its answer count and the
+        latest review id): returns the card id, or None when the answer is gone or another session
+        answered the card since. Suspension and burying are left as they are.
         """
         with self.write() as conn:
             row = conn.execute(
@@ -676,12 +688,14 @@ class Store:
             if row is None:
                 return None
             card_id = row[0]
-            reps = conn.execute("SELECT reps FROM card_state WHERE card_id = ?", (card_id,)).fetchone()[0]
-            if reps != row[7] + 1:
+            latest = conn.execute("SELECT max(id) FROM reviews WHERE card_id = ?", (card_id,)).fetchone()[0]
+            if latest != review_id:
                 return None  # answered again since (in another session)
-            conn.execute(
-                "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, last_review = ?, "
-                "reps = ?, lapses = ? WHERE card_id = ?", (*row[1:], card_id))
+            if not conn.execute(
+                    "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, "
+                    "last_review = ?, reps = ?, lapses = ? WHERE card_id = ? AND reps = ?",
+                    (*row[1:], card_id, row[7] + 1)).rowcount:
+                return None
             conn.execute("DELETE FROM reviews WHERE id = ?", (review_id,))
         return card_id
 
@@ -694,11 +708,13 @@ class Store:
                                 (int(suspended), card_id)).rowcount == 0:
                     raise SrsError(f"no card with id {card_id} (see 'srs cards')")
 
-    def set_answer(self, card_id: int, answer: str, key_source: str = "learner") -> None:
-        """Record the key of a choice card (or the answer of a basic one) given by the learner."""
+    def set_answer(self, card_id: int, answer: str, key_source: str = "learner") -> bool:
+        """Record the key of a choice card (or the answer of a basic one) given by the learner, only
+        while it has none (compare-and-set): False when another session gave one meanwhile."""
         with self.write() as conn:
-            conn.execute("UPDATE cards SET answer = ?, key_source = ?, updated_at = updated_at WHERE id = ?",
-                         (answer, key_source, card_id))
+            return conn.execute(
+                "UPDATE cards SET answer = ?, key_source = ?, updated_at = updated_at WHERE id = ? "
+                "AND (answer IS NULL OR answer = '')", (answer, key_source, card_id)).rowcount > 0
 
     def unkeyed_cards(self, deck_id: int | None = None, *, blank_answers: bool = False) -> list[StoredCard]:
         """Choice cards whose key is unknown (and, if asked, basic cards with no answer yet)."""

@@ -132,3 +132,97 @@ def test_outputs_module_writes_whole_files(tmp_path):
         outputs.write_file(link, "two", protect=[(target, "a source being imported")])
     with pytest.raises(SrsError, match="is a folder"):
         outputs.write_file(tmp_path, "x")
+
+
+# -- 2. concurrent sessions ------------------------------------------------------------------
+
+TWO = "# Two\n\n## First?\nOne\n\n## Second?\nTwo\n"
+
+
+def test_undo_takes_back_only_this_sessions_own_answer(tmp_path):
+    from test_reliability import read_until, send, start
+
+    db = tmp_path / "srs.db"
+    deck = tmp_path / "two.md"
+    deck.write_text(TWO)
+    assert run_srs("--db", str(db), "import", str(deck)).returncode == 0
+    a = start(db, "review", now="2026-02-01T09:00:00Z")
+    try:
+        for rating in ("3", "1"):  # card 1 Good (due in 10m), card 2 Again (due in 1m)
+            read_until(a, "Enter shows the answer")
+            send(a, "")
+            read_until(a, "Rate 1-4")
+            send(a, rating)
+        b = start(db, "review", now="2026-02-01T09:05:00Z")  # only card 2 is due for b
+        try:
+            read_until(b, "Second?")
+            read_until(b, "Enter shows the answer")
+            send(b, "")
+            read_until(b, "Rate 1-4")
+            send(b, "3")
+            read_until(b, "Enter shows the answer")  # card 1 comes next in b (learn-ahead)
+            send(b, "q")
+            assert b.wait(20) == 0
+        finally:
+            b.kill()
+        read_until(a, "Second?")  # a shows card 2 again (learn-ahead)
+        read_until(a, "q quit): ")
+        send(a, "u")
+        seen = read_until(a, "q quit): ")
+        assert "Not undone: card 2 was answered in another session" in seen, seen
+        send(a, "q")
+        assert a.wait(20) == 0
+    finally:
+        a.kill()
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT card_id, rating FROM reviews ORDER BY id").fetchall() == [(1, 3), (2, 1), (2, 3)]
+
+
+def suspended_meanwhile(tmp_path, how: str):
+    from srs.session import ReviewSession
+    from srs.store import Store
+
+    db = tmp_path / "srs.db"
+    deck = tmp_path / "two.md"
+    deck.write_text(TWO)
+    assert run_srs("--db", str(db), "import", str(deck)).returncode == 0
+    session = ReviewSession(Store(db))
+    card = session.next_card()
+    shown = session.show(card)
+    if how == "suspend":
+        assert run_srs("--db", str(db), "suspend", str(card.id)).returncode == 0
+    else:
+        sqlite3.connect(db, isolation_level=None).execute(
+            "UPDATE card_state SET suspended = 2, buried_until = '2999-01-01T00:00:00.000000Z' WHERE card_id = ?",
+            (card.id,))
+    assert session.answer(shown, 3, 1000)
+    return db, card.id, session
+
+
+@pytest.mark.parametrize("how", ["suspend", "bury"])
+def test_an_answer_never_unsuspends_a_card_suspended_elsewhere(tmp_path, how):
+    db, card_id, session = suspended_meanwhile(tmp_path, how)
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT suspended, reps FROM card_state WHERE card_id = ?", (card_id,)).fetchone() == (
+        1 if how == "suspend" else 2, 1)
+    assert "stays out of review" in session.take_notice() and session.take_notice() is None
+    assert session.undo() is not None  # undo restores the schedule, not the suspension
+    assert conn.execute("SELECT suspended, reps FROM card_state WHERE card_id = ?", (card_id,)).fetchone() == (
+        1 if how == "suspend" else 2, 0)
+
+
+def test_a_key_given_elsewhere_is_kept(tmp_path):
+    from srs.session import ReviewSession
+    from srs.store import Store
+
+    db = tmp_path / "srs.db"
+    deck = tmp_path / "choice.md"
+    deck.write_text("# C\n\n## Pick?\n- [ ] a\n- [ ] b\n")
+    assert run_srs("--db", str(db), "import", str(deck)).returncode == 0
+    here, there = ReviewSession(Store(db)), Store(db)
+    card = here.next_card()
+    assert card.spec.answer is None
+    assert there.set_answer(card.id, "b")
+    card = here.set_key(card, "a")
+    assert card.spec.answer == "b" and there.card(card.id).spec.answer == "b"
+    assert "kept" in here.take_notice()
