@@ -45,12 +45,20 @@ def main_options(
     ctx.obj = {"db": db}
 
 
+# Commands that write: before they start, the database is checked whole (PRAGMA quick_check) and writable
+# (read-only file or folder, full disk, lock: each its own message), so nothing fails after a learner's answer.
+WRITE_COMMANDS = {"import", "review", "key", "suspend", "bury", "unbury", "optimize", "import-history", "edit"}
+
+
 def _store(ctx: typer.Context, create: bool = False):
     """The store; commands that only read (or review) refuse a database that does not exist yet."""
     from srs.entry import database_path
     from srs.store import Store
 
-    return Store(database_path(ctx.find_root().obj["db"], create))
+    store = Store(database_path(ctx.find_root().obj["db"], create))
+    if ctx.info_name in WRITE_COMMANDS:
+        store.check_writable()
+    return store
 
 
 def _out(soft_wrap: bool = True):
@@ -614,6 +622,50 @@ def import_history(
     print(_plain(f"{data['deck']}: {data['cards_added']:,} card(s) added with {data['reviews_added']:,} review(s)"
                  + (f"; {data['cards_already_present']:,} card(s) already imported, left as they are"
                     if data["cards_already_present"] else "")))
+
+
+# -- check ----------------------------------------------------------------------------
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    repair: Optional[Path] = typer.Option(None, "--repair", metavar="OUT", help="Recover what SQLite can read "
+                                          "into this new database file; the damaged one is left as it is.",
+                                          dir_okay=False),
+) -> None:
+    """Check the database whole (SQLite's full integrity check); with --repair, recover a damaged one.
+
+    Commands that write check the database quickly first and refuse a damaged one. Then
+    'srs check --repair NEW.db' copies every row SQLite can still read into NEW.db (with
+    sqlite3's .recover when the sqlite3 program is installed, else row by row), and you
+    continue with 'srs --db NEW.db ...' once you are happy with it.
+
+    Examples: srs check; srs check --repair recovered.db
+    """
+    from srs import recovery
+    from srs.entry import database_path
+
+    path = database_path(ctx.find_root().obj["db"], False)
+    problems = recovery.check(path)
+    if repair is None:
+        if problems:
+            for problem in problems[:20]:
+                print(_plain(f"  {problem}"))
+            raise SrsError(f"the database is damaged ({len(problems)} problem(s) above); "
+                           "'srs check --repair NEW.db' recovers what it can into a new file", str(path))
+        print(_plain(f"{path}: ok (SQLite's integrity check finds nothing wrong)"))
+        return
+    result = recovery.recover(path, repair)
+    counts = ", ".join(f"{result['tables'][name]:,} {name}" for name in ("decks", "cards", "reviews")
+                       if name in result["tables"])
+    print(_plain(f"{repair}: recovered by {result['method']}: {counts}; "
+                 + ("the new file checks whole." if not result["problems"]
+                    else f"the new file still has problems: {result['problems'][0]}")))
+    if not problems:
+        print("(the database had no problems; the new file is a plain copy)")
+    print(_plain(f"{path} is left as it was. Check the new file with 'srs --db {repair} status' "
+                 "before you use it."))
 
 
 # -- anki -----------------------------------------------------------------------------

@@ -68,12 +68,13 @@ class Store:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as error:
                 raise SrsError(f"cannot create the database folder: {error.strerror}", str(self.path)) from None
+        self.on_busy: Callable[[], None] | None = _tell_waiting  # said once while a write waits for another srs
         try:
             self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
             self._check_and_migrate(fresh)
             self._unbury()
-        except sqlite3.DatabaseError as error:
-            raise SrsError(f"not a usable srs database ({error})", str(self.path)) from None
+        except sqlite3.Error as error:
+            raise explain(error, self.path) from None
 
     # -- opening -------------------------------------------------------------------
 
@@ -131,10 +132,61 @@ class Store:
         self.wait_for_checkpoint()
         self.conn.close()
 
+    def check_writable(self) -> None:
+        """Before a command that writes (review, import, ...) does anything: the database is whole
+        (`PRAGMA quick_check`) and can be written now (a write tried and rolled back), or a one-line
+        error says why not (damaged, read-only file or folder, disk full, locked), before the learner
+        answers anything."""
+        try:
+            problems = [row[0] for row in self.conn.execute("PRAGMA quick_check(3)")]
+        except sqlite3.DatabaseError as error:
+            raise explain(error, self.path) from None
+        if problems != ["ok"]:
+            raise SrsError("the database is damaged (" + "; ".join(problems)[:200] + "); nothing was written. "
+                           "'srs check --repair NEW.db' recovers what it can into a new file", str(self.path))
+        try:
+            with self.write() as conn:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                conn.execute(f"PRAGMA user_version = {int(version)}")  # a real write, rolled back below
+                raise _Probe
+        except _Probe:
+            pass
+        except sqlite3.Error as error:
+            raise explain(error, self.path) from None
+
+    def integrity(self) -> list[str]:
+        """`PRAGMA integrity_check`: ["ok"] or the problems SQLite finds (at most 100)."""
+        return [row[0] for row in self.conn.execute("PRAGMA integrity_check(100)")]
+
+    def _begin(self) -> None:
+        """BEGIN IMMEDIATE, waiting as long as another program holds the write lock: after a first
+        BUSY_TIMEOUT_MS, `on_busy` tells the learner once, then it waits on (Ctrl-C quits).
+        Nothing the learner gave is dropped meanwhile: the caller's write is only delayed."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error):
+                raise
+        if self.on_busy is not None:
+            self.on_busy()
+        self.conn.execute("PRAGMA busy_timeout = 1000")  # back in Python every second: Ctrl-C is heard
+        try:
+            while True:
+                try:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as error:
+                    if not _is_busy(error):
+                        raise
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; rolled back entirely on any error or interruption."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        """One write transaction; rolled back entirely on any error or interruption. Waits for
+        another program's write to finish, however long (see `_begin`)."""
+        self._begin()
         try:
             yield self.conn
         except BaseException:
@@ -1128,6 +1180,64 @@ class Store:
     def _in_write(self) -> None:
         if not self.conn.in_transaction:
             raise RuntimeError("this store method runs inside `Store.write()`")
+
+
+class _Probe(Exception):
+    """Rolls back the write `check_writable` tries."""
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    return getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or (
+        "locked" in str(error))
+
+
+def _tell_waiting() -> None:
+    import sys
+
+    print("srs: waiting for another srs (or program) to finish with the database... (Ctrl-C quits; "
+          "nothing you answered is lost)", file=sys.stderr, flush=True)
+
+
+def explain(error: sqlite3.Error, path: Path) -> SrsError:
+    """What an SQLite error at open (or at a write) means for the learner, in one true line."""
+    code = getattr(error, "sqlite_errorcode", None)
+    primary = code & 0xFF if code is not None else None
+    folder = path.parent if str(path.parent) else Path(".")
+    where = str(path)
+    if primary == sqlite3.SQLITE_READONLY or "readonly" in str(error):
+        if not os.access(folder, os.W_OK):
+            return SrsError("the folder is read-only: srs writes its -wal and -shm files beside the database; "
+                            "make the folder writable or move the database", where)
+        return SrsError("the database file is read-only (check its permissions, or copy it somewhere you "
+                        "can write)", where)
+    if primary == sqlite3.SQLITE_CANTOPEN:
+        if not folder.is_dir():
+            return SrsError("cannot open the database: its folder does not exist", where)
+        if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.R_OK | os.W_OK)):
+            return SrsError("cannot open the database: permission denied (the file or its folder is read-only "
+                            "or not yours)", where)
+        return SrsError(f"cannot open the database ({error})", where)
+    if primary == sqlite3.SQLITE_FULL or (primary == sqlite3.SQLITE_IOERR and _disk_full(folder)):
+        return SrsError("the disk is full: free some space and try again (nothing was written)", where)
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return SrsError("the database is locked by another program (another srs, a sync tool?); try again "
+                        "when it is done", where)
+    if primary == sqlite3.SQLITE_NOTADB:
+        return SrsError("not an srs database (not an SQLite file at all); choose another --db", where)
+    if primary == sqlite3.SQLITE_CORRUPT:
+        return SrsError("the database is damaged; nothing was written. 'srs check' tells more and "
+                        "'srs check --repair NEW.db' recovers what it can into a new file", where)
+    if primary == sqlite3.SQLITE_IOERR:
+        return SrsError(f"the disk could not be read or written ({error})", where)
+    return SrsError(f"not a usable srs database ({error})", where)
+
+
+def _disk_full(folder: Path) -> bool:
+    try:
+        info = os.statvfs(folder)
+    except OSError:
+        return False
+    return info.f_bavail * info.f_frsize < 64 * 1024
 
 
 @dataclass
