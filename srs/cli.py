@@ -718,8 +718,10 @@ def run(argv: list[str] | None = None) -> int:
             sys.exit(2)
         where = f"srs {ctx.command_path.split(' ', 1)[1]} --help" if ctx and " " in ctx.command_path else "srs --help"
         fail(f"{error.format_message()} (see '{where}')", error.exit_code)
-    except typer.Abort:
-        sys.exit(130)
+    except typer.Abort:  # click's answer to Ctrl-C (and to end of input at a confirmation)
+        from srs.entry import interrupted
+
+        interrupted()
 
 
 def main(argv: list[str] | None = None) -> None:
