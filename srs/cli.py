@@ -710,7 +710,12 @@ def run(argv: list[str] | None = None) -> int:
     from srs.entry import fail
 
     try:
-        return app(args=argv, prog_name="srs", standalone_mode=False) or 0
+        code = app(args=argv, prog_name="srs", standalone_mode=False) or 0
+        if code == 130:  # typer's answer to Ctrl-C inside a command: said in one line like any other
+            from srs.entry import interrupted
+
+            interrupted()
+        return code
     except typer.TyperException as error:
         ctx = getattr(error, "ctx", None)
         if type(error).__name__ == "NoArgsIsHelpError":

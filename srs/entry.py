@@ -66,7 +66,7 @@ def _prepare_process() -> None:
         from datetime import datetime, timezone
 
         try:
-            for moment in (datetime(1970, 1, 2, tzinfo=timezone.utc), datetime.now(timezone.utc),
+            for moment in (datetime(1970, 1, 2, tzinfo=timezone.utc), datetime(2030, 6, 1, tzinfo=timezone.utc),
                            datetime(2199, 12, 30, tzinfo=timezone.utc)):
                 moment.astimezone()
         except (ValueError, OverflowError, OSError):
@@ -130,6 +130,8 @@ def guarded(command: Callable[[], int | None]) -> None:
         from srs.store import explain
 
         fail(explain(error, Path(os.environ.get("SRS_DB") or "the database")).message)
+    except OverflowError:  # a number beyond what SQLite or a date can hold, given where no bound caught it
+        fail("a number given is out of range (ids and counts are at most 9223372036854775807)")
     except RecursionError:
         fail("the input is nested too deeply to read", 1)
     except MemoryError:

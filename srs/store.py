@@ -500,7 +500,8 @@ class Store:
         "JOIN card_state s ON s.card_id = c.id ")
 
     def card(self, card_id: int) -> StoredCard:
-        row = self.conn.execute(self._CARD_SQL + "WHERE c.id = ?", (card_id,)).fetchone()
+        row = self.conn.execute(self._CARD_SQL + "WHERE c.id = ?", (card_id,)).fetchone() if (
+            -2 ** 63 <= card_id < 2 ** 63) else None
         if row is None:
             raise SrsError(f"no card with id {card_id}")
         return _stored(row)
@@ -754,6 +755,9 @@ class Store:
     def set_suspended(self, card_ids: int | list[int], suspended: bool = True) -> None:
         """Suspend (or unsuspend) cards, all or none: an unknown id changes nothing."""
         ids = [card_ids] if isinstance(card_ids, int) else list(card_ids)
+        for card_id in ids:
+            if not 0 < card_id < 2 ** 63:
+                raise SrsError(f"no card with id {card_id} (see 'srs cards')")
         with self.write() as conn:
             for card_id in ids:
                 if conn.execute("UPDATE card_state SET suspended = ? WHERE card_id = ?",

@@ -226,3 +226,112 @@ def test_a_key_given_elsewhere_is_kept(tmp_path):
     card = here.set_key(card, "a")
     assert card.spec.answer == "b" and there.card(card.id).spec.answer == "b"
     assert "kept" in here.take_notice()
+
+
+# -- 3. bounds and clear messages ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args, words", [
+    (("suspend", "99999999999999999999"), "no card with id 99999999999999999999"),
+    (("card", "99999999999999999999"), "out of range"),
+    (("config", "new_per_day", "99999999999999999999"), "0-100000"),
+    (("config", "reviews_per_day", "-1"), "0-100000"),
+    (("config", "maximum_interval", "99999999"), "1-36500"),
+    (("config", "desired_retention", "nan"), "0.70-0.99"),
+    (("config", "learning_steps", "1 inf"), "at most 1440"),
+    (("config", "relearning_steps", " ".join(["1"] * 21)), "up to 20 steps"),
+])
+def test_numbers_out_of_range_are_refused_at_the_edge(db, args, words):
+    one_error(run_srs("--db", str(db), *args), words)
+    assert run_srs("--db", str(db), "status").returncode == 0
+    assert run_srs("--db", str(db), "stats", "--json").returncode == 0
+
+
+@pytest.mark.parametrize("time, words", [
+    ("0001-01-01T00:00:00Z", "review_time 0001-01-01 is out of range"),
+    ("9999-12-31T23:59:59Z", "review_time 9999-12-31 is out of range"),
+    ("9999-12-31T23:59:59-01:00", "out of range"),
+    ("1969-12-31T23:59:59Z", "out of range"),
+    ("99999999999999999", "after 2200"),
+])
+def test_history_times_outside_1970_2200_are_refused_with_file_and_line(db, tmp_path, time, words):
+    log = tmp_path / "log.csv"
+    log.write_text("card_id,review_rating,review_time,review_duration\n1,3,2024-01-01T10:00:00Z,5000\n"
+                   f"2,3,{time},5000\n")
+    line = one_error(run_srs("--db", str(db), "import-history", str(log)), words)
+    assert f"{log}:3:" in line
+    assert run_srs("--db", str(db), "stats", "--json").returncode == 0
+
+
+def test_huge_durations_and_ids_in_a_history_are_refused(db, tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text("card_id,review_rating,review_time,review_duration\n1,3,2024-01-01T10:00:00Z,99999999999999\n")
+    one_error(run_srs("--db", str(db), "import-history", str(log)), ":2:", "more than a day")
+    log.write_text("card_id,review_rating,review_time\n99999999999999999999,3,2024-01-01T10:00:00Z\n")
+    one_error(run_srs("--db", str(db), "import-history", str(log)), ":2:", "card_id is too large")
+
+
+@pytest.mark.parametrize("zone", ["UTC+24", "XYZ-25"])
+def test_a_time_zone_python_cannot_use_warns_and_uses_utc(db, zone):
+    result = run_srs("--db", str(db), "status", env={"TZ": zone})
+    assert result.returncode == 0 and "Basic" in result.stdout
+    assert result.stderr.strip() == f"srs: warning: the time zone TZ={zone} cannot be used; using UTC"
+    assert run_srs("--db", str(db), "stats", env={"TZ": zone}).returncode == 0
+
+
+def test_output_that_cannot_show_a_character_gets_a_replacement(tmp_path):
+    db = tmp_path / "srs.db"
+    deck = tmp_path / "deck.md"
+    deck.write_text("# Déck 漢字\n\n## Qué?\nÄ\n")
+    for args in (("import", str(deck)), ("status",), ("cards",), ("log",), ("import", str(tmp_path / "ñ.md"))):
+        result = run_srs("--db", str(db), *args, env={"PYTHONIOENCODING": "ascii"})
+        assert "internal error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert "D?ck ??" in run_srs("--db", str(db), "status", env={"PYTHONIOENCODING": "ascii"}).stdout
+
+
+def test_invalid_utf8_piped_into_key_is_not_an_internal_error(tmp_path):
+    db = tmp_path / "srs.db"
+    deck = tmp_path / "deck.md"
+    deck.write_text("# C\n\n## Pick?\n- [ ] a\n- [ ] b\n")
+    assert run_srs("--db", str(db), "import", str(deck)).returncode == 0
+    proc = subprocess.run([sys.executable, "-m", "srs", "--db", str(db), "key"], input=b"\xff\xfe\x80\n\n",
+                          capture_output=True, timeout=60)
+    assert proc.returncode == 0 and b"still without a key" in proc.stdout, proc.stderr
+
+
+def test_ctrl_c_at_any_moment_is_one_line_and_130(db, tmp_path):
+    import random
+    import signal
+    import time
+
+    rng = random.Random(14)
+    deck = tmp_path / "deck.md"
+    for number in range(12):
+        args = rng.choice([("status",), ("cards",), ("stats",), ("import", str(deck)), ("log", "--csv")])
+        proc = subprocess.Popen([sys.executable, "-m", "srs", "--db", str(db), *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        time.sleep(0.08 + 0.02 * number)  # after Python's own start-up, from srs's first import on
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        lines = err.decode().strip().splitlines()
+        assert b"Traceback" not in err and proc.returncode in (0, 130, -signal.SIGINT), (args, proc.returncode, err)
+        if proc.returncode == -signal.SIGINT:  # before Python set up its handler: killed, silently
+            assert err == b""
+        if proc.returncode == 130:
+            assert lines == ["srs: interrupted"], err
+    assert dump(db)
+
+
+def test_escape_sequences_in_names_are_shown_not_run(db, tmp_path):
+    evil = "\x1b]52;c;ZXZpbA==\x07\x1b[2J\x1b]0;title\x07"
+    result = run_srs("--db", str(db), "review", f"deck{evil}")
+    line = one_error(result, "no deck named", "decks: Basic")
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr and "\\x1b]52" in line
+    result = run_srs("--db", str(db), "import", str(tmp_path / f"file{evil}.md"))
+    assert "\x1b" not in result.stderr and "\\x1b[2J" in one_error(result, "no such file")
+    deck = tmp_path / "named.md"
+    deck.write_text(f"# Named{evil}\n\n## Q?\nA\n")
+    result = run_srs("--db", str(db), "import", str(deck))
+    assert result.returncode == 0 and "\x1b" not in result.stdout
+    result = run_srs("--db", str(db), "review", "nope")
+    assert "\x1b" not in result.stderr and "Named\\x1b]52" in one_error(result, "no deck named")
