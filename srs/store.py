@@ -26,7 +26,8 @@ from srs.model import CardSpec, DeckSpec, ImportedSchedule, NoteSpec, NoteType, 
 
 STATE_NAMES = ("new", "learning", "review", "relearning")
 KIND_NAMES = ("learn", "review", "relearn")
-BUSY_TIMEOUT_MS = 10_000
+BUSY_TIMEOUT_MS = 10_000  # while opening (and migrating) a database another srs is writing
+WAIT_MS = 1_000  # then: a write waiting for another program's lock tells the learner after this, and waits on
 RESCHEDULE_CHUNK = 2_000  # reviews replayed per transaction of a rescheduling (about 0.3 s at 1,000,000 reviews)
 
 
@@ -72,6 +73,7 @@ class Store:
         try:
             self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
             self._check_and_migrate(fresh)
+            self.conn.execute(f"PRAGMA busy_timeout = {WAIT_MS}")  # writes wait on in `_begin`, saying so
             self._unbury()
         except sqlite3.Error as error:
             raise explain(error, self.path) from None
@@ -160,7 +162,7 @@ class Store:
 
     def _begin(self) -> None:
         """BEGIN IMMEDIATE, waiting as long as another program holds the write lock: after a first
-        BUSY_TIMEOUT_MS, `on_busy` tells the learner once, then it waits on (Ctrl-C quits).
+        WAIT_MS, `on_busy` tells the learner once, then it waits on (Ctrl-C quits).
         Nothing the learner gave is dropped meanwhile: the caller's write is only delayed."""
         try:
             self.conn.execute("BEGIN IMMEDIATE")
@@ -170,17 +172,13 @@ class Store:
                 raise
         if self.on_busy is not None:
             self.on_busy()
-        self.conn.execute("PRAGMA busy_timeout = 1000")  # back in Python every second: Ctrl-C is heard
-        try:
-            while True:
-                try:
-                    self.conn.execute("BEGIN IMMEDIATE")
-                    return
-                except sqlite3.OperationalError as error:
-                    if not _is_busy(error):
-                        raise
-        finally:
-            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        while True:  # each try waits WAIT_MS, then Python runs: Ctrl-C is heard within a second
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error):
+                    raise
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:

@@ -338,3 +338,158 @@ def test_escape_sequences_in_names_are_shown_not_run(db, tmp_path):
     assert result.returncode == 0 and "\x1b" not in result.stdout
     result = run_srs("--db", str(db), "review", "nope")
     assert "\x1b" not in result.stderr and "Named\\x1b]52" in one_error(result, "no deck named")
+
+
+# -- busy, read-only, full, damaged ----------------------------------------------------------------
+
+
+def test_a_review_waits_for_a_busy_database_and_keeps_the_answer(db):
+    import time
+
+    from test_reliability import read_until, send, start
+
+    proc = start(db, "review")
+    holder = sqlite3.connect(db, isolation_level=None)
+    try:
+        read_until(proc, "Enter shows the answer")
+        holder.execute("BEGIN IMMEDIATE")  # another program holds the write lock, for longer than any timeout
+        holder.execute("UPDATE settings SET value = value")
+        send(proc, "")
+        read_until(proc, "Rate 1-4")
+        send(proc, "3")
+        read_until(proc, "waiting for another srs", timeout=20)
+        time.sleep(2.5)
+        assert proc.poll() is None  # still waiting, not ended
+        holder.execute("COMMIT")
+        read_until(proc, "Enter shows the answer")  # the next card: the answer went in
+        send(proc, "q")
+        assert proc.wait(20) == 0
+    finally:
+        proc.kill()
+        holder.close()
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM reviews").fetchone()[0] == 1
+
+
+def damage(db: Path) -> None:
+    """Overwrite one page in the middle of the cards table's b-tree (quick_check sees it)."""
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    data = bytearray(db.read_bytes())
+    page = pages // 2
+    data[size * (page - 1):size * page] = b"\xa5" * size
+    db.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def big(tmp_path) -> Path:
+    db = tmp_path / "big.db"
+    deck = tmp_path / "big.md"
+    deck.write_text("# Big\n\n" + "".join(f"## Question number {i} about something long enough?\nAnswer {i}\n\n"
+                                         for i in range(800)))
+    assert run_srs("--db", str(db), "import", str(deck)).returncode == 0
+    return db
+
+
+def test_a_damaged_database_is_refused_before_anything_is_written_and_can_be_recovered(big, tmp_path):
+    damage(big)
+    before = digest(big)
+    for args in (("review",), ("import", str(tmp_path / "big.md")), ("suspend", "1"), ("key",)):
+        one_error(run_srs("--db", str(big), *args), "damaged")
+        assert digest(big) == before and not Path(str(big) + "-wal").exists()
+    result = run_srs("--db", str(big), "check")
+    assert result.returncode == 1 and "damaged" in result.stderr
+    out = tmp_path / "recovered.db"
+    result = run_srs("--db", str(big), "check", "--repair", str(out))
+    assert result.returncode == 0 and "the new file checks whole" in result.stdout, result.stdout + result.stderr
+    assert digest(big) == before
+    assert run_srs("--db", str(out), "check").returncode == 0
+    cards = sqlite3.connect(out).execute("SELECT count(*) FROM cards").fetchone()[0]
+    assert 500 < cards < 800  # what the damaged page held is lost, the rest is there
+    assert run_srs("--db", str(out), "status").returncode == 0
+    one_error(run_srs("--db", str(big), "check", "--repair", str(big)), "refusing to write over the database")
+
+
+def test_check_on_a_whole_database(db):
+    result = run_srs("--db", str(db), "check")
+    assert result.returncode == 0 and "ok" in result.stdout
+
+
+def as_nobody():
+    os.setgid(65534)
+    os.setuid(65534)
+
+
+def run_as_nobody(*args: str):
+    return subprocess.run([sys.executable, "-m", "srs", *args], capture_output=True, text=True, timeout=60,
+                          preexec_fn=as_nobody, env={**os.environ, "HOME": "/tmp"}, cwd="/")
+
+
+@pytest.fixture
+def shared(tmp_path_factory) -> Path:
+    """A folder that the user nobody can read but not write, holding a database nobody cannot write."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="srs-ro-", dir="/tmp"))
+    deck = folder / "deck.md"
+    deck.write_text(DECK)
+    assert run_srs("--db", str(folder / "srs.db"), "import", str(deck)).returncode == 0
+    os.chmod(folder, 0o755)
+    yield folder
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a command as another user")
+def test_read_only_file_and_folder_each_have_their_own_message(shared, tmp_path):
+    try:
+        probe = run_as_nobody("--version")
+    except PermissionError:
+        probe = None
+    if probe is None or probe.returncode != 0:
+        pytest.skip("python cannot run as the user nobody here (test_read_only_error_messages covers the words)")
+    db = shared / "srs.db"
+    # a read-only folder (and file): said before the first answer
+    result = run_as_nobody("--db", str(db), "review")
+    one_error(result, "read-only")
+    # a writable folder, a read-only file
+    os.chmod(shared, 0o777)
+    result = run_as_nobody("--db", str(db), "review")
+    one_error(result, "the database file is read-only")
+    result = run_as_nobody("--db", str(db), "import", str(shared / "deck.md"))
+    one_error(result, "the database file is read-only")
+
+
+def test_a_full_disk_at_open_says_so(tmp_path):
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
+
+    deck = tmp_path / "deck.md"
+    deck.write_text(DECK)
+    proc = subprocess.run([sys.executable, "-m", "srs", "--db", str(tmp_path / "new.db"), "import", str(deck)],
+                          capture_output=True, text=True, preexec_fn=small_files, timeout=60)
+    assert proc.returncode == 1 and "not a usable" not in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_not_an_srs_file_says_so(tmp_path):
+    other = tmp_path / "notes.db"
+    sqlite3.connect(other).execute("CREATE TABLE notes (x)")
+    one_error(run_srs("--db", str(other), "review"), "not an srs database (it is some other SQLite file)")
+    text = tmp_path / "text.db"
+    text.write_text("hello " * 1000)
+    one_error(run_srs("--db", str(text), "review"), "not an SQLite file at all")
+
+
+def test_read_only_error_messages(db, monkeypatch):
+    from srs import store as store_module
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    with pytest.raises(sqlite3.OperationalError) as caught:
+        conn.execute("UPDATE settings SET value = value")
+    assert "the database file is read-only" in store_module.explain(caught.value, db).message
+    monkeypatch.setattr(store_module.os, "access", lambda path, mode: Path(path) != db.parent)
+    assert "the folder is read-only" in store_module.explain(caught.value, db).message
