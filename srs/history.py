@@ -51,8 +51,10 @@ def placeholder_question(card_id: int | str) -> str:
 def read_history(path: str | Path) -> DeckSpec:
     """Parse a review log; any bad row stops the import with an error naming the file and line."""
     from srs.decks import read_text
+    from srs.sources import check_file
 
     name = str(path)
+    check_file(Path(path), "table")  # a regular file of bounded size and line length, or one line of error
     text = read_text(path)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
