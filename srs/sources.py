@@ -26,6 +26,8 @@ def check_file(path: Path, kind: str) -> None:
 
     try:
         info = path.stat()
+    except FileNotFoundError:
+        raise SrsError("no such file", str(path)) from None
     except OSError as error:
         raise SrsError(f"cannot read: {error.strerror or error}", str(path)) from None
     if not stat.S_ISREG(info.st_mode):
