@@ -324,11 +324,9 @@ def log(
     if as_json:
         print(json.dumps(list(objects), ensure_ascii=False, indent=1))
     elif as_csv:
-        import csv
+        from srs.read_outs import write_csv
 
-        writer = csv.DictWriter(sys.stdout, LOG_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(objects)
+        write_csv(objects, LOG_FIELDS, sys.stdout)  # cells a spreadsheet would run as formulas neutralised
     else:
         for row in objects:
             print(f"{_local(row['reviewed_at'])}  card {row['card_id']:>6}  {row['kind']:<7} "

@@ -493,3 +493,29 @@ def test_read_only_error_messages(db, monkeypatch):
     assert "the database file is read-only" in store_module.explain(caught.value, db).message
     monkeypatch.setattr(store_module.os, "access", lambda path, mode: Path(path) != db.parent)
     assert "the folder is read-only" in store_module.explain(caught.value, db).message
+
+
+# -- 9. CSV cells that spreadsheets would run --------------------------------------------------------
+
+
+def test_log_csv_neutralises_formulas(tmp_path):
+    import csv
+    import io
+
+    db = tmp_path / "srs.db"
+    deck = tmp_path / "deck.md"
+    deck.write_text("# =HYPERLINK(\"http://x\")\n\n## Pick?\n- [x] @SUM(1+1)\n- [ ] -2+3\n")
+    assert run_srs("--db", str(db), "import", str(deck)).returncode == 0
+    assert run_srs("--db", str(db), "review", input="a\n\nq\n").returncode == 0
+    rows = list(csv.DictReader(io.StringIO(run_srs("--db", str(db), "log", "--csv").stdout)))
+    assert len(rows) == 1
+    assert rows[0]["deck"] == "'=HYPERLINK(\"http://x\")" and rows[0]["choice"] in ("'@SUM(1+1)", "'-2+3")
+    assert rows[0]["rating"] in ("1", "3") and rows[0]["card_id"] == "1"
+
+
+def test_neutralised_cells():
+    from srs.read_outs import neutralised
+
+    for text in ("=1+1", "+1", "-1+2", "@x", "\tx", "\rx"):
+        assert neutralised(text) == "'" + text
+    assert neutralised("plain") == "plain" and neutralised(-5) == -5 and neutralised(None) is None
