@@ -90,6 +90,7 @@ class ReviewSession:
         self._shuffle = random.Random()
         self._done: dict = {}  # today's answer counts per deck, see _answered_by_deck
         self._shown: Shown | None = None  # the card on screen
+        self._unfolded = 0  # answers committed since the last WAL checkpoint
         self._balancers: dict[int, object] = {}  # deck id -> its load balancer (read when first needed)
         if not self.read_only:
             self.store.hold_checkpoints()  # answers commit without a WAL checkpoint inside; see close()
@@ -298,9 +299,19 @@ class ReviewSession:
             balancer.add(balanced_day)  # the next answers see this card on its new day
         self.answered.append(Answered(review_id, card.id, rating, right, duration_ms, balanced_day))
         self._count_answer(card, now)
-        if len(self.answered) % CHECKPOINT_EVERY == 0:
-            self.store.checkpoint_in_background()
+        self._unfolded += 1
+        if self._unfolded >= CHECKPOINT_EVERY:
+            self.checkpoint()
         return True
+
+    def checkpoint(self) -> None:
+        """Fold the answers given since the last checkpoint from the WAL into the database file, in a
+        thread of its own (the next answer does not wait). Called every CHECKPOINT_EVERY answers, and
+        meant for the front end to call when the learner pauses (no key for a few seconds), so that a
+        copy of the .db alone (a sync tool that skips the -wal) lags the answers given by little."""
+        if self._unfolded:
+            self._unfolded = 0
+            self.store.checkpoint_in_background()
 
     def close(self) -> None:
         """End the session: fold its answers from the WAL into the database file."""

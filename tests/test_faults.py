@@ -519,3 +519,92 @@ def test_neutralised_cells():
     for text in ("=1+1", "+1", "-1+2", "@x", "\tx", "\rx"):
         assert neutralised(text) == "'" + text
     assert neutralised("plain") == "plain" and neutralised(-5) == -5 and neutralised(None) is None
+
+
+# -- bombs and quadratic cases: under 2 s of CPU and 200 MB ------------------------------------------
+
+MEMORY_CAP = 1024 * 1024 * 1024  # address space: a runaway stops here instead of eating the machine
+
+
+def bounded(db: Path, *args: str, timeout: float = 60):
+    """Run srs under a memory cap; (exit code, stderr, CPU seconds, peak MB) of the child."""
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+
+    proc = subprocess.Popen([sys.executable, "-m", "srs", "--db", str(db), *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, preexec_fn=cap)
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        if proc.returncode is None and proc.poll() is None:
+            proc.kill()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    return os.waitstatus_to_exitcode(status), err, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def assert_bounded(code_err_cpu_mb, code: int) -> None:
+    got, err, cpu, mb = code_err_cpu_mb
+    assert got == code, err
+    assert cpu < 2.0 and mb < 200, (cpu, mb)
+
+
+def long_deck(questions: list[str]) -> str:
+    return "# Long\n\n" + "".join(f"## {q}\nanswer {i}\n\n" for i, q in enumerate(questions))
+
+
+@pytest.mark.parametrize("alphabet", ["words", "one letter"])
+def test_reimport_after_small_edits_to_long_questions_is_fast(tmp_path, alphabet):
+    import random
+
+    rng = random.Random(3)
+    words = "the a of memory card review schedule interval learner answer question recall".split()
+    if alphabet == "words":
+        questions = [" ".join(rng.choice(words) for _ in range(330)) for _ in range(20)]
+    else:  # the worst case of difflib: long runs of one character, each question a different length
+        questions = ["a" * (1500 + 37 * i) + "?" for i in range(20)]
+    deck = tmp_path / "long.md"
+    deck.write_text(long_deck(questions))
+    db = tmp_path / "srs.db"
+    assert run_srs("--db", str(db), "import", str(deck)).returncode == 0
+    ids = dict(sqlite3.connect(db).execute("SELECT position, id FROM cards"))
+    edited = [q[:len(q) // 2] + "X" + q[len(q) // 2 + 1:] for q in questions]
+    deck.write_text(long_deck(edited))
+    assert_bounded(bounded(db, "import", str(deck)), 0)
+    conn = sqlite3.connect(db)
+    assert dict(conn.execute("SELECT position, id FROM cards WHERE retired = 0")) == ids  # every card kept its id
+    assert conn.execute("SELECT count(*) FROM cards").fetchone()[0] == 20
+
+
+def test_many_unmatched_long_questions_stay_within_the_budget(tmp_path):
+    db = tmp_path / "srs.db"
+    deck = tmp_path / "many.md"
+    deck.write_text(long_deck([("ab" * (100 + i)) + "?" for i in range(450)]))
+    assert run_srs("--db", str(db), "import", str(deck)).returncode == 0
+    deck.write_text(long_deck([("ba" * (100 + i)) + "!" for i in range(450)]))  # every question different
+    assert_bounded(bounded(db, "import", str(deck)), 0)
+
+
+def test_a_csv_of_unclosed_tags_is_linear(tmp_path):
+    table = tmp_path / "tags.csv"
+    table.write_text("question,answer\n" + "<a " * 60_000 + ",x\n" + "<!-- " * 40_000 + ",y\n")
+    assert table.stat().st_size > 180_000
+    assert_bounded(bounded(tmp_path / "srs.db", "import", str(table)), 0)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "long-line", "history-fifo"])
+def test_devices_pipes_and_long_lines_are_refused_at_once(tmp_path, kind):
+    if kind in ("fifo", "history-fifo"):
+        path = tmp_path / ("deck.md" if kind == "fifo" else "log.csv")
+        os.mkfifo(path)
+    elif kind == "dev-zero":
+        path = tmp_path / "zero.md"
+        path.symlink_to("/dev/zero")
+    else:
+        path = tmp_path / "long.md"
+        path.write_text("# L\n\n## " + "x" * 2_000_000 + "\nA\n")
+    result = bounded(tmp_path / "srs.db", "import-history" if kind == "history-fifo" else "import", str(path))
+    assert_bounded(result, 1)
+    assert ("line too long" if kind == "long-line" else "not a regular file") in result[1]
+    if kind == "long-line":
+        assert f"{path}:3:" in result[1]
