@@ -435,7 +435,7 @@ def stats_(
     if as_json:
         print(json.dumps(data, indent=1, ensure_ascii=False))
     elif html_file is not None:
-        print(f"Wrote {html_file}")
+        print(_plain(f"Wrote {html_file}"))
     else:
         from srs.charts import render
 

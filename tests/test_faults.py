@@ -608,3 +608,44 @@ def test_devices_pipes_and_long_lines_are_refused_at_once(tmp_path, kind):
     assert ("line too long" if kind == "long-line" else "not a regular file") in result[1]
     if kind == "long-line":
         assert f"{path}:3:" in result[1]
+
+
+# -- 4. a copy of the .db alone (a lost -wal) lags the answers by at most CHECKPOINT_EVERY ------------------
+
+
+def test_a_copy_of_the_database_file_alone_lags_by_at_most_50_answers(tmp_path):
+    import shutil
+    import time
+
+    from srs.session import CHECKPOINT_EVERY
+    from test_reliability import read_until, send, start
+
+    assert CHECKPOINT_EVERY <= 50
+    db = tmp_path / "srs.db"
+    deck = tmp_path / "deck.md"
+    deck.write_text("# Many\n\n" + "".join(f"## Question {i}?\nAnswer {i}\n\n" for i in range(130)))
+    assert run_srs("--db", str(db), "import", str(deck)).returncode == 0
+    assert run_srs("--db", str(db), "config", "new_per_day", "200").returncode == 0
+    proc = start(db, "review")
+    try:
+        answered = 0
+        read_until(proc, "Enter shows the answer")
+        while answered < 120:
+            send(proc, "")
+            read_until(proc, "Rate 1-4")
+            send(proc, "4")
+            answered += 1
+            read_until(proc, "Enter shows the answer")  # committed: the next card is up
+            if answered in (49, 50, 77, 120):
+                time.sleep(0.5)  # a background checkpoint that is due has run
+                copy = tmp_path / f"copy{answered}.db"
+                shutil.copyfile(db, copy)  # the .db alone, as a sync tool that skips the -wal copies it
+                in_copy = sqlite3.connect(copy).execute("SELECT count(*) FROM reviews").fetchone()[0]
+                assert in_copy == answered // CHECKPOINT_EVERY * CHECKPOINT_EVERY, (answered, in_copy)
+        send(proc, "q")
+        assert proc.wait(20) == 0
+    finally:
+        proc.kill()
+    copy = tmp_path / "after.db"
+    shutil.copyfile(db, copy)  # the session folded everything in when it ended
+    assert sqlite3.connect(copy).execute("SELECT count(*) FROM reviews").fetchone()[0] == 120
