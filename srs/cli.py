@@ -56,7 +56,7 @@ def _store(ctx: typer.Context, create: bool = False):
     from srs.store import Store
 
     store = Store(database_path(ctx.find_root().obj["db"], create))
-    if ctx.info_name in WRITE_COMMANDS:
+    if ctx.info_name in WRITE_COMMANDS or (ctx.info_name == "config" and len(ctx.params.get("args") or []) >= 2):
         store.check_writable()
     return store
 

@@ -95,12 +95,15 @@ class Store:
                 f"made by a newer srs (schema version {version}; this srs knows up to {LATEST}); "
                 "upgrade srs to open it", str(self.path))
         if version < LATEST:
-            if version > 0:
-                self._backup(version)
-            from srs.migrations import apply
+            with _migration_lock(self.path):  # two first imports at once: one migrates, the other waits
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version < LATEST:
+                    if version > 0:
+                        self._backup(version)
+                    from srs.migrations import apply
 
-            conn.execute("PRAGMA journal_mode = WAL")
-            apply(conn)
+                    conn.execute("PRAGMA journal_mode = WAL")
+                    apply(conn)
         else:
             mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
             if mode != "wal":
@@ -1182,6 +1185,23 @@ class Store:
     def _in_write(self) -> None:
         if not self.conn.in_transaction:
             raise RuntimeError("this store method runs inside `Store.write()`")
+
+
+@contextmanager
+def _migration_lock(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock (flock, independent of SQLite's own locks) on the database file while
+    it is migrated, so that a second srs opening it at that moment waits, then finds it migrated."""
+    try:
+        import fcntl
+    except ImportError:  # not on this system: SQLite's busy timeout is all there is
+        yield
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 class _Probe(Exception):

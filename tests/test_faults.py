@@ -649,3 +649,16 @@ def test_a_copy_of_the_database_file_alone_lags_by_at_most_50_answers(tmp_path):
     copy = tmp_path / "after.db"
     shutil.copyfile(db, copy)  # the session folded everything in when it ended
     assert sqlite3.connect(copy).execute("SELECT count(*) FROM reviews").fetchone()[0] == 120
+
+
+def test_two_first_imports_at_once_both_succeed(tmp_path):
+    deck = tmp_path / "deck.md"
+    deck.write_text(DECK)
+    for attempt in range(4):
+        db = tmp_path / f"two{attempt}.db"
+        procs = [subprocess.Popen([sys.executable, "-m", "srs", "--db", str(db), "import", str(deck)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        outs = [proc.communicate(timeout=60) for proc in procs]
+        assert [proc.returncode for proc in procs] == [0, 0], outs
+        assert sorted(out.split(":")[1].split(",")[0].strip() for out, _ in outs) == ["0 added", "10 added"]
+        assert dump(db)
