@@ -662,3 +662,37 @@ def test_two_first_imports_at_once_both_succeed(tmp_path):
         assert [proc.returncode for proc in procs] == [0, 0], outs
         assert sorted(out.split(":")[1].split(",")[0].strip() for out, _ in outs) == ["0 added", "10 added"]
         assert dump(db)
+
+
+def test_a_large_database_is_checked_whole_before_the_first_write(tmp_path, monkeypatch):
+    """Above BACKGROUND_CHECK_BYTES the review log is checked in a thread: a damaged page there still
+    refuses the first write, and the file is left as it was."""
+    from srs import store as store_module
+    from srs.model import SrsError
+
+    db = tmp_path / "srs.db"
+    log = tmp_path / "log.csv"
+    log.write_text("card_id,review_rating,review_time,review_duration\n" + "".join(
+        f"{card},3,2025-0{1 + day // 28}-{1 + day % 28:02d}T10:00:00Z,4000\n" for card in range(300)
+        for day in range(0, 200, 5)))
+    assert run_srs("--db", str(db), "import-history", str(log)).returncode == 0
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    leaves = [page for (page,) in conn.execute(
+        "SELECT pageno FROM dbstat WHERE name = 'reviews' AND pagetype = 'leaf' ORDER BY pageno")]
+    conn.close()
+    data = bytearray(db.read_bytes())
+    page = leaves[len(leaves) // 2]
+    data[size * (page - 1):size * page] = b"\xa5" * size
+    db.write_bytes(bytes(data))
+    before = digest(db)
+    monkeypatch.setattr(store_module, "BACKGROUND_CHECK_BYTES", 0)
+    store = store_module.Store(db)
+    store.check_writable()  # the tables but the log are whole: the learner may see the first card
+    with pytest.raises(SrsError, match="damaged"):
+        store.set_suspended(1)  # the first write waits for the whole check, and is refused
+    with pytest.raises(SrsError, match="damaged"):
+        store.set_answer(1, "x")  # and every later one
+    store.conn.close()
+    assert digest(db) == before
