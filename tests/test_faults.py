@@ -318,7 +318,9 @@ def test_ctrl_c_at_any_moment_is_one_line_and_130(db, tmp_path):
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
         lines = err.decode().strip().splitlines()
-        assert b"Traceback" not in err and proc.returncode in (0, 130), (args, proc.returncode, err)
+        assert b"Traceback" not in err and proc.returncode in (0, 130, -signal.SIGINT), (args, proc.returncode, err)
+        if proc.returncode == -signal.SIGINT:  # in Python's own shutdown (handlers back to default): a shell
+            assert err == b""  # reads $? = 130 too, and nothing is printed
         if proc.returncode == 130:
             assert lines == ["srs: interrupted"], err
             interrupted += 1
