@@ -698,3 +698,25 @@ def test_a_large_database_is_checked_whole_before_the_first_write(tmp_path, monk
         store.set_answer(1, "x")  # and every later one
     store.conn.close()
     assert digest(db) == before
+
+
+def test_a_card_suspended_with_srs_suspend_while_shown_stays_suspended(db):
+    from test_reliability import read_until, send, start
+
+    proc = start(db, "review")
+    try:
+        read_until(proc, "Question 0?")
+        read_until(proc, "Enter shows the answer")
+        assert run_srs("--db", str(db), "suspend", "1").returncode == 0  # meanwhile, elsewhere
+        send(proc, "")
+        read_until(proc, "Rate 1-4")
+        send(proc, "3")
+        seen = read_until(proc, "Enter shows the answer")
+        assert "suspended or buried elsewhere while shown: your answer is kept" in seen, seen
+        send(proc, "q")
+        assert proc.wait(20) == 0
+    finally:
+        proc.kill()
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT suspended, reps FROM card_state WHERE card_id = 1").fetchone() == (1, 1)
+    assert conn.execute("SELECT card_id, rating FROM reviews").fetchall() == [(1, 3)]
