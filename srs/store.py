@@ -27,6 +27,7 @@ from srs.model import CardSpec, DeckSpec, ImportedSchedule, NoteSpec, NoteType, 
 STATE_NAMES = ("new", "learning", "review", "relearning")
 KIND_NAMES = ("learn", "review", "relearn")
 BUSY_TIMEOUT_MS = 10_000  # while opening (and migrating) a database another srs is writing
+MIN_FREE_BYTES = 1024 * 1024  # a write command refuses to start with less free on the database's disk
 BACKGROUND_CHECK_BYTES = 32 * 1024 * 1024  # larger databases are quick_checked whole in a thread (check_writable)
 WAIT_MS = 1_000  # then: a write waiting for another program's lock tells the learner after this, and waits on
 RESCHEDULE_CHUNK = 2_000  # reviews replayed per transaction of a rescheduling (about 0.3 s at 1,000,000 reviews)
@@ -154,6 +155,9 @@ class Store:
             size = self.path.stat().st_size
         except OSError:
             size = 0
+        if _free_bytes(self.path.parent) < MIN_FREE_BYTES:  # a rolled-back write does not reach the disk
+            raise SrsError(f"the disk is full (less than {MIN_FREE_BYTES // 1024 ** 2} MB free): free some "
+                           "space and try again (nothing was written)", str(self.path))
         try:
             if size <= BACKGROUND_CHECK_BYTES:
                 self._refuse_damage(self.conn, None)
@@ -1308,12 +1312,17 @@ def explain(error: sqlite3.Error, path: Path) -> SrsError:
     return SrsError(f"not a usable srs database ({error})", where)
 
 
-def _disk_full(folder: Path) -> bool:
+def _free_bytes(folder: Path) -> int:
+    """Bytes free for an unprivileged writer in this folder's file system (very many when unknown)."""
     try:
-        info = os.statvfs(folder)
-    except OSError:
-        return False
-    return info.f_bavail * info.f_frsize < 64 * 1024
+        info = os.statvfs(folder if str(folder) else ".")
+    except (OSError, AttributeError):  # no statvfs on this system
+        return 1 << 62
+    return info.f_bavail * info.f_frsize
+
+
+def _disk_full(folder: Path) -> bool:
+    return _free_bytes(folder) < 64 * 1024
 
 
 @dataclass

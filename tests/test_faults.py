@@ -720,3 +720,52 @@ def test_a_card_suspended_with_srs_suspend_while_shown_stays_suspended(db):
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT suspended, reps FROM card_state WHERE card_id = 1").fetchone() == (1, 1)
     assert conn.execute("SELECT card_id, rating FROM reviews").fetchall() == [(1, 3)]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MB file system of its own (tmpfs), when this process may mount one."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(folder)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small file system here (test_a_full_disk_at_open_says_so covers the limit)")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def fill(folder: Path) -> None:
+    with open(folder / "filler", "wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass
+
+
+def test_a_full_disk_is_said_before_the_learner_answers(small_disk, tmp_path):
+    db = small_disk / "srs.db"
+    deck = tmp_path / "deck.md"
+    deck.write_text(DECK)
+    assert run_srs("--db", str(db), "import", str(deck)).returncode == 0
+    page = small_disk / "stats.html"
+    assert run_srs("--db", str(db), "stats", "--html", str(page)).returncode == 0
+    old = page.read_bytes()
+    fill(small_disk)
+    for args in (("review",), ("import", str(deck)), ("suspend", "1")):
+        one_error(run_srs("--db", str(db), *args), "the disk is full")
+    result = run_srs("--db", str(db), "stats", "--html", str(page))
+    assert result.returncode == 1 and page.read_bytes() == old  # the old page stays whole
+    assert not [p for p in small_disk.iterdir() if p.name.endswith(".tmp")]
+    (small_disk / "filler").unlink()
+    assert run_srs("--db", str(db), "review", input="\n3\nq\n").returncode == 0
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM reviews").fetchone()[0] == 1
+
+
+def test_a_first_import_onto_a_full_disk_says_so(small_disk, tmp_path):
+    deck = tmp_path / "deck.md"
+    deck.write_text("# Big\n\n" + "".join(f"## Question {i} with some words to take room?\nAnswer {i}\n\n"
+                                         for i in range(20_000)))
+    line = one_error(run_srs("--db", str(small_disk / "srs.db"), "import", str(deck)), "the disk is full")
+    assert "not a usable" not in line
