@@ -1274,8 +1274,8 @@ def _is_busy(error: sqlite3.Error) -> bool:
 def _tell_waiting() -> None:
     import sys
 
-    print("srs: waiting for another srs (or program) to finish with the database... (Ctrl-C quits; "
-          "nothing you answered is lost)", file=sys.stderr, flush=True)
+    print("srs: waiting for another srs (or program) to finish with the database; this is saved as soon as it "
+          "does (Ctrl-C gives up on it and quits)", file=sys.stderr, flush=True)
 
 
 def explain(error: sqlite3.Error, path: Path) -> SrsError:
