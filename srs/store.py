@@ -1284,6 +1284,9 @@ def explain(error: sqlite3.Error, path: Path) -> SrsError:
     primary = code & 0xFF if code is not None else None
     folder = path.parent if str(path.parent) else Path(".")
     where = str(path)
+    if primary in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN) and _read_only_mount(folder):
+        return SrsError("the database is on a read-only file system (mounted read-only): srs needs to write "
+                        "there, even to read (its -wal and -shm files); copy it somewhere writable", where)
     if primary == sqlite3.SQLITE_READONLY or "readonly" in str(error):
         if not os.access(folder, os.W_OK):
             return SrsError("the folder is read-only: srs writes its -wal and -shm files beside the database; "
@@ -1310,6 +1313,13 @@ def explain(error: sqlite3.Error, path: Path) -> SrsError:
     if primary == sqlite3.SQLITE_IOERR:
         return SrsError(f"the disk could not be read or written ({error})", where)
     return SrsError(f"not a usable srs database ({error})", where)
+
+
+def _read_only_mount(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder if str(folder) else ".").f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
 
 
 def _free_bytes(folder: Path) -> int:

@@ -769,3 +769,12 @@ def test_a_first_import_onto_a_full_disk_says_so(small_disk, tmp_path):
                                          for i in range(20_000)))
     line = one_error(run_srs("--db", str(small_disk / "srs.db"), "import", str(deck)), "the disk is full")
     assert "not a usable" not in line
+
+
+def test_a_read_only_file_system_is_said_before_the_learner_answers(small_disk, basics):
+    db = small_disk / "srs.db"
+    assert run_srs("--db", str(db), "import", str(basics)).returncode == 0
+    if subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], capture_output=True).returncode != 0:
+        pytest.skip("cannot remount read-only here")
+    for args in (("review",), ("import", str(basics)), ("suspend", "1"), ("status",)):
+        one_error(run_srs("--db", str(db), *args, input="\n3\n"), "read-only file system")
