@@ -22,9 +22,12 @@ and measures, with SRS_NOW set to the collection's fixed "now":
   and `--reset` do, `Store.reschedule`): total time, the longest single write transaction,
   and the wall time of each answer another process makes meanwhile (target: under 1 s);
 - in process, the latency from an answer to the next card being ready in a
-  `ReviewSession` (`answer()` then `next_card()`, commit included), median and 99th
-  percentile over --answers answers; and the same plus `remaining()` and `preview()`,
-  which the terminal also calls before showing a card.
+  `ReviewSession` (`answer()` then `next_card()`, commit included, with the session's WAL
+  checkpoint every CHECKPOINT_EVERY answers), median and 99th percentile over --answers
+  answers; and the same plus `remaining()` and `preview()`, which the terminal also calls
+  before showing a card;
+- in process, what a write command pays before it starts: `Store.check_writable()`
+  (`PRAGMA quick_check` and a rolled-back write).
 
 Then, on the 10,000-card collection (or the size nearest below it that is run), the spread
 of daily review counts over --balance-days simulated days (60; 20 with --quick) with Anki's
@@ -59,6 +62,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_collection import GENERATOR_VERSION, NOW, NOW_TEXT, deck_file_text  # noqa: E402
+from srs.session import CHECKPOINT_EVERY  # noqa: E402
 
 REVIEWS_PER_CARD = 10
 STATUS_VS_TYPER = 1.5
@@ -310,6 +314,33 @@ def answer_latency(db: Path, answers: int, seed: int = 0) -> tuple[list[float], 
     return bare, full
 
 
+def quick_check_rows(db: Path, cards: int, repeat: int = 5) -> list[Row]:
+    """What every write command pays before it starts (`Store.check_writable`: PRAGMA quick_check and a
+    rolled-back write; above BACKGROUND_CHECK_BYTES, every table but the review log at once and the whole
+    file in a thread the first write waits for), and the full quick_check alone; in process, warm file
+    cache; median and the slowest of `repeat`."""
+    from srs.store import BACKGROUND_CHECK_BYTES, Store
+
+    store = Store(db)
+    before, full = [], []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        store.check_writable()
+        before.append(time.perf_counter() - started)
+        store._wait_for_check()
+        started = time.perf_counter()
+        store.conn.execute("PRAGMA quick_check").fetchall()
+        full.append(time.perf_counter() - started)
+    store.close()
+    size = db.stat().st_size / 1e6
+    background = db.stat().st_size > BACKGROUND_CHECK_BYTES
+    return [Row("write command: check before it starts", cards, statistics.median(before), p99=max(before),
+                note=f"{size:.0f} MB; " + ("all tables but the review log; the whole file in a thread"
+                                           if background else "quick_check + write probe") + f"; p99 = max of {repeat}"),
+            Row("  PRAGMA quick_check, whole file", cards, statistics.median(full), p99=max(full),
+                note="in a thread the first write waits for" if background else "before the command")]
+
+
 # -- rescheduling (srs optimize --apply / --reset), in process -----------------------------
 
 RESCHEDULE_MEASURES = ("reschedule (srs optimize --apply)", "  longest transaction of it",
@@ -535,10 +566,12 @@ def bench_size(cards: int, args, env: dict, srs: list[str], has: dict, scratch: 
             rows.append(Row(measure, cards, None, note="no card to review"))
             continue
         row = Row(measure, cards, statistics.median(samples), p99=percentile(samples, 99),
-                  reference=f"sqlite {reference * 1000:.2f} ms", note=f"{len(samples)} answers")
+                  reference=f"sqlite {reference * 1000:.2f} ms",
+                  note=f"{len(samples)} answers, WAL checkpoint every {CHECKPOINT_EVERY}")
         if target:
             row.target, row.holds = f"p99 < {P99_MS:g} ms", row.p99 * 1000 < P99_MS
         rows.append(row)
+    rows += quick_check_rows(session_db, cards)
     rows += balancer_cost(session_db, cards)
     if not args.no_reschedule:
         reschedule_db = work / "reschedule.db"

@@ -45,12 +45,20 @@ def main_options(
     ctx.obj = {"db": db}
 
 
+# Commands that write: before they start, the database is checked whole (PRAGMA quick_check) and writable
+# (read-only file or folder, full disk, lock: each its own message), so nothing fails after a learner's answer.
+WRITE_COMMANDS = {"import", "review", "key", "suspend", "bury", "forget", "tag", "optimize", "import-history"}
+
+
 def _store(ctx: typer.Context, create: bool = False):
     """The store; commands that only read (or review) refuse a database that does not exist yet."""
     from srs.entry import database_path
     from srs.store import Store
 
-    return Store(database_path(ctx.find_root().obj["db"], create))
+    store = Store(database_path(ctx.find_root().obj["db"], create))
+    if ctx.info_name in WRITE_COMMANDS or (ctx.info_name == "config" and len(ctx.params.get("args") or []) >= 2):
+        store.check_writable()
+    return store
 
 
 def _out(soft_wrap: bool = True):
@@ -111,19 +119,33 @@ def import_(
         same.extend(results or [])
         return results is not None
 
-    specs, skipped = read_sources(paths, with_progress=with_progress, notices=notices, unchanged=unchanged)
-    if write_deck is not None and (len(specs) != 1 or not write_deck.parent.is_dir()):
-        raise SrsError("--write-deck needs exactly one lesson to import" if len(specs) != 1
-                       else f"no such folder for --write-deck: {write_deck.parent}")
-    from srs.media import import_media
+    from srs import outputs
 
-    store = store or _store(ctx, create=True)
-    media = import_media(store.path, specs, store.media_rows)  # files first: the rows go in with the cards
-    results = store.sync_decks(specs, clock.now(), media.rows) + same
+    if write_deck is not None:  # refused before anything is read or written: the database, a source, a device
+        outputs.check_target(write_deck, [(database_path(ctx.find_root().obj["db"], True), "the database")]
+                             + [(path, "a source being imported") for path in paths])
+    specs, skipped = read_sources(paths, with_progress=with_progress, notices=notices, unchanged=unchanged)
+    deck_file = None
+    if write_deck is not None:
+        if len(specs) != 1:
+            raise SrsError("--write-deck needs exactly one lesson to import")
+        from srs.decks import format_deck
+
+        deck_file = outputs.prepare(write_deck, format_deck(specs[0]))  # written whole before the import
+    try:
+        from srs.media import import_media
+
+        store = store or _store(ctx, create=True)
+        media = import_media(store.path, specs, store.media_rows)  # files first: the rows go in with the cards
+        results = store.sync_decks(specs, clock.now(), media.rows) + same
+    except BaseException:
+        if deck_file is not None:
+            deck_file.discard()
+        raise
     if fingerprints:
         store.record_packages(fingerprints, clock.now())
-    if write_deck is not None:
-        _write_deck(specs[0], write_deck)
+    if deck_file is not None:
+        deck_file.commit()  # a rename in a folder already written to
     out = _out()
     for result in results:
         line = (f"{result.deck}: {result.added} added, {result.updated} updated, {result.unchanged} unchanged, "
@@ -164,17 +186,6 @@ def import_(
         out.print(_plain(f"skipped {len(skipped)} file(s) of unknown type: " + ", ".join(map(str, skipped[:5]))))
     if any(r.unkeyed for r in results):
         out.print("Give the missing keys with 'srs key', or when the cards come up in 'srs review'.")
-
-
-def _write_deck(spec, path: Path) -> None:
-    from srs.decks import format_deck
-
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(format_deck(spec), encoding="utf-8")
-        tmp.replace(path)
-    except OSError as error:
-        raise SrsError(f"cannot write the deck file: {error.strerror}", str(path)) from None
 
 
 def _plain(text: str):
@@ -390,11 +401,9 @@ def log(
     if as_json:
         print(json.dumps(list(objects), ensure_ascii=False, indent=1))
     elif as_csv:
-        import csv
+        from srs.read_outs import write_csv
 
-        writer = csv.DictWriter(sys.stdout, LOG_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(objects)
+        write_csv(objects, LOG_FIELDS, sys.stdout)  # cells a spreadsheet would run as formulas neutralised
     else:
         for row in objects:
             print(f"{_local(row['reviewed_at'])}  card {row['card_id']:>6}  {row['kind']:<7} "
@@ -596,21 +605,20 @@ def stats_(
     from srs import clock
     from srs.stats import compute
 
-    if html_file is not None and not html_file.resolve().parent.is_dir():
-        raise SrsError("no such folder for the page", str(html_file))
+    from srs import outputs
+
     store = _store(ctx)
+    if html_file is not None:
+        outputs.check_target(html_file)  # before the work: not the database, not a device
     data = compute(store, clock.now(), _deck_id(store, deck), days)
     if html_file is not None:
         from srs.charts import page
 
-        try:
-            html_file.write_text(page(data), encoding="utf-8")
-        except OSError as error:
-            raise SrsError(f"cannot write the page: {error.strerror}", str(html_file)) from None
+        outputs.write_file(html_file, page(data))  # whole or not at all: the old page stays on any failure
     if as_json:
         print(json.dumps(data, indent=1, ensure_ascii=False))
     elif html_file is not None:
-        print(f"Wrote {html_file}")
+        print(_plain(f"Wrote {html_file}"))
     else:
         from srs.charts import render
 
@@ -797,6 +805,50 @@ def import_history(
                     if data["cards_already_present"] else "")))
 
 
+# -- check ----------------------------------------------------------------------------
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    repair: Optional[Path] = typer.Option(None, "--repair", metavar="OUT", help="Recover what SQLite can read "
+                                          "into this new database file; the damaged one is left as it is.",
+                                          dir_okay=False),
+) -> None:
+    """Check the database whole (SQLite's full integrity check); with --repair, recover a damaged one.
+
+    Commands that write check the database quickly first and refuse a damaged one. Then
+    'srs check --repair NEW.db' copies every row SQLite can still read into NEW.db (with
+    sqlite3's .recover when the sqlite3 program is installed, else row by row), and you
+    continue with 'srs --db NEW.db ...' once you are happy with it.
+
+    Examples: srs check; srs check --repair recovered.db
+    """
+    from srs import recovery
+    from srs.entry import database_path
+
+    path = database_path(ctx.find_root().obj["db"], False)
+    problems = recovery.check(path)
+    if repair is None:
+        if problems:
+            for problem in problems[:20]:
+                print(_plain(f"  {problem}"))
+            raise SrsError(f"the database is damaged ({len(problems)} problem(s) above); "
+                           "'srs check --repair NEW.db' recovers what it can into a new file", str(path))
+        print(_plain(f"{path}: ok (SQLite's integrity check finds nothing wrong)"))
+        return
+    result = recovery.recover(path, repair)
+    counts = ", ".join(f"{result['tables'][name]:,} {name}" for name in ("decks", "cards", "reviews")
+                       if name in result["tables"])
+    print(_plain(f"{repair}: recovered by {result['method']}: {counts}; "
+                 + ("the new file checks whole." if not result["problems"]
+                    else f"the new file still has problems: {result['problems'][0]}")))
+    if not problems:
+        print("(the database had no problems; the new file is a plain copy)")
+    print(_plain(f"{path} is left as it was. Check the new file with 'srs --db {repair} status' "
+                 "before you use it."))
+
+
 # -- anki -----------------------------------------------------------------------------
 
 
@@ -820,9 +872,12 @@ def export_anki(
     """
     from srs import clock
     from srs.anki.export import export_decks
+    from srs import outputs
     from srs.display import safe
 
-    counts = export_decks(_store(ctx), out, decks, with_progress=with_progress, now=clock.now())
+    store = _store(ctx)
+    outputs.check_target(out)  # before the work: not the database, not a device
+    counts = export_decks(store, out, decks, with_progress=with_progress, now=clock.now())
     print(safe(f"{out}: {counts['cards']:,} card(s) from {counts['decks']} deck(s)"
                + (f" with {counts['revlog']:,} review(s)" if with_progress else "")
                + (f", {counts['media']:,} media file(s)" if counts.get("media") else "")))
@@ -836,7 +891,12 @@ def run(argv: list[str] | None = None) -> int:
     from srs.entry import fail
 
     try:
-        return app(args=argv, prog_name="srs", standalone_mode=False) or 0
+        code = app(args=argv, prog_name="srs", standalone_mode=False) or 0
+        if code == 130:  # typer's answer to Ctrl-C inside a command: said in one line like any other
+            from srs.entry import interrupted
+
+            interrupted()
+        return code
     except typer.TyperException as error:
         ctx = getattr(error, "ctx", None)
         if type(error).__name__ == "NoArgsIsHelpError":
@@ -844,8 +904,10 @@ def run(argv: list[str] | None = None) -> int:
             sys.exit(2)
         where = f"srs {ctx.command_path.split(' ', 1)[1]} --help" if ctx and " " in ctx.command_path else "srs --help"
         fail(f"{error.format_message()} (see '{where}')", error.exit_code)
-    except typer.Abort:
-        sys.exit(130)
+    except typer.Abort:  # click's answer to Ctrl-C (and to end of input at a confirmation)
+        from srs.entry import interrupted
+
+        interrupted()
 
 
 def main(argv: list[str] | None = None) -> None:

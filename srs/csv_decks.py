@@ -46,7 +46,11 @@ _DELIMITER_NAMES = {
 _SNIFF_ORDER = (",", ";", "\t", "|")
 _SNIFF_ROWS = 20
 # Anki's is_html(): an opening/closing tag or an entity.
-_HTML = re.compile(r"<(?:/?[a-z][a-z0-9]*(?:\s[^>]*)?/?|!--.*?--)>|&(?:[a-z][a-z0-9]*|#\d+|#x[0-9a-f]+);", re.I | re.S)
+# Attributes stop at the next "<" and a comment at the next "<!--": each try scans to the next one, not to the
+# end of the text (linear time; "<a <a <a ..." took minutes), and finds HTML wherever Anki's does but in a tag
+# with "<" inside an attribute.
+_HTML = re.compile(r"<(?:/?[a-z][a-z0-9]*(?:\s[^<>]*)?/?|!--(?:(?!<!--).)*?--)>|&(?:[a-z][a-z0-9]*|#\d+|#x[0-9a-f]+);",
+                   re.I | re.S)
 _QUESTION_NAMES = {"question", "front"}
 _ANSWER_NAMES = {"answer", "back"}
 _TAGS_NAMES = {"tags", "tag"}

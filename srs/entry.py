@@ -14,18 +14,74 @@ from typing import Callable
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = list(sys.argv[1:] if argv is None else argv)
-    db = None
-    if len(args) >= 2 and args[0] == "--db":
-        db, args = args[1], args[2:]
-    elif args and args[0].startswith("--db="):
-        db, args = args[0][5:], args[1:]
-    if args in (["status"], ["status", "--json"]) and db != "":
-        guarded(lambda: quick_status(db, as_json=len(args) == 2))
-    else:
-        from srs.cli import run
+    try:
+        _prepare_process()
+        args = list(sys.argv[1:] if argv is None else argv)
+        db = None
+        if len(args) >= 2 and args[0] == "--db":
+            db, args = args[1], args[2:]
+        elif args and args[0].startswith("--db="):
+            db, args = args[0][5:], args[1:]
+        if args in (["status"], ["status", "--json"]) and db != "":
+            guarded(lambda: quick_status(db, as_json=len(args) == 2))
+        else:
+            def command():
+                from srs.cli import run  # inside `guarded`: Ctrl-C while typer loads is one line too
 
-        guarded(lambda: run(argv))
+                return run(argv)
+
+            guarded(command)
+    except KeyboardInterrupt:  # at any moment, even while an error is being reported
+        interrupted()
+
+
+def interrupted() -> None:
+    """Ctrl-C: one line, exit status 130, whatever was running (a second Ctrl-C changes nothing)."""
+    import signal
+
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except (ValueError, OSError):  # not the main thread
+        pass
+    try:
+        print("srs: interrupted", file=sys.stderr, flush=True)
+    except Exception:
+        pass
+    sys.exit(130)
+
+
+def _prepare_process() -> None:
+    """Output that cannot show a character (and input that is not UTF-8) gets a replacement instead of
+    failing, and a TZ that Python cannot use gives one warning and UTC (instead of an internal error
+    at the first date)."""
+    for stream in (sys.stdin, sys.stdout, sys.stderr):  # invalid UTF-8 piped in is read with replacements too
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):
+                pass
+    zone = os.environ.get("TZ")
+    if zone:
+        from datetime import datetime, timezone
+
+        try:
+            for moment in (datetime(1970, 1, 2, tzinfo=timezone.utc), datetime(2030, 6, 1, tzinfo=timezone.utc),
+                           datetime(2199, 12, 30, tzinfo=timezone.utc)):
+                moment.astimezone()
+        except (ValueError, OverflowError, OSError):
+            import time
+
+            print(f"srs: warning: the time zone TZ={safe_text(zone)!s} cannot be used; using UTC", file=sys.stderr)
+            os.environ["TZ"] = "UTC"
+            time.tzset()
+
+
+def safe_text(text: str) -> str:
+    """Text made safe for a terminal (`srs.display.safe`: escape sequences shown, not run)."""
+    from srs.display import safe
+
+    return safe(text)
 
 
 def database_path(given: str | os.PathLike | None, create: bool) -> Path:
@@ -69,10 +125,17 @@ def guarded(command: Callable[[], int | None]) -> None:
     except SrsError as error:
         fail(str(error))
     except KeyboardInterrupt:
-        print(file=sys.stderr)
-        sys.exit(130)
-    except sqlite3.DatabaseError as error:
-        fail(f"database error: {error}")
+        interrupted()
+    except sqlite3.Error as error:
+        from srs.store import explain
+
+        fail(explain(error, Path(os.environ.get("SRS_DB") or "the database")).message)
+    except OverflowError:  # a number beyond what SQLite or a date can hold, given where no bound caught it
+        fail("a number given is out of range (ids and counts are at most 9223372036854775807)")
+    except RecursionError:
+        fail("the input is nested too deeply to read", 1)
+    except MemoryError:
+        fail("out of memory: the input is too large", 1)
     except BrokenPipeError:
         sys.exit(0)
     except SystemExit:
@@ -87,5 +150,7 @@ def guarded(command: Callable[[], int | None]) -> None:
 
 
 def fail(message: str, code: int = 1) -> None:
-    print(f"srs: error: {' '.join(message.split())}", file=sys.stderr)
+    """The one place errors are printed: on one line, with file names, deck names and any text from
+    a file made safe for a terminal (no escape sequence is sent as is)."""
+    print(f"srs: error: {' '.join(safe_text(message).split())}", file=sys.stderr)
     sys.exit(code)

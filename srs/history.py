@@ -30,6 +30,11 @@ from pathlib import Path
 from srs.model import CardSpec, DeckSpec, Review, SrsError
 
 REQUIRED = ("card_id", "review_rating", "review_time")
+# Bounds checked at the edge, so that nothing later (stats, the scheduler, SQLite) meets a value it cannot hold.
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)  # review times from 1970-01-01 ...
+LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)  # ... to 2199-12-31 (UTC)
+MAX_DURATION_MS = 86_400_000  # a review lasts at most a day
+MAX_ID = 2 ** 63 - 1  # SQLite's largest integer
 FORM = "a review log has columns card_id, review_rating (1-4), review_time (ISO 8601) and review_duration (ms)"
 
 
@@ -51,8 +56,10 @@ def placeholder_question(card_id: int | str) -> str:
 def read_history(path: str | Path) -> DeckSpec:
     """Parse a review log; any bad row stops the import with an error naming the file and line."""
     from srs.decks import read_text
+    from srs.sources import check_file
 
     name = str(path)
+    check_file(Path(path), "table")  # a regular file of bounded size and line length, or one line of error
     text = read_text(path)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -79,10 +86,14 @@ def read_history(path: str | Path) -> DeckSpec:
             rating = _whole(row[at["review_rating"]], "review_rating", name, line)
             if not 1 <= rating <= 4:
                 raise SrsError(f"review_rating must be 1-4 (Again, Hard, Good, Easy), not {rating}", name, line)
+            if card_id > MAX_ID:
+                raise SrsError(f"card_id is too large: {card_id} (at most {MAX_ID})", name, line)
             when = _time(row[at["review_time"]], name, line)
             duration = None
             if "review_duration" in at and row[at["review_duration"]].strip():
                 duration = _whole(row[at["review_duration"]], "review_duration", name, line)
+                if duration > MAX_DURATION_MS:
+                    raise SrsError(f"review_duration is more than a day: {duration} ms", name, line)
             by_card.setdefault(card_id, []).append(SourcedReview(when, rating, duration_ms=duration))
             first_line.setdefault(card_id, line)
             count += 1
@@ -114,11 +125,26 @@ def _time(text: str, path: str, line: int) -> datetime:
 
     stripped = text.strip()
     if stripped.isdigit():  # the FSRS tools' other form: Unix time in milliseconds
-        return datetime.fromtimestamp(int(stripped) / 1000, tz=timezone.utc)
+        milliseconds = int(stripped)
+        if milliseconds >= (LATEST - EARLIEST) // timedelta(milliseconds=1):
+            raise SrsError(f"review_time {stripped} ms is after {LATEST:%Y}; " + TIME_RANGE, path, line)
+        return EARLIEST + timedelta(milliseconds=milliseconds)
     try:
-        return parse_time(stripped, what="review_time")
-    except SrsError as error:
-        raise SrsError(error.message, path, line) from None
+        moment = parse_time(stripped, what="review_time")
+    except (SrsError, OverflowError) as error:
+        raise SrsError(getattr(error, "message", f"review_time is out of range: {stripped!r}"), path, line) from None
+    check_time(moment, path, line)
+    return moment
+
+
+TIME_RANGE = f"review times must be from {EARLIEST:%Y-%m-%d} to before {LATEST:%Y-%m-%d} (UTC)"
+
+
+def check_time(moment: datetime, path: str | None = None, line: int | None = None) -> None:
+    """Refuse a review time outside EARLIEST-LATEST (a year 0001 or 9999 from a broken export would
+    break every later `srs stats`), naming the file and line. For every reader of review histories."""
+    if not EARLIEST <= moment < LATEST:
+        raise SrsError(f"review_time {moment.date().isoformat()} is out of range; " + TIME_RANGE, path, line)
 
 
 def import_history(store, path: str | Path, now: datetime) -> dict:

@@ -25,6 +25,50 @@ from srs.model import CardSpec
 CLOSE = 0.9  # question similarity that is a match on its own
 FAIRLY_CLOSE = 0.5  # question similarity that is a match when the answer is unchanged
 MAX_FUZZY_PAIRS = 250_000  # beyond this many leftover pairs, skip the similarity pass
+WINDOW = 200  # characters of two texts' differing middles compared character by character
+MATCH_BUDGET = 5_000_000  # character pairs compared in one import (about 0.5 s at worst), then prefix and suffix only
+
+
+def similarity_of(a: str, b: str, budget: list[int] | None = None) -> float:
+    """How alike two texts are, 0-1, in bounded time: difflib's ratio (2 x matched characters / both
+    lengths) where the matched characters are the common prefix and suffix, plus what difflib matches
+    between the differing middles (cut to WINDOW characters each). A typo fixed or a word changed
+    anywhere in a text of any length costs the length of the text; two texts that differ all along
+    cost at most WINDOW squared, taken from `budget` (a one-item list, spent across calls): when it is
+    spent, the middles count as unmatched (a lower bound, so fewer pairs are taken, never a wrong one)."""
+    total = len(a) + len(b)
+    if not total:
+        return 1.0
+    if 2 * min(len(a), len(b)) < FAIRLY_CLOSE * total:  # difflib's real_quick_ratio: the lengths alone
+        return 2 * min(len(a), len(b)) / total
+    head = _common_prefix(a, b)
+    tail = _common_prefix(a[head:][::-1], b[head:][::-1])
+    middle_a, middle_b = a[head:len(a) - tail], b[head:len(b) - tail]
+    matched = head + tail
+    if 2 * (matched + min(len(middle_a), len(middle_b))) < FAIRLY_CLOSE * total:
+        return 2 * matched / total  # even a whole match of the middles would not be close enough
+    if middle_a and middle_b:
+        middle_a, middle_b = middle_a[:WINDOW], middle_b[:WINDOW]
+        cost = len(middle_a) * len(middle_b)
+        if budget is None or budget[0] >= cost:
+            if budget is not None:
+                budget[0] -= cost
+            matcher = SequenceMatcher(None, middle_a, middle_b, autojunk=False)
+            if matcher.quick_ratio() * (len(middle_a) + len(middle_b)) / 2 + matched >= FAIRLY_CLOSE * total / 2:
+                matched += sum(block.size for block in matcher.get_matching_blocks())
+    return 2 * matched / total
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """The length of the common prefix, by halving (string comparisons run in C)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def normalise(text: str) -> str:
@@ -55,22 +99,23 @@ def match_cards(cards: list[CardSpec], existing: list) -> dict[int, object]:
     if not left_cards or not left_rows or len(left_cards) * len(left_rows) > MAX_FUZZY_PAIRS:
         return pairs
     scored = []
+    budget = [MATCH_BUDGET]
+    row_questions = [normalise(row.question) for row in left_rows]
     for position in left_cards:
         card = cards[position]
         question = normalise(card.question)
         options = json.dumps(card.options, ensure_ascii=False) if card.options is not None else None
-        for row in left_rows:
+        for row, other in zip(left_rows, row_questions):
             if row.kind != card.kind or getattr(row, "ord", 0) != card.ord:
                 continue  # a card keeps its kind and its place among its siblings
             if card.source_id and row.source_id and card.source_id != row.source_id:
                 continue  # the source names both cards, and they are different cards
-            matcher = SequenceMatcher(None, question, normalise(row.question), autojunk=False)
-            if matcher.real_quick_ratio() < FAIRLY_CLOSE or matcher.quick_ratio() < FAIRLY_CLOSE:
+            similarity = similarity_of(question, other, budget)
+            if similarity < FAIRLY_CLOSE:
                 continue
-            similarity = matcher.ratio()
             same_body = (options is not None and options == row.options) or (
-                options is None and bool(card.answer) and card.answer == row.answer)
-            if similarity >= CLOSE or (same_body and similarity >= FAIRLY_CLOSE):
+                options is None and row.options is None and bool(card.answer) and card.answer == row.answer)
+            if similarity >= CLOSE or same_body:
                 scored.append((similarity + same_body, position, row))
     scored.sort(key=lambda item: -item[0])
     for _, position, row in scored:

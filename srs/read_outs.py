@@ -15,6 +15,28 @@ from srs.store import KIND_NAMES, STATE_NAMES, Store
 LOG_FIELDS = ["id", "card_id", "deck", "reviewed_at", "rating", "kind", "duration_ms", "choice", "correct"]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP's list of cell starts a spreadsheet may run
+
+
+def neutralised(value):
+    """A CSV cell a spreadsheet shows as text instead of running it as a formula (OWASP's CSV
+    injection advice): a text cell starting with = + - @ tab or carriage return gets a leading '.
+    Numbers are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_csv(rows, fields: list[str], stream) -> None:
+    """Rows (dicts) as CSV with a header, every text cell neutralised (see `neutralised`)."""
+    import csv
+
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(fields)
+    for row in rows:
+        writer.writerow([neutralised(row.get(field)) for field in fields])
+
+
 def iso(text: str | None) -> str | None:
     """Stored time text as ISO 8601 UTC with an explicit offset."""
     return None if text is None else text[:-1] + "+00:00"

@@ -92,18 +92,24 @@ class Settings:
 
 SETTING_HELP = {
     "desired_retention": "chance of recall to schedule for, 0.70-0.99 (default 0.9)",
-    "new_per_day": "new cards a learner day (default 20)",
-    "reviews_per_day": "reviews a learner day (default 200)",
-    "learning_steps": "minutes between first answers, e.g. '1 10' (default 1 10)",
-    "relearning_steps": "minutes between answers after a lapse, e.g. '10' (default 10)",
+    "new_per_day": "new cards a learner day, 0-100000 (default 20)",
+    "reviews_per_day": "reviews a learner day, 0-100000 (default 200)",
+    "learning_steps": "minutes between first answers, up to 20 steps of at most 1440, e.g. '1 10' (default 1 10)",
+    "relearning_steps": "minutes between answers after a lapse, up to 20 steps of at most 1440, e.g. '10' "
+                        "(default 10)",
     "day_start_hour": "local hour the learner day starts, 0-23 (default 4)",
-    "maximum_interval": "longest interval in days (default 36500)",
+    "maximum_interval": "longest interval in days, 1-36500 (default 36500)",
     "fuzz": "spread intervals a little, true/false (default true)",
     "load_balance": "spread reviews evenly over the days of the fuzz range, true/false (default true)",
     "easy_days": ("weekdays with fewer reviews: 'sat sun' (minimum), 'sat:0 sun:0.5' or 'sun:reduced', "
                   "7 levels Mon..Sun '1 1 1 1 1 0 0.5', or 'none' (default none)"),
     "autoplay_audio": "play a card's audio when it is shown in review, true/false (default true)",
 }
+
+
+MAX_PER_DAY = 100_000  # new cards or reviews a day
+MAX_INTERVAL_DAYS = 36_500  # Anki's largest maximum interval (100 years)
+MAX_STEPS = 20  # learning or relearning steps
 
 
 def parse_setting(key: str, text: str):
@@ -121,15 +127,18 @@ def parse_setting(key: str, text: str):
         if key == "desired_retention":
             value = float(text)
             ok = 0.7 <= value <= 0.99
-        elif key in ("new_per_day", "reviews_per_day", "maximum_interval"):
+        elif key in ("new_per_day", "reviews_per_day"):
             value = int(text)
-            ok = value >= (1 if key == "maximum_interval" else 0)
+            ok = 0 <= value <= MAX_PER_DAY
+        elif key == "maximum_interval":
+            value = int(text)
+            ok = 1 <= value <= MAX_INTERVAL_DAYS
         elif key == "day_start_hour":
             value = int(text)
             ok = 0 <= value <= 23
         elif key in ("learning_steps", "relearning_steps"):
             value = [float(part) for part in text.replace(",", " ").split()]
-            ok = all(0 < v <= 60 * 24 for v in value)
+            ok = len(value) <= MAX_STEPS and all(0 < v <= 60 * 24 for v in value)  # NaN and inf fail too
         else:
             lowered = text.strip().lower()
             ok = lowered in ("true", "false", "yes", "no", "on", "off", "1", "0")

@@ -41,7 +41,7 @@ from srs.store import Store
 LEARN_AHEAD = timedelta(minutes=20)
 AHEAD_LIMIT = 1_000_000  # reviews a session studying ahead may show (no daily limit)
 CRAM_TEXT = "no change"  # what a rating gives a card being practised (`--cram`): its schedule stays
-CHECKPOINT_EVERY = 200  # answers between WAL checkpoints in a long session
+CHECKPOINT_EVERY = 50  # answers between WAL checkpoints: a copy of the .db alone lags by at most this many
 RECOUNT_SECONDS = 30  # how often today's answers are counted again from the store
 
 
@@ -127,6 +127,7 @@ class ReviewSession:
     ahead_days: int = 0  # also review cards due within this many learner days (`srs review --ahead N`)
     cram: list[int] | None = None  # practice these cards, states untouched (`srs review --cram QUERY`)
     _returning: int | None = None  # a card brought back by undo, shown next
+    notices: list[str] = field(default_factory=list)  # races lost, for the learner: see take_notice
 
     def __post_init__(self) -> None:
         if self.deck_id is not None:
@@ -140,6 +141,7 @@ class ReviewSession:
         self._cram = None if self.cram is None else list(self.cram)  # the practice queue still to show
         self._done: dict = {}  # today's answer counts per deck, see _answered_by_deck
         self._shown: Shown | None = None  # the card on screen
+        self._unfolded = 0  # answers committed since the last WAL checkpoint
         self._balancers: dict[int, object] = {}  # deck id -> its load balancer (read when first needed)
         if not self.read_only:
             self.store.hold_checkpoints()  # answers commit without a WAL checkpoint inside; see close()
@@ -414,6 +416,9 @@ class ReviewSession:
         review_id = self.store.record_answer(card.id, card.progress, review, after)
         if review_id is None:
             return False
+        if self.store.flags(card.id) and not card.progress.suspended:
+            self.notices.append("This card was suspended or buried elsewhere while shown: your answer is kept, "
+                                "and the card stays out of review.")
         right = correct if correct is not None else rating > 1
         balanced_day = None
         balancer = self._balancers.get(card.deck_id) if self.balancer is None else self.balancer
@@ -422,8 +427,9 @@ class ReviewSession:
             balancer.add(balanced_day)  # the next answers see this card on its new day
         self.answered.append(Answered(review_id, card.id, rating, right, duration_ms, balanced_day))
         self._count_answer(card, now)
-        if len(self.answered) % CHECKPOINT_EVERY == 0:
-            self.store.checkpoint_in_background()
+        self._unfolded += 1
+        if self._unfolded >= CHECKPOINT_EVERY:
+            self.checkpoint()
         return True
 
     def _practise(self, card: StoredCard, rating: int, duration_ms: int, choice: str | None) -> bool:
@@ -440,32 +446,51 @@ class ReviewSession:
                                       duration_ms, cram=True))
         return True
 
+    def checkpoint(self) -> None:
+        """Fold the answers given since the last checkpoint from the WAL into the database file, in a
+        thread of its own (the next answer does not wait). Called every CHECKPOINT_EVERY answers, and
+        meant for the front end to call when the learner pauses (no key for a few seconds), so that a
+        copy of the .db alone (a sync tool that skips the -wal) lags the answers given by little."""
+        if self._unfolded:
+            self._unfolded = 0
+            self.store.checkpoint_in_background()
+
     def close(self) -> None:
         """End the session: fold its answers from the WAL into the database file."""
         self.store.checkpoint()
 
     def undo(self) -> StoredCard | None:
-        """Take back the last answer of this session; the card is shown again next."""
-        while self.answered:
-            last = self.answered.pop()
-            if last.cram:
-                card_id = self.store.undo_cram(last.review_id)
-                if card_id is not None:
-                    if last.rating == 1 and self._cram and self._cram[-1] == card_id:
-                        self._cram.pop()  # the copy Again put at the end
-                    self._cram.insert(0, card_id)
-                    return self.store.card(card_id)
-                continue
-            card_id = self.store.undo_answer(last.review_id)
-            self._done = {}  # counted again from the store
-            if card_id is not None:
-                if last.balanced_day is not None:
-                    balancer = self.balancer or self._balancers.get(self.store.card(card_id).deck_id)
-                    if balancer is not None and hasattr(balancer, "remove"):
-                        balancer.remove(last.balanced_day)
-                self._returning = card_id
-                return self.store.card(card_id)
-        return None
+        """Take back this session's last answer (by its own review id); the card is shown again next.
+        None when there is nothing to undo, or when another session answered that card since: then
+        nothing is undone (never an older answer instead) and `take_notice()` says why."""
+        if not self.answered:
+            return None
+        last = self.answered.pop()
+        if last.cram:
+            card_id = self.store.undo_cram(last.review_id)
+            if card_id is None:
+                return None
+            if last.rating == 1 and self._cram and self._cram[-1] == card_id:
+                self._cram.pop()  # the copy Again put at the end
+            self._cram.insert(0, card_id)
+            return self.store.card(card_id)
+        card_id = self.store.undo_answer(last.review_id)
+        self._done = {}  # counted again from the store
+        if card_id is None:
+            self.notices.append(f"Not undone: card {last.card_id} was answered in another session since "
+                                "this session's answer.")
+            return None
+        if last.balanced_day is not None:
+            balancer = self.balancer or self._balancers.get(self.store.card(card_id).deck_id)
+            if balancer is not None and hasattr(balancer, "remove"):
+                balancer.remove(last.balanced_day)
+        self._returning = card_id
+        return self.store.card(card_id)
+
+    def take_notice(self) -> str | None:
+        """One line for the learner about a race this session lost (an undo refused, a card suspended
+        elsewhere while shown), or None; each notice is given once."""
+        return self.notices.pop(0) if self.notices else None
 
     def suspend(self, card: StoredCard) -> None:
         self.store.set_suspended(card.id, True)
@@ -473,10 +498,15 @@ class ReviewSession:
             self._cram = [card_id for card_id in self._cram if card_id != card.id]
 
     def set_key(self, card: StoredCard, option: str) -> StoredCard:
-        """Record which option of an unkeyed choice card is right, once; returns the card as now stored."""
-        self.store.set_answer(card.id, option, "learner")
-        card.spec.answer = option
-        card.spec.key_source = "learner"
+        """Record which option of an unkeyed choice card is right, once; returns the card as now stored
+        (with the key another session gave meanwhile, if one did: that one stays)."""
+        if self.store.set_answer(card.id, option, "learner"):
+            card.spec.answer = option
+            card.spec.key_source = "learner"
+            return card
+        stored = self.store.card(card.id)
+        self.notices.append("The key was given in another session meanwhile; that one is kept.")
+        card.spec.answer, card.spec.key_source = stored.spec.answer, stored.spec.key_source
         return card
 
     def unkeyed(self) -> list[StoredCard]:

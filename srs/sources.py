@@ -12,6 +12,50 @@ from srs.model import DeckSpec, SrsError
 
 KINDS = {".md": "deck", ".markdown": "deck", ".txt": "lesson", ".csv": "table", ".tsv": "table", ".apkg": "anki",
          ".colpkg": "anki"}
+# Limits on what is read, each refused with a one-line error before any parsing: a deck file, lesson or
+# table of 64 MB is already hundreds of thousands of cards; a line of 1 MB is no question anyone reads.
+MAX_TEXT_BYTES = 64 * 1024 * 1024
+MAX_LINE_BYTES = 1024 * 1024
+MAX_PACKAGE_BYTES = 4 * 1024 * 1024 * 1024  # an Anki package, media included
+
+
+def check_file(path: Path, kind: str) -> None:
+    """Only a regular file within the size limits is read: a FIFO, a device (/dev/zero), a socket is
+    refused at once (reading one would hang or never end); a text source's longest line is bounded."""
+    import stat
+
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise SrsError("no such file", str(path)) from None
+    except OSError as error:
+        raise SrsError(f"cannot read: {error.strerror or error}", str(path)) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise SrsError("not a regular file (a device, a pipe or a socket); srs reads only regular files", str(path))
+    limit = MAX_PACKAGE_BYTES if kind == "anki" else MAX_TEXT_BYTES
+    if info.st_size > limit:
+        raise SrsError(f"too large: {info.st_size:,} bytes (srs reads {kind} files of at most {limit:,})", str(path))
+    if kind != "anki":
+        _check_lines(path)
+
+
+def _check_lines(path: Path) -> None:
+    """Refuse a text file with a line longer than MAX_LINE_BYTES, naming the line (read in chunks: the
+    memory needed does not grow with the line)."""
+    line, length = 1, 0
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                start = 0
+                while (end := chunk.find(b"\n", start)) >= 0:
+                    if length + end - start > MAX_LINE_BYTES:
+                        break
+                    line, length, start = line + 1, 0, end + 1
+                length += len(chunk) - start if end < 0 else end - start
+                if length > MAX_LINE_BYTES:
+                    raise SrsError(f"line too long: more than {MAX_LINE_BYTES:,} bytes", str(path), line)
+    except OSError as error:
+        raise SrsError(f"cannot read: {error.strerror or error}", str(path)) from None
 
 
 def expand(paths: list[str]) -> tuple[list[Path], list[Path]]:
@@ -22,7 +66,7 @@ def expand(paths: list[str]) -> tuple[list[Path], list[Path]]:
         if path.is_dir():
             for found in sorted(path.rglob("*")):
                 if not found.is_file() or any(part.startswith(".") for part in found.relative_to(path).parts):
-                    continue
+                    continue  # is_file: regular files only (a FIFO or device in a folder is passed over)
                 (files if found.suffix.lower() in KINDS else skipped).append(found)
         elif path.exists():
             if path.suffix.lower() not in KINDS:
@@ -35,6 +79,7 @@ def expand(paths: list[str]) -> tuple[list[Path], list[Path]]:
 
 def read_source(path: Path, *, with_progress: bool = False, notices: list[str] | None = None) -> list[DeckSpec]:
     kind = KINDS[path.suffix.lower()]
+    check_file(path, kind)
     if kind == "deck":
         from srs.decks import read_deck
 
@@ -74,11 +119,17 @@ def read_sources(paths: list[str], *, with_progress: bool = False, notices: list
     """Every deck of these files and folders, and the files skipped as of unknown type. What a
     reader could not take (an Anki card, with why; an empty package) is added to `notices`;
     `unchanged(path)` (when given) names files not to read again."""
+    from srs import outputs
+
     files, skipped = expand(paths)
     if not files:
         raise SrsError(f"no deck files found in {', '.join(paths)}")
+    for path in files:
+        outputs.protect(path, "a source being imported")
     specs: list[DeckSpec] = []
     for path in files:
+        if KINDS[path.suffix.lower()] == "anki":
+            check_file(path, "anki")  # before its bytes are hashed: a FIFO named x.apkg must not hang
         if unchanged is not None and unchanged(path):
             continue
         for spec in read_source(path, with_progress=with_progress, notices=notices):

@@ -27,7 +27,7 @@ split into shares of the cards run side by side on connections of their own, bes
 queries; with the index STATS_INDEX it reads the columns and the two time differences it needs
 from that index instead of parsing times from the table (it then takes about half the time).
 For all decks, the sums of the days before today are kept in the table `stats_cache` (migration
-m011, whose triggers empty it when an answer before its end is added, changed or removed, or a
+m012, whose triggers empty it when an answer before its end is added, changed or removed, or a
 card changes deck), so that a daily `srs stats` reads only today's answers and the days since
 it last ran: at 100,000 cards and 1,000,000 reviews, about 0.3 s instead of 2.
 """

@@ -28,7 +28,10 @@ STATE_NAMES = ("new", "learning", "review", "relearning")
 HISTORY_ONLY = 2  # `retired` of a card a review log brought without content (see srs.history)
 KIND_NAMES = ("learn", "review", "relearn", "cram")  # cram: practice that leaves the card's state as it is
 CRAM = 3
-BUSY_TIMEOUT_MS = 10_000
+BUSY_TIMEOUT_MS = 10_000  # while opening (and migrating) a database another srs is writing
+MIN_FREE_BYTES = 1024 * 1024  # a write command refuses to start with less free on the database's disk
+BACKGROUND_CHECK_BYTES = 32 * 1024 * 1024  # larger databases are quick_checked whole in a thread (check_writable)
+WAIT_MS = 1_000  # then: a write waiting for another program's lock tells the learner after this, and waits on
 RESCHEDULE_CHUNK = 2_000  # reviews replayed per transaction of a rescheduling (about 0.3 s at 1,000,000 reviews)
 
 
@@ -55,8 +58,12 @@ class ImportResult:
 
 class Store:
     def __init__(self, path: str | os.PathLike, *, create: bool = True):
+        from srs import outputs
+
         self.path = Path(path)
+        outputs.protect(self.path)  # no export, page or deck file of this process may be written over it
         self._checkpointer = None  # a background WAL checkpoint (review sessions), if one runs
+        self._pending_check = None  # a background quick_check the first write waits for (check_writable)
         if self.path.is_dir():
             raise SrsError("is a directory, not a database file", str(self.path))
         fresh = not self.path.exists() or self.path.stat().st_size == 0
@@ -67,12 +74,14 @@ class Store:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as error:
                 raise SrsError(f"cannot create the database folder: {error.strerror}", str(self.path)) from None
+        self.on_busy: Callable[[], None] | None = _tell_waiting  # said once while a write waits for another srs
         try:
             self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
             self._check_and_migrate(fresh)
+            self.conn.execute(f"PRAGMA busy_timeout = {WAIT_MS}")  # writes wait on in `_begin`, saying so
             self._unbury()
-        except sqlite3.DatabaseError as error:
-            raise SrsError(f"not a usable srs database ({error})", str(self.path)) from None
+        except sqlite3.Error as error:
+            raise explain(error, self.path) from None
 
     # -- opening -------------------------------------------------------------------
 
@@ -91,12 +100,15 @@ class Store:
                 f"made by a newer srs (schema version {version}; this srs knows up to {LATEST}); "
                 "upgrade srs to open it", str(self.path))
         if version < LATEST:
-            if version > 0:
-                self._backup(version)
-            from srs.migrations import apply
+            with _migration_lock(self.path):  # two first imports at once: one migrates, the other waits
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version < LATEST:
+                    if version > 0:
+                        self._backup(version)
+                    from srs.migrations import apply
 
-            conn.execute("PRAGMA journal_mode = WAL")
-            apply(conn)
+                    conn.execute("PRAGMA journal_mode = WAL")
+                    apply(conn)
         else:
             mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
             if mode != "wal":
@@ -130,10 +142,112 @@ class Store:
         self.wait_for_checkpoint()
         self.conn.close()
 
+    def check_writable(self) -> None:
+        """Before a command that writes (review, import, ...) does anything: the database is whole
+        (`PRAGMA quick_check`) and can be written now (a write tried and rolled back), or a one-line
+        error says why not (damaged, read-only file or folder, disk full, locked), before the learner
+        answers anything.
+
+        A database over BACKGROUND_CHECK_BYTES (about 10,000 cards with their history) is checked
+        table by table except the review log, at once (a tenth of the time), and whole in a thread of
+        its own (its own connection) that the first write waits for: a damage found there refuses that
+        write, so nothing is ever written into a damaged file, and the learner does not wait for the
+        check to see the first card."""
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            size = 0
+        if _free_bytes(self.path.parent) < MIN_FREE_BYTES:  # a rolled-back write does not reach the disk
+            raise SrsError(f"the disk is full (less than {MIN_FREE_BYTES // 1024 ** 2} MB free): free some "
+                           "space and try again (nothing was written)", str(self.path))
+        try:
+            if size <= BACKGROUND_CHECK_BYTES:
+                self._refuse_damage(self.conn, None)
+            else:
+                for (table,) in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                                  "AND name NOT IN ('reviews', 'sqlite_sequence')").fetchall():
+                    self._refuse_damage(self.conn, table)
+        except sqlite3.DatabaseError as error:
+            raise explain(error, self.path) from None
+        try:
+            with self.write() as conn:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                conn.execute(f"PRAGMA user_version = {int(version)}")  # a real write, rolled back below
+                raise _Probe
+        except _Probe:
+            pass
+        except sqlite3.Error as error:
+            raise explain(error, self.path) from None
+        if size > BACKGROUND_CHECK_BYTES:
+            self._check_in_background()
+
+    def _refuse_damage(self, conn: sqlite3.Connection, table: str | None) -> None:
+        pragma = "PRAGMA quick_check(3)" if table is None else f'PRAGMA quick_check("{table}")'
+        problems = [row[0] for row in conn.execute(pragma)][:3]
+        if problems != ["ok"]:
+            raise SrsError("the database is damaged (" + "; ".join(problems)[:200] + "); nothing was written. "
+                           "'srs check --repair NEW.db' recovers what it can into a new file", str(self.path))
+
+    def _check_in_background(self) -> None:
+        import threading
+
+        outcome: list[BaseException | None] = []
+
+        def run() -> None:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+            try:
+                self._refuse_damage(conn, None)
+                outcome.append(None)
+            except SrsError as error:
+                outcome.append(error)
+            except sqlite3.DatabaseError as error:
+                outcome.append(explain(error, self.path))
+            finally:
+                conn.close()
+
+        thread = threading.Thread(target=run, name="srs-quick-check", daemon=True)
+        thread.start()
+        self._pending_check = (thread, outcome)
+
+    def _wait_for_check(self) -> None:
+        """The first write waits for the background check, and is refused if it found damage."""
+        if self._pending_check is not None:
+            thread, outcome = self._pending_check
+            thread.join()
+            if outcome and outcome[0] is not None:
+                raise outcome[0]  # stays pending: every later write is refused too
+            self._pending_check = None
+
+    def integrity(self) -> list[str]:
+        """`PRAGMA integrity_check`: ["ok"] or the problems SQLite finds (at most 100)."""
+        return [row[0] for row in self.conn.execute("PRAGMA integrity_check(100)")]
+
+    def _begin(self) -> None:
+        """BEGIN IMMEDIATE, waiting as long as another program holds the write lock: after a first
+        WAIT_MS, `on_busy` tells the learner once, then it waits on (Ctrl-C quits).
+        Nothing the learner gave is dropped meanwhile: the caller's write is only delayed."""
+        self._wait_for_check()
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error):
+                raise
+        if self.on_busy is not None:
+            self.on_busy()
+        while True:  # each try waits WAIT_MS, then Python runs: Ctrl-C is heard within a second
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error):
+                    raise
+
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; rolled back entirely on any error or interruption."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        """One write transaction; rolled back entirely on any error or interruption. Waits for
+        another program's write to finish, however long (see `_begin`)."""
+        self._begin()
         try:
             yield self.conn
         except BaseException:
@@ -526,7 +640,8 @@ class Store:
         "JOIN card_state s ON s.card_id = c.id ")
 
     def card(self, card_id: int) -> StoredCard:
-        row = self.conn.execute(self._CARD_SQL + "WHERE c.id = ?", (card_id,)).fetchone()
+        row = self.conn.execute(self._CARD_SQL + "WHERE c.id = ?", (card_id,)).fetchone() if (
+            -2 ** 63 <= card_id < 2 ** 63) else None
         if row is None:
             raise SrsError(f"no card with id {card_id}")
         return _stored(row)
@@ -724,12 +839,18 @@ class Store:
     def record_answer(self, card_id: int, before: Progress, review: Review, after: Progress) -> int | None:
         """Log an answer and store the card's new state, in one transaction.
 
-        Returns the review's id, or None when the card changed since `before` was read
-        (another session answered it first): nothing is written then.
+        Returns the review's id, or None when the card was answered since `before` was read
+        (another session answered it first): nothing is written then. The answer sets only the
+        scheduling columns: a suspension or bury made meanwhile elsewhere (`srs suspend`, another
+        session) stays as it is (see `flags`).
         """
         with self.write() as conn:
-            current = conn.execute("SELECT reps, suspended FROM card_state WHERE card_id = ?", (card_id,)).fetchone()
-            if current is None or current[0] != before.reps:
+            written = conn.execute(  # compare-and-set on what the session read: the card's answer count
+                "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, last_review = ?, "
+                "reps = ?, lapses = ?, interval_days = NULL WHERE card_id = ? AND reps = ?",
+                (STATE_NAMES.index(after.state), after.step, after.stability, after.difficulty, _t(after.due),
+                 _t(after.last_review), after.reps, after.lapses, card_id, before.reps)).rowcount
+            if not written:
                 return None
             review_id = conn.execute(
                 "INSERT INTO reviews (card_id, reviewed_at, rating, kind, duration_ms, choice, correct, due_after, "
@@ -739,7 +860,6 @@ class Store:
                  review.duration_ms, review.choice, None if review.correct is None else int(review.correct),
                  _t(after.due), STATE_NAMES.index(before.state), before.step, before.stability, before.difficulty,
                  _t(before.due), _t(before.last_review), before.reps, before.lapses)).lastrowid
-            self._write_progress(card_id, after)
         return review_id
 
     def record_cram(self, card_id: int, review: Review) -> int:
@@ -762,10 +882,17 @@ class Store:
                 conn.execute("DELETE FROM reviews WHERE id = ?", (review_id,))
         return None if row is None else row[0]
 
-    def undo_answer(self, review_id: int) -> int | None:
-        """Remove a logged answer and restore the card exactly as it was before it.
+    def flags(self, card_id: int) -> int:
+        """A card's suspension as stored: 0 none, 1 suspended, 2 buried for the day."""
+        row = self.conn.execute("SELECT suspended FROM card_state WHERE card_id = ?", (card_id,)).fetchone()
+        return 0 if row is None else row[0]
 
-        Only the card's latest answer can be undone; returns the card id, or None.
+    def undo_answer(self, review_id: int) -> int | None:
+        """Remove a logged answer and restore the card's schedule exactly as it was before it.
+
+        Only the card's latest answer can be undone (compare-and-set on its answer count and the
+        latest review id): returns the card id, or None when the answer is gone or another session
+        answered the card since. Suspension and burying are left as they are.
         """
         with self.write() as conn:
             row = conn.execute(
@@ -774,29 +901,36 @@ class Store:
             if row is None:
                 return None
             card_id = row[0]
-            reps = conn.execute("SELECT reps FROM card_state WHERE card_id = ?", (card_id,)).fetchone()[0]
-            if reps != row[7] + 1:
+            latest = conn.execute("SELECT max(id) FROM reviews WHERE card_id = ?", (card_id,)).fetchone()[0]
+            if latest != review_id:
                 return None  # answered again since (in another session)
-            conn.execute(
-                "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, last_review = ?, "
-                "reps = ?, lapses = ? WHERE card_id = ?", (*row[1:], card_id))
+            if not conn.execute(
+                    "UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?, "
+                    "last_review = ?, reps = ?, lapses = ? WHERE card_id = ? AND reps = ?",
+                    (*row[1:], card_id, row[7] + 1)).rowcount:
+                return None
             conn.execute("DELETE FROM reviews WHERE id = ?", (review_id,))
         return card_id
 
     def set_suspended(self, card_ids: int | list[int], suspended: bool = True) -> None:
         """Suspend (or unsuspend) cards, all or none: an unknown id changes nothing."""
         ids = [card_ids] if isinstance(card_ids, int) else list(card_ids)
+        for card_id in ids:
+            if not 0 < card_id < 2 ** 63:
+                raise SrsError(f"no card with id {card_id} (see 'srs cards')")
         with self.write() as conn:
             for card_id in ids:
                 if conn.execute("UPDATE card_state SET suspended = ? WHERE card_id = ?",
                                 (int(suspended), card_id)).rowcount == 0:
                     raise SrsError(f"no card with id {card_id} (see 'srs cards')")
 
-    def set_answer(self, card_id: int, answer: str, key_source: str = "learner") -> None:
-        """Record the key of a choice card (or the answer of a basic one) given by the learner."""
+    def set_answer(self, card_id: int, answer: str, key_source: str = "learner") -> bool:
+        """Record the key of a choice card (or the answer of a basic one) given by the learner, only
+        while it has none (compare-and-set): False when another session gave one meanwhile."""
         with self.write() as conn:
-            conn.execute("UPDATE cards SET answer = ?, key_source = ?, updated_at = updated_at WHERE id = ?",
-                         (answer, key_source, card_id))
+            return conn.execute(
+                "UPDATE cards SET answer = ?, key_source = ?, updated_at = updated_at WHERE id = ? "
+                "AND (answer IS NULL OR answer = '')", (answer, key_source, card_id)).rowcount > 0
 
     def unkeyed_cards(self, deck_id: int | None = None, *, blank_answers: bool = False) -> list[StoredCard]:
         """Choice cards whose key is unknown (and, if asked, basic cards with no answer yet)."""
@@ -1100,7 +1234,7 @@ class Store:
     def stats_cache(self, key: str) -> tuple[str, str] | None:
         """(end, sums by learner day as JSON) that `srs.stats` kept for these settings, if still valid:
         triggers empty the table when an answer before its end is added, changed or removed, or a card
-        changes deck (migration m011)."""
+        changes deck (migration m012)."""
         return self.conn.execute("SELECT upto, days FROM stats_cache WHERE key = ?", (key,)).fetchone()
 
     def keep_stats_cache(self, key: str, upto: str, days: str) -> None:
@@ -1345,6 +1479,96 @@ def _kept_answer(card: CardSpec, old: "_Existing", report: dict) -> tuple[str | 
         if card.options is not None:
             report.setdefault("changed_keys", []).append((card.question, old.answer, answer))
     return answer, key_source
+
+
+@contextmanager
+def _migration_lock(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock (flock, independent of SQLite's own locks) on the database file while
+    it is migrated, so that a second srs opening it at that moment waits, then finds it migrated."""
+    try:
+        import fcntl
+    except ImportError:  # not on this system: SQLite's busy timeout is all there is
+        yield
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+class _Probe(Exception):
+    """Rolls back the write `check_writable` tries."""
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    return getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or (
+        "locked" in str(error))
+
+
+def _tell_waiting() -> None:
+    import sys
+
+    print("srs: waiting for another srs (or program) to finish with the database; this is saved as soon as it "
+          "does (Ctrl-C gives up on it and quits)", file=sys.stderr, flush=True)
+
+
+def explain(error: sqlite3.Error, path: Path) -> SrsError:
+    """What an SQLite error at open (or at a write) means for the learner, in one true line."""
+    code = getattr(error, "sqlite_errorcode", None)
+    primary = code & 0xFF if code is not None else None
+    folder = path.parent if str(path.parent) else Path(".")
+    where = str(path)
+    if primary in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN) and _read_only_mount(folder):
+        return SrsError("the database is on a read-only file system (mounted read-only): srs needs to write "
+                        "there, even to read (its -wal and -shm files); copy it somewhere writable", where)
+    if primary == sqlite3.SQLITE_READONLY or "readonly" in str(error):
+        if not os.access(folder, os.W_OK):
+            return SrsError("the folder is read-only: srs writes its -wal and -shm files beside the database; "
+                            "make the folder writable or move the database", where)
+        return SrsError("the database file is read-only (check its permissions, or copy it somewhere you "
+                        "can write)", where)
+    if primary == sqlite3.SQLITE_CANTOPEN:
+        if not folder.is_dir():
+            return SrsError("cannot open the database: its folder does not exist", where)
+        if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.R_OK | os.W_OK)):
+            return SrsError("cannot open the database: permission denied (the file or its folder is read-only "
+                            "or not yours)", where)
+        return SrsError(f"cannot open the database ({error})", where)
+    if primary == sqlite3.SQLITE_FULL or (primary == sqlite3.SQLITE_IOERR and _disk_full(folder)):
+        return SrsError("the disk is full: free some space and try again (nothing was written)", where)
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return SrsError("the database is locked by another program (another srs, a sync tool?); try again "
+                        "when it is done", where)
+    if primary == sqlite3.SQLITE_NOTADB:
+        return SrsError("not an srs database (not an SQLite file at all); choose another --db", where)
+    if primary == sqlite3.SQLITE_CORRUPT:
+        return SrsError("the database is damaged; nothing was written. 'srs check' tells more and "
+                        "'srs check --repair NEW.db' recovers what it can into a new file", where)
+    if primary == sqlite3.SQLITE_IOERR:
+        return SrsError(f"the disk could not be read or written ({error})", where)
+    return SrsError(f"not a usable srs database ({error})", where)
+
+
+def _read_only_mount(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder if str(folder) else ".").f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
+def _free_bytes(folder: Path) -> int:
+    """Bytes free for an unprivileged writer in this folder's file system (very many when unknown)."""
+    try:
+        info = os.statvfs(folder if str(folder) else ".")
+    except (OSError, AttributeError):  # no statvfs on this system
+        return 1 << 62
+    return info.f_bavail * info.f_frsize
+
+
+def _disk_full(folder: Path) -> bool:
+    return _free_bytes(folder) < 64 * 1024
 
 
 @dataclass

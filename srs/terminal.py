@@ -125,8 +125,8 @@ def _command(session: ReviewSession, card: StoredCard, key: str, console: Consol
         raise Quit()
     if key == "u":
         undone = session.undo()
-        console.print("Undone: the last answer is taken back." if undone else "Nothing to undo in this session.",
-                      style="yellow")
+        console.print("Undone: the last answer is taken back." if undone else
+                      (session.take_notice() or "Nothing to undo in this session."), style="yellow")
         return undone is not None
     if key == "s":
         session.suspend(card)
@@ -214,6 +214,8 @@ def _review_one(session: ReviewSession, card: StoredCard, console: Console, keys
             continue
         if not session.answer(shown, rating, duration_ms, response):
             console.print("This card was answered in another session meanwhile; moving on.", style="yellow")
+        while notice := session.take_notice():  # a race lost to another session (srs.session)
+            console.print(notice, style="yellow")
         return
 
 

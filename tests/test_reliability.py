@@ -310,7 +310,7 @@ def test_newer_database_is_refused_and_untouched(tmp_path):
 
 
 @pytest.mark.parametrize("content, words", [
-    (b"hello, this is not a database at all" * 100, "not a usable srs database"),
+    (b"hello, this is not a database at all" * 100, "not an srs database (not an SQLite file at all)"),
     (None, "not an srs database"),
     ("truncated", "srs"),
 ])

@@ -526,43 +526,20 @@ def _deck_config(default: dict, conf_id: int, name: str, settings: Settings, sta
 
 def _zip_atomically(target: Path, db_path: str, media: list[tuple[str, Path]] = ()) -> None:
     """Zip the collection (and the media files, as members 0, 1, ... named in the `media` map)
-    next to `target`, then rename it into place (fsynced first)."""
-    directory = target.parent if str(target.parent) else Path(".")
-    _remove_leftovers(directory, f".{target.name}.", ".tmp")
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=directory)
-    except OSError as err:
-        raise SrsError(f"cannot write: {err.strerror or err}", path=str(target)) from None
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # as a new file would be (mkstemp's are private)
-        with os.fdopen(fd, "wb") as handle:
-            # the fastest deflate level: twice as fast as the default for a tenth more bytes
-            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-                archive.write(db_path, "collection.anki2")
-                names = {}
-                for index, (name, path) in enumerate(media):
-                    archive.write(path, str(index))
-                    names[str(index)] = name
-                archive.writestr("media", json.dumps(names, ensure_ascii=False))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-    except BaseException as err:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
-        if isinstance(err, OSError):
-            raise SrsError(f"cannot write: {err.strerror or err}", path=str(target)) from None
-        raise
-    try:  # the rename itself survives a crash once the folder is synced
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
+    into the target, through `srs.outputs` (whole or not at all, never onto the database)."""
+    from srs.outputs import write_file
+
+    def fill(handle) -> None:
+        # the fastest deflate level: twice as fast as the default for a tenth more bytes
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+            archive.write(db_path, "collection.anki2")
+            names = {}
+            for index, (name, path) in enumerate(media):
+                archive.write(path, str(index))
+                names[str(index)] = name
+            archive.writestr("media", json.dumps(names, ensure_ascii=False))
+
+    write_file(target, fill)
 
 
 def _remove_leftovers(directory: Path, prefix: str, suffix: str = "") -> None:
@@ -574,12 +551,6 @@ def _remove_leftovers(directory: Path, prefix: str, suffix: str = "") -> None:
                 shutil.rmtree(leftover, ignore_errors=True)
             else:
                 leftover.unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _alive(pid: int) -> bool:
