@@ -337,4 +337,19 @@ def m011_card_kinds(db) -> None:
                "JOIN notes n ON n.id = cn.note_id JOIN note_types t ON t.id = n.note_type_id WHERE t.kind = 1)")
 
 
+@migration
+def m012_choice_formats(db) -> None:
+    # Multiple choice that measures recall (issue 16): each review keeps the format its card was asked
+    # in (`format`: "options", "recall_first" or "typed" for a choice card; "typed" for a typed card,
+    # "recall" for basic and cloze cards; NULL for reviews logged before: a choice card was then always
+    # asked with its options), and a choice card keeps the explanation of each option (`option_notes`,
+    # JSON {option: note}).
+    columns = {row[1] for row in db.execute("PRAGMA table_info(reviews)").fetchall()}
+    if "format" not in columns:
+        db.execute("ALTER TABLE reviews ADD COLUMN format TEXT")
+    columns = {row[1] for row in db.execute("PRAGMA table_info(cards)").fetchall()}
+    if "option_notes" not in columns:
+        db.execute("ALTER TABLE cards ADD COLUMN option_notes TEXT")
+
+
 LATEST = len(MIGRATIONS)
