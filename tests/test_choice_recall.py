@@ -120,3 +120,97 @@ def test_lesson_import_keeps_the_lessons_own_explanations(cli, tmp_path):
     main = next(c for q, c in cards.items() if q.startswith("What is the main idea"))
     assert main.option_notes == {main.answer: "This is the lesson's subtitle: its main idea."}
     assert "0 added" in cli("import", str(written)).output and "0 updated" in cli("import", str(written)).output
+
+
+LATER = "2026-03-12T09:00:00Z"
+
+
+def test_recall_first_shows_the_question_alone_and_enter_reveals_the_options(cli, quiz):
+    first = cli("review", input="b\n\nq\n", now=NOW).output.split("Rate 1-4")[0]
+    assert "a) 3" in first and "Recall the answer" not in first  # never answered right: options at once
+    out = cli("review", input="\n?b\n\nq\n", now=LATER).output
+    recall = out.index("Recall the answer, then Enter shows the options")
+    assert "a) 3" not in out[:recall] and out.index("a) 3") > recall
+    row = last(cli)
+    assert (row["format"], row["rating"], row["correct"]) == ("recall_first", 2, True)
+
+
+def test_a_letter_at_the_recall_prompt_picks_directly_so_old_scripts_keep_working(cli, quiz):
+    cli("review", input="b\n\nq\n", now=NOW)
+    out = cli("review", input="b\n\nq\n", now=LATER).output
+    assert "Recall the answer" in out and "a) 3" not in out
+    row = last(cli)
+    assert (row["format"], row["rating"], row["choice"]) == ("recall_first", 3, "4")
+
+
+def test_recall_first_can_be_turned_off_per_deck(cli, quiz):
+    cli("review", input="b\n\nq\n", now=NOW)
+    assert "recall_first = False  (this deck)" in cli("config", "Quiz", "recall_first", "false").output
+    out = cli("review", input="b\n\nq\n", now=LATER).output
+    assert "Recall the answer" not in out and last(cli)["format"] == "options"
+
+
+def test_a_well_known_choice_card_is_asked_typed_with_a_near_miss(cli, quiz):
+    cli("review", input="b\n\nq\n", now=NOW)
+    assert "typed_after_days = 1  (this deck)" in cli("config", "Quiz", "typed_after_days", "1").output
+    out = cli("review", input="for\n\nq\n", now="2026-03-09T09:00:00Z").output  # a simulated week later
+    first = out.split("Rate 1-4")[0]
+    assert "a) 3" not in first and "Type the answer" in first and "✗ Wrong." in first
+    row = last(cli)
+    assert (row["format"], row["choice"], row["correct"], row["rating"]) == ("typed", "for", False, 1)
+    # the wrong typed answer brings the options back for the next review
+    out = cli("review", input="b\n\nq\n", now="2026-03-09T09:30:00Z").output
+    assert "a) 3" in out and last(cli)["format"] == "options"
+
+
+@pytest.mark.parametrize("typed, right", [(" Colour!", True), ("colr", False)])
+def test_a_typed_choice_card_is_graded_as_a_typed_card(cli, tmp_path, in_order, typed, right):
+    path = tmp_path / "colour.md"
+    path.write_text("# Words\n\n## Which word is British?\n- [ ] color\n- [x] colour\n- [ ] kolor\n")
+    cli("import", str(path))
+    cli("review", input="b\n\nq\n", now=NOW)
+    cli("config", "Words", "typed_after_days", "1")
+    out = cli("review", input=f"{typed}\n\nq\n", now=LATER).output
+    first = out.split("Rate 1-4")[0]
+    assert "a) color" not in first
+    if right:
+        assert "✓ Right:  Colour!" in first or "✓ Right: Colour!" in first
+    else:
+        assert "You typed: colr" in first and "Answer:    colour" in first and "^" in first
+    row = last(cli)
+    assert (row["format"], row["choice"], row["correct"], row["rating"]) == ("typed", typed.strip(), right,
+                                                                            3 if right else 1)
+
+
+def test_the_same_wrong_option_twice_makes_the_next_review_typed(cli, quiz):
+    cli("review", input="a\n\nq\n", now=NOW)  # wrong: 3
+    cli("review", input="a\n\nq\n", now="2026-03-02T09:05:00Z")  # the same lure again
+    log = cli.json("log")
+    assert [(r["choice"], r["correct"]) for r in log] == [("3", False), ("3", False)]
+    out = cli("review", input="4\n\nq\n", now="2026-03-02T09:20:00Z").output.split("Rate 1-4")[0]
+    assert "a) 3" not in out and "Type the answer" in out
+    row = last(cli)
+    assert (row["format"], row["choice"], row["correct"], row["rating"]) == ("typed", "4", True, 3)
+    # asked typed once, the lure is spent: options (or recall first) again
+    out = cli("review", input="b\n\nq\n", now="2026-03-20T09:00:00Z").output
+    assert last(cli)["format"] == "recall_first"
+
+
+def test_two_different_wrong_options_do_not_trigger_typed(cli, quiz):
+    cli("review", input="a\n\nq\n", now=NOW)
+    cli("review", input="c\n\nq\n", now="2026-03-02T09:05:00Z")
+    cli("review", input="b\n\nq\n", now="2026-03-02T09:20:00Z")
+    assert last(cli)["format"] == "options"
+
+
+def test_long_options_are_matched_on_their_key_words():
+    from srs.model import CardSpec
+
+    option = "The scheduler predicts the probability of recall for every card"
+    spec = CardSpec(question="What does FSRS do?", answer=option, options=[option, "Nothing at all"])
+    kind = kinds.of(spec)
+    assert kind.grade_typed(spec, "predicts probability of recall for every card").correct
+    assert kind.grade_typed(spec, "scheduler predicts probabilty recall every card").correct  # a typo
+    assert not kind.grade_typed(spec, "it schedules cards").correct
+    short = CardSpec(question="Q?", answer="red apple", options=["red apple", "green pear"])
+    assert not kind.grade_typed(short, "apple").correct and kind.grade_typed(short, "Red  apple.").correct
