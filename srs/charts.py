@@ -136,6 +136,7 @@ def render(data: dict, console: Console) -> None:
     console.print(table)
     console.print(Text("The first answer of a learner day to a card due for review; Again fails, Hard, Good and "
                        "Easy pass. (In brackets: how many answers.)", style="dim"))
+    _choice_retention(data, console)
 
     daily = data["daily"]
     done = sum(d["reviews"] for d in daily)
@@ -190,6 +191,7 @@ def render(data: dict, console: Console) -> None:
                       f"{cal['n']:,} reviews a day or more after the card's previous one")
         console.print(Text(f"({cal['same_day']:,} same-day reviews are left out: FSRS predicts 100% for them.) "
                            + calibration_verdict(cal["rmse_bins"]), style="dim"))
+        _choice_calibration(cal.get("by_format", {}), console)
     else:
         console.print("[dim]No reviews a day or more after a previous one yet.[/]")
 
@@ -211,6 +213,39 @@ def render(data: dict, console: Console) -> None:
                           Text(safe(wrong["answer"] or "?")[:room // 3], style="green"),
                           Text(f"#{wrong['card_id']} " + safe(wrong["question"]), no_wrap=True, overflow="ellipsis"))
         console.print(table)
+
+
+def _choice_retention(data: dict, console: Console) -> None:
+    """Choice cards answered from their options: the pass rate seen, and the retention left once lucky
+    guesses are taken out ((p - 1/k) / (1 - 1/k), k the card's options)."""
+    choice = data.get("true_retention_choice")
+    if not choice or not choice["all"]["n"]:
+        return
+    table = Table("Choice cards, from options", *PERIOD_NAMES.values(), box=None, header_style="bold")
+    for label, key in (("passed", "observed"), ("guess-corrected", "corrected")):
+        table.add_row(label, *(f"{percent(choice[p][key])} [dim]({choice[p]['n']:,})[/]" if choice[p]["n"]
+                               else "[dim]—[/]" for p in PERIOD_NAMES))
+    console.print(table)
+    console.print(Text("A right pick among k options is recall or a lucky guess: guess-corrected retention is "
+                       "(passed - 1/k) / (1 - 1/k), averaged over the reviews.", style="dim"))
+
+
+def _choice_calibration(by_format: dict, console: Console) -> None:
+    """Calibration per format: choice reviews from options against R + (1 - R)/k, the others against R."""
+    names = {"options": "choice, options shown", "recall_first": "choice, recall first",
+             "typed": "typed", "recall": "recall"}
+    for fmt, entry in sorted(by_format.items()):
+        if not entry["n"]:
+            continue
+        n = entry["n"]
+        expected = sum(b["n"] * b["expected"] for b in entry["bins"] if b["n"]) / n
+        actual = sum(b["n"] * b["actual"] for b in entry["bins"] if b["n"]) / n
+        against = "R + (1 - R)/k" if entry["guessing"] else "R"
+        console.print(f"{names.get(fmt, fmt)}: {n:,} reviews, expected {percent(expected)} ({against}), "
+                      f"actual {percent(actual)}, RMSE over bins {percent(entry['rmse_bins'])}")
+    if any(entry["guessing"] for entry in by_format.values()):
+        console.print(Text("Choice reviews answered from options are compared with R + (1 - R)/k: a learner who "
+                           "recalls with probability R and guesses among k options otherwise.", style="dim"))
 
 
 # -- web page ------------------------------------------------------------------------

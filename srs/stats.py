@@ -148,6 +148,7 @@ def compute(store: Store, now: datetime, deck_id: int | None = None, days: int =
             cells = _recent_retention(conn, scope, today)
             daily_all = _daily(conn, scope, today, today - timedelta(days=days - 1))
             forecast = _forecast(conn, scope, today)
+            choice = _choice_figures(conn, scope, today)  # multiple choice that measures recall (issue 16)
         finally:
             conn.execute("DROP TABLE IF EXISTS temp.stats_days")
         collection, trouble = _collection(conn, scope, now), _trouble(conn, scope)
@@ -169,7 +170,8 @@ def compute(store: Store, now: datetime, deck_id: int | None = None, days: int =
         **_streaks(daily_all),
         **forecast,
         **collection,
-        "calibration": _calibration(log),
+        "calibration": {**_calibration(log), "by_format": choice["calibration"]},
+        "true_retention_choice": choice["retention"],
         **trouble,
     }
 
@@ -477,3 +479,57 @@ def _trouble(conn, scope: _Scope) -> dict:
                  f"WHERE c.retired = 0 AND w.choice IS NOT NULL {where} "
                  "ORDER BY w.n DESC, w.card_id, w.choice LIMIT 10")]
     return {"leeches": leeches, "wrong_choices": wrong}
+
+
+# -- multiple choice that measures recall (issue 16) ------------------------------------------------
+
+CHOICE_FORMATS = ("options", "recall_first")  # choice reviews answered by picking among the card's options
+
+
+def _format_sql(alias: str, card: str) -> str:
+    """The format a review was asked in (`srs.kinds.FORMATS`); a review logged before formats were kept:
+    "options" for a choice card (always asked with its options then), "typed" for a typed card, else "recall"."""
+    return (f"coalesce({alias}.format, CASE {card}.kind WHEN 'choice' THEN 'options' WHEN 'typed' THEN 'typed' "
+            "ELSE 'recall' END)")
+
+
+def _choice_figures(conn, scope: _Scope, today: date) -> dict:
+    """For choice cards answered from their options (formats "options" and "recall_first"), per period
+    (`today`, `7d`, `30d`, `all`): `n` reviews counted as true retention counts them (the first answer of a
+    learner day to a card in review...), `observed` the share passed and `corrected` the guess-corrected
+    retention, the mean over those reviews of (passed - 1/k) / (1 - 1/k), k the card's number of options (an
+    unbiased estimate of recall when a learner who does not recall picks at random). And calibration per
+    format: for the reviews of `_answers`' predicted R (a day or more after the previous answer) of cards with
+    a format or of choice cards, by tenth of R: n, the mean predicted R, the share passed, and for choice
+    reviews from options the pass rate a guessing learner is expected to reach, the mean of R + (1 - R)/k."""
+    bounds = {f"p{k}": clock.to_text(clock.day_start(today - timedelta(days=n - 1), scope.hour))
+              for k, n in enumerate(PERIODS.values())}
+    where = ("r.prev_state > 0 AND (r.format IS NOT NULL OR r.card_id IN (SELECT id FROM cards WHERE kind = 'choice'))")
+    answers = (f"SELECT a.*, {_format_sql('a', 'k')} AS fmt, json_array_length(k.options) AS k "
+               f"FROM ({_answers(scope, where, ('reviewed_at', 'card_id', 'format'))}) a "
+               "JOIN cards k ON k.id = a.card_id")
+    periods = [("today", "reviewed_at >= :p0"), ("7d", "reviewed_at >= :p1"), ("30d", "reviewed_at >= :p2"),
+               ("all", "1")]
+    sums = ", ".join(f"count(*) FILTER (WHERE {cond}), total(y) FILTER (WHERE {cond}), "
+                     f"total((y - 1.0 / k) / (1 - 1.0 / k)) FILTER (WHERE {cond})" for _, cond in periods)
+    row = conn.execute(f"SELECT {sums} FROM ({answers}) WHERE c IS NOT NULL AND k >= 2 "
+                       f"AND fmt IN {CHOICE_FORMATS}", bounds).fetchone()
+    retention = {}
+    for i, (name, _) in enumerate(periods):
+        n, passed, corrected = row[3 * i: 3 * i + 3]
+        retention[name] = {"n": n, "observed": passed / n if n else None, "corrected": corrected / n if n else None}
+    calibration: dict[str, dict] = {}
+    for fmt, b, n, passed, predicted, expected in conn.execute(
+            f"SELECT fmt, b, count(*), total(y), total(p), total(CASE WHEN fmt IN {CHOICE_FORMATS} AND k >= 2 "
+            f"THEN p + (1 - p) / k END) FROM ({answers}) WHERE p IS NOT NULL GROUP BY fmt, b ORDER BY fmt, b"):
+        entry = calibration.setdefault(fmt, {"format": fmt, "n": 0, "guessing": fmt in CHOICE_FORMATS, "bins": [
+            {"lo": k / 10, "hi": (k + 1) / 10, "n": 0, "predicted": None, "actual": None, "expected": None}
+            for k in range(10)]})
+        entry["n"] += n
+        cell = entry["bins"][min(int(b), 9)]
+        cell.update(n=n, predicted=predicted / n, actual=passed / n,
+                    expected=expected / n if fmt in CHOICE_FORMATS else predicted / n)
+    for entry in calibration.values():
+        bins = [b for b in entry["bins"] if b["n"]]
+        entry["rmse_bins"] = (sum(b["n"] * (b["expected"] - b["actual"]) ** 2 for b in bins) / entry["n"]) ** 0.5
+    return {"retention": retention, "calibration": calibration}

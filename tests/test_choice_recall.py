@@ -214,3 +214,53 @@ def test_long_options_are_matched_on_their_key_words():
     assert not kind.grade_typed(spec, "it schedules cards").correct
     short = CardSpec(question="Q?", answer="red apple", options=["red apple", "green pear"])
     assert not kind.grade_typed(short, "apple").correct and kind.grade_typed(short, "Red  apple.").correct
+
+
+def test_stats_true_retention_choice_equals_a_recount_from_the_log(cli, tmp_path, in_order):
+    from datetime import datetime, timedelta, timezone
+
+    from srs import clock
+
+    cards = "".join(f"## Question {i}?\n" + "".join(f"- [{'x' if j == 1 else ' '}] option {j}\n"
+                                                     for j in range(2 + i % 3)) + "\n" for i in range(8))
+    path = tmp_path / "many.md"
+    path.write_text("# Many\n\n" + cards)
+    cli("import", str(path))
+    cli("review", input="b\n4\n" * 8 + "q\n", now="2026-01-01T09:00:00Z")  # every card straight to review
+    start = datetime(2026, 1, 2, 9, tzinfo=timezone.utc)
+    script = "a\n\n?b\n\nb\n\nb\n\nc\n\n?a\n\nb\n\n"  # wrong, unsure right, right, ..., a typed line now and then
+    for day in range(0, 80, 2):
+        cli("review", input=script * 12 + "q\n", now=clock.to_text(start + timedelta(days=day)))
+    now = start + timedelta(days=80)
+    stats = cli.json("stats", now=clock.to_text(now))["true_retention_choice"]
+
+    k = {c["id"]: len(c["options"]) for c in cli.json("cards") if c["kind"] == "choice"}
+    today = clock.learner_day(now, 4)
+    first_of_day, seen = [], set()
+    for row in cli.json("log"):  # oldest first
+        when = datetime.fromisoformat(row["reviewed_at"].replace("Z", "+00:00"))
+        day = clock.learner_day(when, 4)
+        if row["kind"] != "review" or row["card_id"] not in k or (row["card_id"], day) in seen:
+            continue
+        seen.add((row["card_id"], day))
+        if row["format"] in ("options", "recall_first"):
+            first_of_day.append((day, row["rating"] > 1, k[row["card_id"]]))
+    assert {fmt for fmt in (r["format"] for r in cli.json("log"))} >= {"options", "recall_first", "typed"}
+    for period, days in (("today", 1), ("7d", 7), ("30d", 30), ("all", 10_000)):
+        rows = [(y, kk) for day, y, kk in first_of_day if (today - day).days < days]
+        assert stats[period]["n"] == len(rows), period
+        if rows:
+            assert stats[period]["observed"] == pytest.approx(sum(y for y, _ in rows) / len(rows))
+            assert stats[period]["corrected"] == pytest.approx(
+                sum((y - 1 / kk) / (1 - 1 / kk) for y, kk in rows) / len(rows))
+    assert stats["all"]["n"] > 20 and stats["30d"]["n"] > 0
+    assert stats["all"]["corrected"] < stats["all"]["observed"]
+    calibration = cli.json("stats", now=clock.to_text(now))["calibration"]["by_format"]
+    assert calibration["recall_first"]["guessing"] and not calibration["typed"]["guessing"]
+    for entry in calibration.values():
+        assert entry["n"] == sum(b["n"] for b in entry["bins"])
+        for b in entry["bins"]:
+            if b["n"] and entry["guessing"]:
+                assert b["expected"] > b["predicted"]  # R + (1 - R)/k > R
+    text = cli("stats", now=clock.to_text(now)).output
+    assert "Choice cards, from options" in text and "guess-corrected" in text and "R + (1 - R)/k" in text
