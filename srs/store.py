@@ -731,10 +731,11 @@ class Store:
 
     def history_rows(self, deck_id: int | None = None) -> Iterator[tuple]:
         """Every answer of a deck (of all decks when None) by card then time, since each card's last reset:
-        (card_id, deck_id, reviewed_at in Unix seconds, rating, reviewed_at as stored)."""
+        (card_id, deck_id, reviewed_at in Unix seconds, rating, reviewed_at as stored, format asked in)."""
         where, args = ("AND c.deck_id = ? ", (deck_id,)) if deck_id is not None else ("", ())
         return self.conn.execute(  # answers before a card's reset to new do not count (as in Anki and fsrs-rs)
-            "SELECT r.card_id, c.deck_id, CAST(strftime('%s', r.reviewed_at) AS INTEGER), r.rating, r.reviewed_at "
+            "SELECT r.card_id, c.deck_id, CAST(strftime('%s', r.reviewed_at) AS INTEGER), r.rating, r.reviewed_at, "
+            "r.format "
             "FROM reviews r JOIN cards c ON c.id = r.card_id JOIN card_state s ON s.card_id = r.card_id "
             f"WHERE (s.reset_at IS NULL OR r.reviewed_at >= s.reset_at) {where}ORDER BY r.card_id, r.reviewed_at, r.id",
             args)

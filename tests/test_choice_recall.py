@@ -264,3 +264,25 @@ def test_stats_true_retention_choice_equals_a_recount_from_the_log(cli, tmp_path
                 assert b["expected"] > b["predicted"]  # R + (1 - R)/k > R
     text = cli("stats", now=clock.to_text(now)).output
     assert "Choice cards, from options" in text and "guess-corrected" in text and "R + (1 - R)/k" in text
+
+
+def test_the_optimizer_takes_no_pick_made_in_sight_of_the_options_as_a_target(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from srs.decks import parse_deck
+    from srs.optimize import load_history
+    from srs.store import Store
+
+    store = Store(tmp_path / "o.db")
+    store.sync_decks([parse_deck(DECK, "quiz.md")], datetime(2026, 1, 1, tzinfo=timezone.utc))
+    clock = [datetime(2026, 1, 1, 9, tzinfo=timezone.utc)]
+    session = ReviewSession(store, now=lambda: clock[0])
+    formats = ["options", "options", "recall_first", "typed", "options", None]
+    for day, fmt in enumerate(formats):
+        clock[0] = datetime(2026, 1, 1, 9, tzinfo=timezone.utc) + timedelta(days=3 * day)
+        card = store.card(store.first_new(session.decks[0].id)[1]) if day == 0 else next(iter(store.cards()))
+        assert session.answer(card, 3, 1000, "4", fmt)
+    history = load_history(store)
+    # every review after the first is a day or more later: an item each, but those asked with options
+    assert len(history.items) == len([f for f in formats[1:] if f != "options"])
+    assert len(history.sequences[card.id]) == len(formats)  # their ratings stay in the card's history
