@@ -286,3 +286,91 @@ def test_the_optimizer_takes_no_pick_made_in_sight_of_the_options_as_a_target(tm
     # every review after the first is a day or more later: an item each, but those asked with options
     assert len(history.items) == len([f for f in formats[1:] if f != "options"])
     assert len(history.sequences[card.id]) == len(formats)  # their ratings stay in the card's history
+
+
+# -- on a real terminal (tmux), 80 columns ----------------------------------------------------------
+
+def _answered_once(tmp_path, deck_text: str):
+    """A database whose one choice card was answered right (Easy) on 2026-03-02: recall first from then on."""
+    from datetime import datetime, timezone
+
+    from srs.decks import parse_deck
+    from srs.store import Store
+
+    db = tmp_path / "t.db"
+    store = Store(db)
+    store.sync_decks([parse_deck(deck_text, "t.md")], datetime(2026, 3, 1, tzinfo=timezone.utc))
+    session = ReviewSession(store, now=lambda: datetime(2026, 3, 2, 9, tzinfo=timezone.utc))
+    card = session.next_card()
+    session.ask(card)
+    assert session.answer(card, 4, 1000, card.spec.answer)
+    session.close()
+    store.conn.close()
+    return db
+
+
+@pytest.fixture
+def terminal():
+    import shutil
+    import sys
+
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    from test_terminal import Tmux
+
+    sessions = []
+
+    def start(db, now: str):
+        term = Tmux(["env", f"SRS_NOW={now}", sys.executable, "-m", "srs", "--db", str(db), "review"], width=80)
+        sessions.append(term)
+        return term
+
+    yield start
+    for term in sessions:
+        term.close()
+
+
+def _letters(screen: str) -> dict[str, str]:
+    return {line.split(") ", 1)[1].strip(): line.strip()[0] for line in screen.splitlines()
+            if line.strip()[:2] in ("a)", "b)", "c)")}
+
+
+def test_tmux_recall_first_then_the_unsure_key(tmp_path, terminal):
+    term = terminal(_answered_once(tmp_path, DECK), "2026-03-20T09:00:00Z")
+    screen = term.wait_for("Recall the answer, then Enter shows the options (? unsure, u, s, q):")
+    assert "How much is 2 + 2?" in screen and not _letters(screen)
+    assert all(len(line) <= 80 for line in screen.splitlines())
+    term.keys("Enter")  # one key: the options
+    screen = term.wait_for("Your answer [a-c] (? unsure")
+    letters = _letters(screen)
+    assert sorted(letters) == ["3", "4", "5"]
+    term.keys("?")  # unsure, shown on the prompt line
+    term.wait_for("unsure · Your answer [a-c]")
+    term.keys(letters["4"])
+    screen = term.wait_for("Rate 1-4, Enter = Hard")
+    assert "✓ Right (unsure): 4" in screen and "Why: Two and two make four." in screen
+    term.keys("Enter")
+    term.wait_for("Session over")
+
+
+def test_tmux_typed_escalation_with_a_near_miss(tmp_path, terminal):
+    from conftest import run_srs
+
+    deck = "# Words\n\n## Which word is British?\n- [ ] color\n- [x] colour\n- [ ] kolor\n"
+    db = _answered_once(tmp_path, deck)
+    assert run_srs("--db", str(db), "config", "Words", "typed_after_days", "1").returncode == 0
+    term = terminal(db, "2026-03-20T09:00:00Z")
+    screen = term.wait_for("Type the answer")
+    assert "Which word is British?" in screen and "a) color" not in screen
+    assert "asked without its options" in screen
+    for key in "colr":
+        term.keys(key)
+    term.keys("Enter")
+    screen = term.wait_for("Rate 1-4, Enter = Again")
+    lines = screen.splitlines()
+    typed = next(i for i, line in enumerate(lines) if line.startswith("You typed: colr"))
+    answer = next(i for i, line in enumerate(lines) if line.startswith("Answer:    colour"))
+    assert lines[answer + 1] == " " * len("Answer:    col") + "^^"  # "ou", missing from "colr", marked under it
+    assert answer > typed
+    term.keys("q")
+    term.wait_for("Session over")
