@@ -335,8 +335,8 @@ def config(
 
     Keys: desired_retention, new_per_day, reviews_per_day, learning_steps,
     relearning_steps, day_start_hour, maximum_interval, fuzz, load_balance, easy_days
-    (e.g. "sat sun" or "sat:0 sun:0.5"), autoplay_audio. Limits
-    are per deck.
+    (e.g. "sat sun" or "sat:0 sun:0.5"), autoplay_audio, recall_first, typed_after_days
+    (choice cards). Limits are per deck.
 
     Examples: srs config; srs config new_per_day 10; srs config "My deck" desired_retention 0.85
     """

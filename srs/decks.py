@@ -12,12 +12,13 @@ The format (Markdown, one file a deck)::
     ## Which one is a scheduling algorithm?
     - [ ] SQLite
     - [x] FSRS
-    - [ ] genanki
+      > An indented `> ` line under an option explains that option.
     > Optional explanation shown after answering.
 
 A `## ` heading starts a card. A body of `- [ ]` / `- [x]` items makes a choice
 card whose `[x]` item is correct (all `[ ]`: the key is not known yet); any other
-body is the answer of a basic card; `> ` lines are the explanation. The other kinds
+body is the answer of a basic card; `> ` lines are the explanation (indented under
+an option: that option's own explanation, shown after it is picked). The other kinds
 (`srs.kinds`; the README shows each): lines between the heading and the options, a
 `---`, a `<->` (reversed: asked both ways) or an `= answer | alternative` line (typed)
 are the question's body (paragraphs, fenced code, `![alt](path)` images, read relative

@@ -15,7 +15,12 @@ The kinds:
   the reversed sibling of the basic card with the same text: asked its answer, it shows the
   question ("reversed cards are basic").
 - **choice**: options, one of them right (the key; None while unknown: the learner is asked
-  for it once). A right pick suggests Good, a wrong one Again.
+  for it once), each with an optional explanation of its own (`option_notes`, a deck's indented
+  `  > ` lines under the option). A sure right pick suggests Good, an unsure one (`UNSURE`, `?`
+  before the letter) Hard, a wrong one Again. How a keyed card is asked (`choice_format`): with its
+  options, recall first (the question alone, the options on request) once answered right, or as a
+  typed answer (the right option's text; a long option matched on its key words) once well known
+  or after the same wrong option twice; `FORMATS` names the formats kept with each review.
 - **cloze**: a text with Anki's deletions `{{c1::text}}` / `{{c1::text::hint}}`; one card per
   cloze number (siblings, `ord` = number - 1). Asked with its own deletions shown as `[...]`
   or `[hint]` (the others shown as their text); the answer is the whole text with the

@@ -229,6 +229,9 @@ def _print_answer(asked, checked, console: Console, keys: Keys) -> None:
                 _print_diff(console, *graded.diff)
         if not graded.correct and (graded.diff is None or len(asked.answers) > 1):
             print_text(console, keys.media.text(answer), "green", prefix="The answer: ")
+        if checked.right_note:  # a choice card asked typed: the right option's own explanation
+            print_text(console, keys.media.text(kinds.with_image_marks(checked.right_note)), "",
+                       prefix="Why it is right: ")
     else:
         text = answer or "(no answer written yet: add one with 'srs key' or in the deck file)"
         print_text(console, keys.media.text(text), "green")
