@@ -499,12 +499,14 @@ def _choice_figures(conn, scope: _Scope, today: date) -> dict:
     learner day to a card in review...), `observed` the share passed and `corrected` the guess-corrected
     retention, the mean over those reviews of (passed - 1/k) / (1 - 1/k), k the card's number of options (an
     unbiased estimate of recall when a learner who does not recall picks at random). And calibration per
-    format: for the reviews of `_answers`' predicted R (a day or more after the previous answer) of cards with
-    a format or of choice cards, by tenth of R: n, the mean predicted R, the share passed, and for choice
+    format ("options", "recall_first", "typed": choice and typed cards): for the reviews of `_answers`' predicted
+    R (a day or more after the previous answer), by tenth of R: n, the mean predicted R, the share passed, and for choice
     reviews from options the pass rate a guessing learner is expected to reach, the mean of R + (1 - R)/k."""
     bounds = {f"p{k}": clock.to_text(clock.day_start(today - timedelta(days=n - 1), scope.hour))
               for k, n in enumerate(PERIODS.values())}
-    where = ("r.prev_state > 0 AND (r.format IS NOT NULL OR r.card_id IN (SELECT id FROM cards WHERE kind = 'choice'))")
+    # choice and typed cards only (basic and cloze reviews, "recall", are the plain calibration's)
+    where = ("r.prev_state > 0 AND (r.format IN ('options', 'recall_first', 'typed') OR (r.format IS NULL AND "
+             "r.card_id IN (SELECT id FROM cards WHERE kind IN ('choice', 'typed'))))")
     answers = (f"SELECT a.*, {_format_sql('a', 'k')} AS fmt, json_array_length(k.options) AS k "
                f"FROM ({_answers(scope, where, ('reviewed_at', 'card_id', 'format'))}) a "
                "JOIN cards k ON k.id = a.card_id")
