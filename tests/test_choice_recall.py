@@ -374,3 +374,16 @@ def test_tmux_typed_escalation_with_a_near_miss(tmp_path, terminal):
     assert answer > typed
     term.keys("q")
     term.wait_for("Session over")
+
+
+def test_the_seed_deck_file_carries_the_seed_lessons_explanations():
+    from pathlib import Path
+
+    from conftest import HERE
+    from srs.decks import read_deck
+    from srs.lessons import read_lesson
+
+    lesson = {c.question: c.option_notes for c in read_lesson(HERE / "lessons" / "seed.txt").cards}
+    deck = read_deck(Path(HERE).parent / "decks" / "ai-engineer-vs-ml-engineer.md")
+    assert {c.question: c.option_notes for c in deck.cards} == lesson
+    assert sum(len(notes) for notes in lesson.values()) >= 5
