@@ -360,6 +360,7 @@ def page(data: dict) -> str:
                    + "</tr>")
     out.append('</table><p class="dim">First answer of the day to a card due for review; Again is a fail, '
                "Hard, Good and Easy are passes. Mature: an interval of 21 days or more.</p>")
+    out += _choice_page_parts(data)
     daily = data["daily"]
     out += [f"<h2>Reviews per day, last {data['days']} days</h2>",
             svg_columns([d["reviews"] for d in daily], [d["date"][5:] for d in daily], "#0969da"),
@@ -392,6 +393,7 @@ def page(data: dict) -> str:
                              for b in cal["bins"] if b["n"])
                    + f'</table></div></div><p class="dim">{cal["n"]:,} reviews · log loss {cal["log_loss"]:.3f} · '
                    f'RMSE over bins {percent(cal["rmse_bins"])} · {cal["same_day"]:,} same-day reviews left out</p>')
+        out += _choice_calibration_page_parts(cal.get("by_format", {}))
     else:
         out.append('<p class="dim">No reviews a day or more after a previous one yet.</p>')
     out.append("<h2>Trouble spots</h2>")
@@ -405,6 +407,37 @@ def page(data: dict) -> str:
             f'<td class=q>{e(r["choice"])}</td><td class=q>{e(r["answer"] or "?")}</td><td>{r["times"]}</td></tr>'
             for r in data["wrong_choices"]) + "</table>")
     return "\n".join(out) + "\n</html>\n"
+
+
+def _choice_page_parts(data: dict) -> list[str]:
+    """The page's table of choice cards answered from options: passed and guess-corrected (issue 16)."""
+    choice = data.get("true_retention_choice")
+    if not choice or not choice["all"]["n"]:
+        return []
+    rows = "".join(f"<tr><td>{label}</td>" + "".join(
+        f"<td>{percent(choice[p][key])} ({choice[p]['n']:,})</td>" if choice[p]["n"] else "<td>—</td>"
+        for p in PERIOD_NAMES) + "</tr>" for label, key in (("Passed", "observed"), ("Guess-corrected", "corrected")))
+    return ["<h3>Choice cards, from options</h3><table><tr><th></th>"
+            + "".join(f"<th>{n}</th>" for n in PERIOD_NAMES.values()) + "</tr>" + rows + "</table>",
+            '<p class="dim">A right pick among k options is recall or a lucky guess: guess-corrected retention '
+            "is (passed - 1/k) / (1 - 1/k), averaged over the reviews.</p>"]
+
+
+def _choice_calibration_page_parts(by_format: dict) -> list[str]:
+    """The page's calibration per format: choice reviews from options against R + (1 - R)/k."""
+    entries = [entry for _, entry in sorted(by_format.items()) if entry["n"]]
+    if not entries:
+        return []
+    rows = "".join(
+        f"<tr><td>{html.escape(entry['format'])}</td><td>{entry['n']:,}</td><td>"
+        f"{percent(sum(b['n'] * b['expected'] for b in entry['bins'] if b['n']) / entry['n'])} "
+        f"({'R + (1 - R)/k' if entry['guessing'] else 'R'})</td>"
+        f"<td>{percent(sum(b['n'] * b['actual'] for b in entry['bins'] if b['n']) / entry['n'])}</td>"
+        f"<td>{percent(entry['rmse_bins'])}</td></tr>" for entry in entries)
+    return ["<h3>By format</h3><table><tr><th>Format</th><th>Reviews</th><th>Expected</th><th>Actual</th>"
+            "<th>RMSE over bins</th></tr>" + rows + "</table>",
+            '<p class="dim">Choice reviews answered from options are compared with R + (1 - R)/k: a learner who '
+            "recalls with probability R and guesses among k options otherwise.</p>"]
 
 
 def calibration_verdict(rmse_bins: float) -> str:

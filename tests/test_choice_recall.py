@@ -264,6 +264,9 @@ def test_stats_true_retention_choice_equals_a_recount_from_the_log(cli, tmp_path
                 assert b["expected"] > b["predicted"]  # R + (1 - R)/k > R
     text = cli("stats", now=clock.to_text(now)).output
     assert "Choice cards, from options" in text and "guess-corrected" in text and "R + (1 - R)/k" in text
+    page = tmp_path / "stats.html"
+    cli("stats", "--html", str(page), now=clock.to_text(now))
+    assert "Choice cards, from options" in page.read_text() and "<h3>By format</h3>" in page.read_text()
 
 
 def test_the_optimizer_takes_no_pick_made_in_sight_of_the_options_as_a_target(tmp_path):
