@@ -136,6 +136,7 @@ def render(data: dict, console: Console) -> None:
     console.print(table)
     console.print(Text("The first answer of a learner day to a card due for review; Again fails, Hard, Good and "
                        "Easy pass. (In brackets: how many answers.)", style="dim"))
+    _choice_retention(data, console)
 
     daily = data["daily"]
     done = sum(d["reviews"] for d in daily)
@@ -193,6 +194,7 @@ def render(data: dict, console: Console) -> None:
                       f"{cal['n']:,} reviews a day or more after the card's previous one")
         console.print(Text(f"({cal['same_day']:,} same-day reviews are left out: FSRS predicts 100% for them.) "
                            + calibration_verdict(cal["rmse_bins"]), style="dim"))
+        _choice_calibration(cal.get("by_format", {}), console)
     else:
         console.print("[dim]No reviews a day or more after a previous one yet.[/]")
 
@@ -216,6 +218,39 @@ def render(data: dict, console: Console) -> None:
                           Text(cut(safe(wrong["answer"] or "?"), room // 4), style="green"),
                           Text(cut(f"#{wrong['card_id']} " + safe(wrong["question"]), room // 2), no_wrap=True))
         console.print(table)
+
+
+def _choice_retention(data: dict, console: Console) -> None:
+    """Choice cards answered from their options: the pass rate seen, and the retention left once lucky
+    guesses are taken out ((p - 1/k) / (1 - 1/k), k the card's options)."""
+    choice = data.get("true_retention_choice")
+    if not choice or not choice["all"]["n"]:
+        return
+    table = Table("Choice picks", *PERIOD_NAMES.values(), box=None, header_style="bold")
+    for label, key in (("passed", "observed"), ("corrected", "corrected")):
+        table.add_row(label, *(f"{percent(choice[p][key])} [dim]({choice[p]['n']:,})[/]" if choice[p]["n"]
+                               else "[dim]—[/]" for p in PERIOD_NAMES))
+    console.print(table)
+    console.print(Text("A right pick among k options is recall or a lucky guess: guess-corrected retention is "
+                       "(passed - 1/k) / (1 - 1/k), averaged over the reviews.", style="dim"))
+
+
+def _choice_calibration(by_format: dict, console: Console) -> None:
+    """Calibration per format: choice reviews from options against R + (1 - R)/k, the others against R."""
+    names = {"options": "choice, options shown", "recall_first": "choice, recall first",
+             "typed": "typed", "recall": "recall"}
+    for fmt, entry in sorted(by_format.items()):
+        if not entry["n"]:
+            continue
+        n = entry["n"]
+        expected = sum(b["n"] * b["expected"] for b in entry["bins"] if b["n"]) / n
+        actual = sum(b["n"] * b["actual"] for b in entry["bins"] if b["n"]) / n
+        against = "R + (1 - R)/k" if entry["guessing"] else "R"
+        console.print(f"{names.get(fmt, fmt)}: {n:,} reviews, expected {percent(expected)} ({against}), "
+                      f"actual {percent(actual)}, RMSE over bins {percent(entry['rmse_bins'])}")
+    if any(entry["guessing"] for entry in by_format.values()):
+        console.print(Text("Choice reviews answered from options are compared with R + (1 - R)/k: a learner who "
+                           "recalls with probability R and guesses among k options otherwise.", style="dim"))
 
 
 # -- web page ------------------------------------------------------------------------
@@ -333,6 +368,7 @@ def page(data: dict) -> str:
                    + "</tr>")
     out.append('</table><p class="dim">First answer of the day to a card due for review; Again is a fail, '
                "Hard, Good and Easy are passes. Mature: an interval of 21 days or more.</p>")
+    out += _choice_page_parts(data)
     daily = data["daily"]
     out += [f"<h2>Reviews per day, last {data['days']} days</h2>",
             svg_columns([d["reviews"] for d in daily], [d["date"][5:] for d in daily], "#0969da"),
@@ -366,6 +402,7 @@ def page(data: dict) -> str:
                              for b in cal["bins"] if b["n"])
                    + f'</table></div></div><p class="dim">{cal["n"]:,} reviews · log loss {cal["log_loss"]:.3f} · '
                    f'RMSE over bins {percent(cal["rmse_bins"])} · {cal["same_day"]:,} same-day reviews left out</p>')
+        out += _choice_calibration_page_parts(cal.get("by_format", {}))
     else:
         out.append('<p class="dim">No reviews a day or more after a previous one yet.</p>')
     out.append("<h2>Trouble spots</h2>")
@@ -381,6 +418,36 @@ def page(data: dict) -> str:
             f'<span class=good>{e(r["answer"] or "?")}</span></td><td class=n>{r["times"]}</td></tr>'
             for r in data["wrong_choices"]) + "</table>")
     return "\n".join(out) + "\n</html>\n"
+
+
+def _choice_page_parts(data: dict) -> list[str]:
+    """The page's table of choice cards answered from options: passed and guess-corrected (issue 16)."""
+    choice = data.get("true_retention_choice")
+    if not choice or not choice["all"]["n"]:
+        return []
+    rows = "".join(f"<tr><td>{label}</td>" + "".join(
+        f"<td>{percent(choice[p][key])} ({choice[p]['n']:,})</td>" if choice[p]["n"] else "<td>—</td>"
+        for p in PERIOD_NAMES) + "</tr>" for label, key in (("Passed", "observed"), ("Guess-corrected", "corrected")))
+    return ["<h3>Choice picks, from options</h3><table><tr><th></th>"
+            + "".join(f"<th>{n}</th>" for n in PERIOD_NAMES.values()) + "</tr>" + rows + "</table>",
+            '<p class="dim">A right pick among k options is recall or a lucky guess: guess-corrected retention '
+            "is (passed - 1/k) / (1 - 1/k), averaged over the reviews.</p>"]
+
+
+def _choice_calibration_page_parts(by_format: dict) -> list[str]:
+    """The page's calibration per format: choice reviews from options against R + (1 - R)/k."""
+    entries = [entry for _, entry in sorted(by_format.items()) if entry["n"]]
+    if not entries:
+        return []
+    rows = "".join(
+        f"<tr><td>{html.escape(entry['format'])}{' *' if entry['guessing'] else ''}</td><td>{entry['n']:,}</td><td>"
+        f"{percent(sum(b['n'] * b['expected'] for b in entry['bins'] if b['n']) / entry['n'])}</td>"
+        f"<td>{percent(sum(b['n'] * b['actual'] for b in entry['bins'] if b['n']) / entry['n'])}</td>"
+        f"<td>{percent(entry['rmse_bins'])}</td></tr>" for entry in entries)
+    return ["<h3>By format</h3><table class=trouble><tr><th>Format</th><th>Reviews</th><th>Expected</th><th>Actual</th>"
+            "<th>RMSE</th></tr>" + rows + "</table>",
+            '<p class="dim">Expected: the recall FSRS predicts, R; * choice reviews answered from options are compared with R + (1 - R)/k: a learner who '
+            "recalls with probability R and guesses among k options otherwise.</p>"]
 
 
 def calibration_verdict(rmse_bins: float) -> str:

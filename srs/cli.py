@@ -419,7 +419,8 @@ def config(
 
     Keys: desired_retention, new_per_day, reviews_per_day, learning_steps,
     relearning_steps, day_start_hour, maximum_interval, fuzz, load_balance, easy_days
-    (e.g. "sat sun" or "sat:0 sun:0.5"), autoplay_audio. The limits new_per_day and
+    (e.g. "sat sun" or "sat:0 sun:0.5"), autoplay_audio, recall_first, typed_after_days
+    (choice cards). The limits new_per_day and
     reviews_per_day set without a deck bound the whole collection when reviewing all
     decks (and are each deck's own unless it sets one); with a deck, they bound that
     deck. Both hold at once.

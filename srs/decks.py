@@ -12,12 +12,13 @@ The format (Markdown, one file a deck)::
     ## Which one is a scheduling algorithm?
     - [ ] SQLite
     - [x] FSRS
-    - [ ] genanki
+      > An indented `> ` line under an option explains that option.
     > Optional explanation shown after answering.
 
 A `## ` heading starts a card. A body of `- [ ]` / `- [x]` items makes a choice
 card whose `[x]` item is correct (all `[ ]`: the key is not known yet); any other
-body is the answer of a basic card; `> ` lines are the explanation. The other kinds
+body is the answer of a basic card; `> ` lines are the explanation (indented under
+an option: that option's own explanation, shown after it is picked). The other kinds
 (`srs.kinds`; the README shows each): lines between the heading and the options, a
 `---`, a `<->` (reversed: asked both ways) or an `= answer | alternative` line (typed)
 are the question's body (paragraphs, fenced code, `![alt](path)` images, read relative
@@ -41,6 +42,7 @@ from srs.media import stored_name
 from srs.model import CardSpec, DeckSpec, SrsError
 
 _OPTION = re.compile(r"^\s*[-*] \[( |x|X)\]\s?(.*)$")
+_OPTION_NOTE = re.compile(r"^[ \t]+>(?: |$)(.*)$")  # an indented `  > ` line under an option: that option's note
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _HTML_DIRECTIVE = re.compile(r"<!--\s*srs:\s*html\s*-->", re.I)
 _ACCENTS_DIRECTIVE = re.compile(r"<!--\s*srs:\s*accents\s+optional\s*-->", re.I)
@@ -154,6 +156,7 @@ def _card(heading: tuple[int, str], body: list[tuple[int, str]], path: str | Non
     key_line = 0
     typed: list[str] | None = None
     explanation: list[str] = []
+    notes: dict[str, list[str]] = {}  # option -> its own explanation lines
     mode = "question"  # -> "options", "answer", "typed"
     separator = ""
     in_fence = False
@@ -169,6 +172,13 @@ def _card(heading: tuple[int, str], body: list[tuple[int, str]], path: str | Non
             continue
         if line.startswith(">"):
             explanation.append(line[1:].removeprefix(" "))
+            continue
+        note = _OPTION_NOTE.match(line) if mode == "options" and options else None
+        if note:
+            if explanation:
+                raise SrsError("an option's explanation ('  > ') after the card's explanation ('> '): "
+                               "put it right under its option", path, number)
+            notes.setdefault(options[-1], []).append(note.group(1))
             continue
         if mode == "answer":
             post.append((number, line))
@@ -222,8 +232,10 @@ def _card(heading: tuple[int, str], body: list[tuple[int, str]], path: str | Non
     if mode == "options":
         if len(options) < 2:
             raise SrsError("a choice card needs at least two options", path, line_no)
+        option_notes = {option: text for option, lines_ in notes.items() if (text := "\n".join(lines_).strip())}
         return [CardSpec(question=question, answer=key, options=options, line=line_no,
-                         key_source="deck" if key is not None else None, explanation=explanation_text, images=images)]
+                         key_source="deck" if key is not None else None, explanation=explanation_text, images=images,
+                         option_notes=option_notes)]
     if mode == "typed":
         return [CardSpec(question=question, answer=ALTERNATIVES.join(typed), kind="typed", key_source="deck",
                          **common)]

@@ -15,7 +15,12 @@ The kinds:
   the reversed sibling of the basic card with the same text: asked its answer, it shows the
   question ("reversed cards are basic").
 - **choice**: options, one of them right (the key; None while unknown: the learner is asked
-  for it once). A right pick suggests Good, a wrong one Again.
+  for it once), each with an optional explanation of its own (`option_notes`, a deck's indented
+  `  > ` lines under the option). A sure right pick suggests Good, an unsure one (`UNSURE`, `?`
+  before the letter) Hard, a wrong one Again. How a keyed card is asked (`choice_format`): with its
+  options, recall first (the question alone, the options on request) once answered right, or as a
+  typed answer (the right option's text; a long option matched on its key words) once well known
+  or after the same wrong option twice; `FORMATS` names the formats kept with each review.
 - **cloze**: a text with Anki's deletions `{{c1::text}}` / `{{c1::text::hint}}`; one card per
   cloze number (siblings, `ord` = number - 1). Asked with its own deletions shown as `[...]`
   or `[hint]` (the others shown as their text); the answer is the whole text with the
@@ -35,7 +40,7 @@ from difflib import SequenceMatcher
 from srs.model import CardSpec
 
 KINDS = ("basic", "choice", "cloze", "typed")
-AGAIN, GOOD = 1, 3
+AGAIN, HARD, GOOD = 1, 2, 3
 MAX_OPTIONS = 26  # a..z: one key each
 
 CLOZE = re.compile(r"\{\{c(\d+)::(.*?)(?:::((?:(?!\}\}).)*?))?\}\}", re.S)
@@ -145,6 +150,76 @@ def char_diff(typed: str, expected: str) -> tuple[list[tuple[str, str]], list[tu
         if j2 > j1:
             wanted.append((expected[j1:j2], "missing"))
     return given, wanted
+
+
+# -- multiple choice that measures recall (issue 16) -------------------------------------------
+
+OPTION_NOTE = ">"  # an indented `  > ` line under an option: that option's own explanation
+UNSURE = "?"  # typed before an option's letter: the pick is unsure (never an option letter)
+FORMATS = ("options", "recall_first", "typed", "recall")  # how a card was asked, kept with each review
+FROM_OPTIONS = ("options", "recall_first")  # a choice card answered by picking among its options
+LONG_OPTION = 5  # an option of this many words or more is matched on its key words when typed
+KEY_WORDS_NEEDED = 0.75  # the share of a long option's key words a typed line must have
+_SMALL_WORDS = frozenset("""a an the and or but of to in on at by for with from as is are was were be been it its
+this that these those into than then so not no do does did can could will would should may might must
+you your they their them we our he she his her which what who when where why how all any each more most
+le la les un une des de du et ou en au aux der die das ein eine und oder el los las y""".split())
+
+
+def key_words(text: str, accents: bool = True) -> list[str]:
+    """The words of a text that carry its meaning: folded, without the small words (articles,
+    prepositions, pronouns...), one letter words and repeats."""
+    seen: list[str] = []
+    for word in fold(text, accents).split():
+        if len(word) > 1 and word not in _SMALL_WORDS and word not in seen:
+            seen.append(word)
+    return seen
+
+
+def key_words_match(typed: str, option: str, accents: bool = True) -> bool:
+    """Whether a typed line answers a long option (LONG_OPTION words or more): it has at least
+    KEY_WORDS_NEEDED of the option's key words, each typed exactly or nearly (a word matches a typed
+    word of at least 0.8 similarity, so one typo in a long word passes), in any order."""
+    if len(fold(option, accents).split()) < LONG_OPTION:
+        return False
+    wanted = key_words(option, accents)
+    given = key_words(typed, accents)
+    if not wanted or not given:
+        return False
+    found = sum(any(w == g or (len(w) > 4 and SequenceMatcher(None, w, g, autojunk=False).ratio() >= 0.8)
+                    for g in given) for w in wanted)
+    return found >= KEY_WORDS_NEEDED * len(wanted)
+
+
+def choice_format(stability: float | None, history: list[tuple[str | None, str | None, bool | None]],
+                  recall_first: bool = True, typed_after_days: float = 21.0) -> str:
+    """How a keyed choice card is asked next, from its memory stability and its history, oldest first, as
+    (format, option chosen or line typed, right) per review (a format None is a review logged before
+    formats were kept: asked with its options):
+
+    - a wrong typed answer brings the options back for the next review;
+    - a wrong option chosen twice (since the card was last asked typed) makes the next review typed, so
+      the lure is not shown again;
+    - a card whose stability passed `typed_after_days` is asked typed;
+    - a card answered right at least once is asked recall first (the question alone, the options on
+      request) when the deck's `recall_first` is on;
+    - else with its options."""
+    last = history[-1] if history else None
+    if last is not None and last[0] == "typed" and last[2] is False:
+        return "options"
+    since_typed = []
+    for fmt, response, right in history:
+        if fmt == "typed":
+            since_typed = []
+        elif right is False and response is not None:
+            since_typed.append(response)
+    if any(since_typed.count(wrong) >= 2 for wrong in since_typed):
+        return "typed"
+    if stability is not None and stability >= typed_after_days:
+        return "typed"
+    if recall_first and any(right for _, _, right in history):
+        return "recall_first"
+    return "options"
 
 
 # -- what the kinds share --------------------------------------------------------------------
@@ -279,20 +354,34 @@ class Choice(Kind):
     def needs_key(self, spec: CardSpec) -> bool:
         return spec.answer is None
 
-    def grade(self, spec: CardSpec, response: str | None, accents: bool = True) -> Graded:
+    def grade(self, spec: CardSpec, response: str | None, accents: bool = True, unsure: bool = False) -> Graded:
+        """A pick: sure and right suggests Good, unsure and right Hard, wrong Again (never Hard)."""
         if response is None or spec.answer is None:
             return Graded(None, GOOD, response)
         right = response == spec.answer
-        return Graded(right, GOOD if right else AGAIN, response)
+        return Graded(right, (HARD if unsure else GOOD) if right else AGAIN, response)
+
+    def grade_typed(self, spec: CardSpec, response: str | None, accents: bool = True) -> Graded:
+        """A choice card asked as a typed answer (escalated, see `choice_format`): the right option's text is
+        the answer, graded as a typed card's (folded, near miss diffed). A long option (`LONG_OPTION` words or
+        more) is also right when the line has most of its key words (`key_words_match`)."""
+        graded = _KINDS["typed"].grade(CardSpec(question=spec.question, answer=spec.answer or "", kind="typed"),
+                                       response, accents)
+        if graded.correct is False and response and key_words_match(response, spec.answer or "", accents):
+            return Graded(True, GOOD, response)
+        return graded
 
     def anki(self, spec: CardSpec) -> Anki:
         return Anki("choice")
 
     def deck_lines(self, spec: CardSpec, siblings: list[CardSpec] = ()) -> list[str]:
         lines = question_lines(spec.question)
+        notes = spec.option_notes or {}
         for option in spec.options or []:
             mark = "x" if option == spec.answer else " "
             lines.append(f"- [{mark}] {' '.join(option.split())}")
+            if notes.get(option):
+                lines += [f"  {OPTION_NOTE} {line}".rstrip() for line in notes[option].split("\n")]
         return lines
 
 

@@ -105,6 +105,21 @@ def _key(question: str, options: list[str], title: str, subtitle: str | None,
     return None
 
 
+_LISTS = {"well": "What AI does well here", "cannot": "What AI cannot do"}
+
+
+def _option_notes(options: list[str], subtitle: str | None, items: list[tuple[str, str]]) -> dict[str, str]:
+    """The lesson's own explanation of an option, where it has one: the option is its subtitle (its main idea)
+    or one of the items of its "What AI does well here" / "What AI cannot do" lists."""
+    notes = {}
+    for option in options:
+        if subtitle is not None and _matches(option, subtitle):
+            notes[option] = "This is the lesson's subtitle: its main idea."
+        elif (kind := _item_of(option, items)) is not None:
+            notes[option] = f'The lesson lists this under "{_LISTS[kind]}".'
+    return notes
+
+
 def _lines(text: str) -> list[tuple[int, str]]:
     """(1-based line number, stripped text) of every non-blank line."""
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
@@ -172,7 +187,8 @@ def parse_lesson(text: str, path: str | None = None) -> DeckSpec:
             continue
         answer = _key(question, options, title, subtitle, items)
         cards.append(CardSpec(question=question, answer=answer, options=options, line=line,
-                              key_source="lesson" if answer is not None else None))
+                              key_source="lesson" if answer is not None else None,
+                              option_notes=_option_notes(options, subtitle, items)))
         if answer is None:
             unkeyed.append(question)
     free = sum(1 for c in cards if c.kind != "choice")

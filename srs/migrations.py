@@ -360,4 +360,19 @@ def m012_learner_tags_and_history_only(db) -> None:
     db.execute(f"CREATE TRIGGER stats_cache_deck AFTER UPDATE OF deck_id ON card_state {stale}")
 
 
+@migration
+def m013_choice_formats(db) -> None:
+    # Multiple choice that measures recall (issue 16): each review keeps the format its card was asked
+    # in (`format`: "options", "recall_first" or "typed" for a choice card; "typed" for a typed card,
+    # "recall" for basic and cloze cards; NULL for reviews logged before: a choice card was then always
+    # asked with its options), and a choice card keeps the explanation of each option (`option_notes`,
+    # JSON {option: note}).
+    columns = {row[1] for row in db.execute("PRAGMA table_info(reviews)").fetchall()}
+    if "format" not in columns:
+        db.execute("ALTER TABLE reviews ADD COLUMN format TEXT")
+    columns = {row[1] for row in db.execute("PRAGMA table_info(cards)").fetchall()}
+    if "option_notes" not in columns:
+        db.execute("ALTER TABLE cards ADD COLUMN option_notes TEXT")
+
+
 LATEST = len(MIGRATIONS)

@@ -57,6 +57,7 @@ class CardSpec:
     kind: str = ""  # "basic", "choice", "cloze" or "typed" (see srs.kinds); "" = from the fields above
     ord: int = 0  # which sibling: cloze number - 1, or 1 for the reversed card of a basic card
     images: dict[str, str] = field(default_factory=dict)  # image path as the text writes it -> media name
+    option_notes: dict[str, str] = field(default_factory=dict)  # a choice card's option -> why it is wrong or right
 
     def __post_init__(self) -> None:
         if not self.kind:
@@ -132,6 +133,7 @@ class Review:
     due_after: datetime | None = None  # when the answer made the card due next
     card_id: int | None = None
     anki_id: int | None = None  # the Anki revlog id (Unix ms) of an answer imported from Anki
+    format: str | None = None  # how the card was asked: "options", "recall_first", "typed" or "recall" (srs.kinds)
 
 
 STATES = ("new", "learning", "review", "relearning")

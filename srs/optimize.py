@@ -13,6 +13,13 @@ models). Days are learner days, from `clock.epoch_day_number` (the deck's day-st
 the machine's time zone): the elapsed days the scheduler counts (tested on the real log in
 two time zones). The model predicts the item's last review.
 
+A choice card's review asked with its options in sight (format "options", `srs.kinds`) is no
+target: a right pick there is recall or a lucky guess, which would read as memory (it stays in
+its card's history as the rating given). On simulated learners who guess
+(`benchmarks/simulate_guessing.py`) leaving those reviews out measured better on held-out true
+recall than keeping them or keeping them at half weight. Reviews asked recall first (options on
+request only), typed, and reviews logged before formats were kept are targets as before.
+
 Scores. Log loss, and RMSE over the same ten equal-width bins of predicted recall that
 `srs stats` uses for its calibration (`stats._calibration`: bin = tenth of predicted R, RMSE =
 sqrt(sum n_b (predicted_b - actual_b)^2 / N)). fsrs-rs's own `evaluate` bins items by
@@ -115,7 +122,7 @@ def load_history(store, deck_id: int | None = None, progress: ProgressFn = None)
     history = History()
     items, card_ids, times, positions = history.items, history.card_ids, history.times, history.positions
     current, last_day, reviews, hour, sequence = None, None, [], 4, []
-    for count, (card_id, deck, epoch, rating, text) in enumerate(rows, 1):
+    for count, (card_id, deck, epoch, rating, text, *fmt) in enumerate(rows, 1):
         if card_id != current:
             current, last_day, reviews, hour = card_id, None, [], hours.get(deck, 4)
             sequence = history.sequences[card_id] = []
@@ -123,7 +130,7 @@ def load_history(store, deck_id: int | None = None, progress: ProgressFn = None)
         delta = 0 if last_day is None else max(day - last_day, 0)
         reviews.append(FSRSReview(rating, delta))
         sequence.append((rating, delta))
-        if delta >= 1:
+        if delta >= 1 and not (fmt and fmt[0] == "options"):  # (a pick in sight of the options: not a target)
             items.append(FSRSItem(reviews))
             card_ids.append(card_id)
             times.append(text)

@@ -12,7 +12,7 @@ from typing import Iterator
 from srs import clock
 from srs.store import KIND_NAMES, STATE_NAMES, Store
 
-LOG_FIELDS = ["id", "card_id", "deck", "reviewed_at", "rating", "kind", "duration_ms", "choice", "correct"]
+LOG_FIELDS = ["id", "card_id", "deck", "reviewed_at", "rating", "kind", "duration_ms", "choice", "correct", "format"]
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP's list of cell starts a spreadsheet may run
@@ -161,7 +161,7 @@ def _log_dict(row: tuple) -> dict:
     """A review as `srs log --json` prints it, from a row in the column order of `Store.log_rows`."""
     return {"id": row[0], "card_id": row[1], "deck": row[2], "reviewed_at": iso(row[3]), "rating": row[4],
             "kind": KIND_NAMES[row[5]], "duration_ms": row[6], "choice": row[7],
-            "correct": None if row[8] is None else bool(row[8])}
+            "correct": None if row[8] is None else bool(row[8]), "format": row[9] if len(row) > 9 else None}
 
 
 # -- one card whole: `srs card ID` ---------------------------------------------------------

@@ -76,6 +76,8 @@ class Settings:
     load_balance: bool = True  # pick the day in the fuzz window by the load (srs.load_balance)
     easy_days: tuple[float, ...] = (1.0,) * 7  # Monday..Sunday: 1 normal, 0.5 reduced, 0 minimum
     autoplay_audio: bool = True  # review plays a side's audio when it is shown (as Anki does); not scheduling
+    recall_first: bool = True  # choice cards answered right once are asked without their options first (srs.kinds)
+    typed_after_days: float = 21  # a choice card whose stability passes this many days is asked typed (srs.kinds)
 
     @classmethod
     def from_dict(cls, values: dict) -> "Settings":
@@ -104,6 +106,9 @@ SETTING_HELP = {
     "easy_days": ("weekdays with fewer reviews: 'sat sun' (minimum), 'sat:0 sun:0.5' or 'sun:reduced', "
                   "7 levels Mon..Sun '1 1 1 1 1 0 0.5', or 'none' (default none)"),
     "autoplay_audio": "play a card's audio when it is shown in review, true/false (default true)",
+    "recall_first": ("ask a choice card answered right before without its options first, the options on a key, "
+                     "true/false (default true)"),
+    "typed_after_days": "ask a choice card as a typed answer once its stability passes these days (default 21)",
 }
 
 
@@ -133,6 +138,10 @@ def parse_setting(key: str, text: str):
         elif key == "maximum_interval":
             value = int(text)
             ok = 1 <= value <= MAX_INTERVAL_DAYS
+        elif key == "typed_after_days":
+            value = float(text)
+            ok = 0 < value <= MAX_INTERVAL_DAYS
+            value = int(value) if ok and value.is_integer() else value
         elif key == "day_start_hour":
             value = int(text)
             ok = 0 <= value <= 23

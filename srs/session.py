@@ -93,6 +93,8 @@ class Asked:
     hint: str | None = None
     needs_key: bool = False
     answers: list[str] = field(default_factory=list)  # a typed card's right answers (a line that is one is no command)
+    format: str | None = None  # how it is asked (`srs.kinds.FORMATS`): a choice card "options", "recall_first"
+    #                            (the question alone, the options on request) or "typed" (`how` is then "type")
 
 
 @dataclass
@@ -103,6 +105,15 @@ class Checked:
     graded: Graded
     answer: list[tuple[str, bool]]
     explanation: str | None = None
+    unsure: bool = False  # a pick marked unsure (right: Hard)
+    option_note: str | None = None  # the explanation of the option chosen (the deck's `  > ` line under it)
+    right_note: str | None = None  # after a wrong pick, the explanation of the right option
+
+    @property
+    def sure_wrong(self) -> bool:
+        """A wrong answer given as sure: its feedback is emphasised (confident errors, once corrected, are
+        the ones best remembered)."""
+        return self.graded.correct is False and not self.unsure
 
     @property
     def suggested(self) -> int:
@@ -142,6 +153,7 @@ class ReviewSession:
         self._done: dict = {}  # today's answer counts per deck, see _answered_by_deck
         self._shown: Shown | None = None  # the card on screen
         self._unfolded = 0  # answers committed since the last WAL checkpoint
+        self._asked: Asked | None = None  # what was last asked (`ask`): its format goes into the log
         self._balancers: dict[int, object] = {}  # deck id -> its load balancer (read when first needed)
         if not self.read_only:
             self.store.hold_checkpoints()  # answers commit without a WAL checkpoint inside; see close()
@@ -326,20 +338,58 @@ class ReviewSession:
         from srs import kinds
 
         kind = kinds.of(card.spec)
-        return Asked(card, kind.name, kind.how, kind.asked(card.spec),
-                     self.shuffled_options(card) if kind.how == "choose" else [],
-                     card.spec.hint, kind.needs_key(card.spec), kinds.accepted(card.spec) if kind.how == "type" else [])
+        fmt = self.format_for(card)
+        if fmt == "typed" and kind.how == "choose":  # escalated: the right option's text is the answer to type
+            asked = Asked(card, kind.name, "type", kind.asked(card.spec), [], card.spec.hint, False,
+                          [card.spec.answer], fmt)
+        else:
+            asked = Asked(card, kind.name, kind.how, kind.asked(card.spec),
+                          self.shuffled_options(card) if kind.how == "choose" else [],
+                          card.spec.hint, kind.needs_key(card.spec),
+                          kinds.accepted(card.spec) if kind.how == "type" else [], fmt)
+        self._asked = asked
+        return asked
 
-    def check(self, asked: Asked, response: str | None = None) -> Checked:
+    def format_for(self, card: StoredCard) -> str:
+        """How the card is asked (`srs.kinds.FORMATS`): a keyed choice card by `kinds.choice_format` from its
+        stability, its history and its deck's `recall_first` and `typed_after_days`; an unkeyed one with its
+        options; a typed card "typed"; basic and cloze cards "recall"."""
+        from srs import kinds
+
+        kind = kinds.of(card.spec)
+        if kind.how == "type":
+            return "typed"
+        if kind.how != "choose":
+            return "recall"
+        if kind.needs_key(card.spec):
+            return "options"
+        settings = self.settings_for(card)
+        history = [(r.format, r.choice, r.correct) for r in self.store.reviews_of(card.id)]
+        return kinds.choice_format(card.progress.stability, history, settings.recall_first,
+                                   settings.typed_after_days)
+
+    def check(self, asked: Asked, response: str | None = None, unsure: bool = False) -> Checked:
         """Judge a response (the option chosen, the line typed; None for a card whose answer is only
-        revealed): whether it is right, the rating suggested (right: Good, wrong: Again; a card that
-        cannot be judged: Good) and the answer side to show."""
+        revealed): whether it is right, the rating suggested (right: Good, a right pick marked `unsure`:
+        Hard, wrong: Again; a card that cannot be judged: Good) and the answer side to show, with the
+        explanation of the option chosen (and of the right one after a wrong pick)."""
         from srs import kinds
 
         spec = asked.card.spec
         kind = kinds.of(spec)
-        graded = kind.grade(spec, response, accents=not self.accents_optional(asked.card))
-        return Checked(graded, kind.shown_answer(spec), spec.explanation)
+        accents = not self.accents_optional(asked.card)
+        if kind.name != "choice":
+            return Checked(kind.grade(spec, response, accents=accents), kind.shown_answer(spec), spec.explanation)
+        if asked.format == "typed":
+            graded = kind.grade_typed(spec, response, accents)
+            unsure = False
+        else:
+            graded = kind.grade(spec, response, accents, unsure=unsure)
+        notes = spec.option_notes or {}
+        chosen = notes.get(response) if response is not None and asked.format != "typed" else None
+        right = notes.get(spec.answer) if graded.correct is False and spec.answer is not None else None
+        return Checked(graded, kind.shown_answer(spec), spec.explanation, unsure, chosen,
+                       right if right != chosen else None)
 
     def accents_optional(self, card: StoredCard) -> bool:
         """Whether a typed answer may leave out accents (a deck file's `<!-- srs: accents optional -->`)."""
@@ -385,16 +435,22 @@ class ReviewSession:
             return card.progress.last_review  # the clock moved backwards: never answer before the last answer
         return now
 
-    def is_right(self, card: StoredCard, choice: str) -> bool | None:
-        """Whether a response (an option, a typed answer) is right; None when it cannot be told."""
+    def is_right(self, card: StoredCard, choice: str, fmt: str | None = None) -> bool | None:
+        """Whether a response (an option, a typed answer; `fmt` "typed": a choice card's option typed) is
+        right; None when it cannot be told."""
         from srs import kinds
 
-        return kinds.of(card.spec).grade(card.spec, choice, accents=not self.accents_optional(card)).correct
+        kind = kinds.of(card.spec)
+        if fmt == "typed" and kind.name == "choice":
+            return kind.grade_typed(card.spec, choice, accents=not self.accents_optional(card)).correct
+        return kind.grade(card.spec, choice, accents=not self.accents_optional(card)).correct
 
-    def answer(self, card: StoredCard | Shown, rating: int, duration_ms: int, choice: str | None = None) -> bool:
+    def answer(self, card: StoredCard | Shown, rating: int, duration_ms: int, choice: str | None = None,
+               fmt: str | None = None) -> bool:
         """Commit an answer: the state shown for this rating (see `show`; a card not shown yet is shown now),
         at the real answer time. `choice` is the learner's response (the option chosen, the text typed),
-        judged by the card's kind and kept in the log. False when another session answered the card first."""
+        judged by the card's kind and kept in the log, with the format the card was asked in (`fmt`; by
+        default the format of the card's last `ask`). False when another session answered the card first."""
         if rating not in scheduling.RATINGS:
             raise ValueError(f"rating must be 1-4, not {rating}")
         if isinstance(card, Shown):
@@ -410,9 +466,11 @@ class ReviewSession:
             return self._practise(card, rating, duration_ms, choice)
         now = self._not_before_last_answer(card, self.now())
         after = scheduling.applied_at(self.settings_for(card), shown.states[rating], now)
-        correct = None if choice is None else self.is_right(card, choice)
+        if fmt is None and self._asked is not None and self._asked.card.id == card.id:
+            fmt = self._asked.format
+        correct = None if choice is None else self.is_right(card, choice, fmt)
         review = Review(reviewed_at=now, rating=rating, kind=scheduling.review_kind(card.progress),
-                        duration_ms=duration_ms, choice=choice, correct=correct, due_after=after.due)
+                        duration_ms=duration_ms, choice=choice, correct=correct, due_after=after.due, format=fmt)
         review_id = self.store.record_answer(card.id, card.progress, review, after)
         if review_id is None:
             return False

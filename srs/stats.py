@@ -147,6 +147,7 @@ def compute(store: Store, now: datetime, deck_id: int | None = None, days: int =
     parts = max(1, min(4, os.cpu_count() or 1))
     with ThreadPoolExecutor(2 * parts + 2) as pool:  # the passes over the log run beside the other queries
         by_day = _log_by_day(store, scope, tables, parts, clock.day_start(today, scope.hour), pool)
+        choice = pool.submit(_query_rows, store.path, tables, *_choice_sql(conn, scope, today))  # issue 16
         _day_table(conn, tables)
         try:
             forecast = _forecast(conn, scope, today)
@@ -154,6 +155,7 @@ def compute(store: Store, now: datetime, deck_id: int | None = None, days: int =
             conn.execute("DROP TABLE IF EXISTS temp.stats_days")
         collection, trouble = _collection(conn, scope, now), _trouble(conn, scope)
         by_day = by_day()
+        choice = _choice_figures(choice.result())
     log, cells, daily_all = _from_days(by_day, today, first_day, today - timedelta(days=days - 1))
     window_start = (today - timedelta(days=days - 1)).isoformat()
     year_ago = (today - timedelta(days=370)).isoformat()
@@ -171,7 +173,8 @@ def compute(store: Store, now: datetime, deck_id: int | None = None, days: int =
         **_streaks(daily_all),
         **forecast,
         **collection,
-        "calibration": _calibration(log),
+        "calibration": {**_calibration(log), "by_format": choice["calibration"]},
+        "true_retention_choice": choice["retention"],
         **trouble,
     }
 
@@ -328,12 +331,12 @@ def _day_queries(scope: _Scope, parts: int, lo: datetime | None, hi: datetime | 
     return [totals] + shares
 
 
-def _query_rows(path, tables: list[tuple], sql: str) -> list[tuple]:
+def _query_rows(path, tables: list[tuple], sql: str, args: dict | None = None) -> list[tuple]:
     """A grouped query on a connection of its own (so that queries can run side by side)."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         _day_table(conn, tables)
-        return conn.execute(sql).fetchall()
+        return conn.execute(sql, args or {}).fetchall()
     finally:
         conn.close()
 
@@ -569,3 +572,70 @@ def _trouble(conn, scope: _Scope) -> dict:
                  f"WHERE c.retired = 0 AND w.choice IS NOT NULL {where} "
                  "ORDER BY w.n DESC, w.card_id, w.choice LIMIT 10")]
     return {"leeches": leeches, "wrong_choices": wrong}
+
+
+# -- multiple choice that measures recall (issue 16) ------------------------------------------------
+
+CHOICE_FORMATS = ("options", "recall_first")  # choice reviews answered by picking among the card's options
+
+
+def _format_sql(alias: str, card: str) -> str:
+    """The format a review was asked in (`srs.kinds.FORMATS`); a review logged before formats were kept:
+    "options" for a choice card (always asked with its options then), "typed" for a typed card, else "recall"."""
+    return (f"coalesce({alias}.format, CASE {card}.kind WHEN 'choice' THEN 'options' WHEN 'typed' THEN 'typed' "
+            "ELSE 'recall' END)")
+
+
+def _choice_sql(conn, scope: _Scope, today: date) -> tuple[str, dict]:
+    """One aggregate query for `_choice_figures`, by (format, tenth of predicted R): the calibration sums and,
+    per period, the true-retention sums of choice reviews from options. Run beside the pass over the log."""
+    bounds = {f"p{k}": clock.to_text(clock.day_start(today - timedelta(days=n - 1), scope.hour))
+              for k, n in enumerate(PERIODS.values())}
+    # choice and typed cards only (basic and cloze reviews, "recall", are the plain calibration's), picked by
+    # card id: the stats index has it, so other cards' reviews are passed over without reading their rows
+    where = "r.prev_state > 0 AND r.card_id IN (SELECT id FROM cards WHERE kind IN ('choice', 'typed'))"
+    answers = (f"SELECT a.*, {_format_sql('a', 'k')} AS fmt, json_array_length(k.options) AS k "
+               f"FROM ({_answers(scope, where, ('reviewed_at', 'card_id', 'format'), has_stats_index(conn))}) a "
+               "JOIN cards k ON k.id = a.card_id")
+    counted = f"c IS NOT NULL AND k >= 2 AND fmt IN {CHOICE_FORMATS}"
+    periods = [f"{counted} AND reviewed_at >= :p{k}" for k in range(3)] + [counted]
+    sums = ", ".join(f"count(*) FILTER (WHERE {cond}), total(y) FILTER (WHERE {cond}), "
+                     f"total((y - 1.0 / k) / (1 - 1.0 / k)) FILTER (WHERE {cond})" for cond in periods)
+    sql = (f"SELECT fmt, b, count(p), total(y) FILTER (WHERE p IS NOT NULL), total(p), "
+           f"total(CASE WHEN fmt IN {CHOICE_FORMATS} AND k >= 2 THEN p + (1 - p) / k END), {sums} "
+           f"FROM ({answers}) GROUP BY fmt, b")
+    return sql, bounds
+
+
+
+def _choice_figures(rows: list[tuple]) -> dict:
+    """For choice cards answered from their options (formats "options" and "recall_first"), per period
+    (`today`, `7d`, `30d`, `all`): `n` reviews counted as true retention counts them (the first answer of a
+    learner day to a card in review...), `observed` the share passed and `corrected` the guess-corrected
+    retention, the mean over those reviews of (passed - 1/k) / (1 - 1/k), k the card's number of options (an
+    unbiased estimate of recall when a learner who does not recall picks at random). And calibration per
+    format ("options", "recall_first", "typed": choice and typed cards): for the reviews of `_answers`' predicted
+    R (a day or more after the previous answer), by tenth of R: n, the mean predicted R, the share passed, and
+    for choice reviews from options the pass rate a guessing learner is expected to reach, the mean of
+    R + (1 - R)/k (`expected`; R for the others). Rows: `_choice_sql`'s."""
+    totals = [0.0] * 12
+    calibration: dict[str, dict] = {}
+    for fmt, b, n, passed, predicted, expected, *sums in rows:
+        totals = [t + (v or 0) for t, v in zip(totals, sums)]
+        if not n:
+            continue
+        entry = calibration.setdefault(fmt, {"format": fmt, "n": 0, "guessing": fmt in CHOICE_FORMATS, "bins": [
+            {"lo": k / 10, "hi": (k + 1) / 10, "n": 0, "predicted": None, "actual": None, "expected": None}
+            for k in range(10)]})
+        entry["n"] += n
+        entry["bins"][min(int(b), 9)].update(n=n, predicted=predicted / n, actual=passed / n,
+                                             expected=(expected if fmt in CHOICE_FORMATS else predicted) / n)
+    for entry in calibration.values():
+        bins = [b for b in entry["bins"] if b["n"]]
+        entry["rmse_bins"] = (sum(b["n"] * (b["expected"] - b["actual"]) ** 2 for b in bins) / entry["n"]) ** 0.5
+    retention = {}
+    for i, name in enumerate(("today", "7d", "30d", "all")):
+        n, passed, corrected = totals[3 * i: 3 * i + 3]
+        n = int(n)
+        retention[name] = {"n": n, "observed": passed / n if n else None, "corrected": corrected / n if n else None}
+    return {"retention": retention, "calibration": calibration}

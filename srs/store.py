@@ -355,7 +355,7 @@ class Store:
         existing = [
             _Existing(*r) for r in conn.execute(
                 "SELECT id, kind, question, options, answer, key_source, explanation, source_id, tags, retired, position, "
-                "hint, typed_answer, ord, images FROM cards WHERE deck_id = ? ORDER BY position",
+                "hint, typed_answer, ord, images, option_notes FROM cards WHERE deck_id = ? ORDER BY position",
                 (deck_id,))
         ]
         pairs = match_cards(spec.cards, existing)
@@ -369,9 +369,10 @@ class Store:
             answer, key_source = _kept_answer(card, old, result.report)
             new = (card.kind, card.question, _json(card.options), answer, key_source, card.explanation,
                    card.source_id, _json(card.tags or None), card.hint, card.typed_answer, card.ord,
-                   _json(card.images or None))
+                   _json(card.images or None), _json(card.option_notes or None))
             if new != (old.kind, old.question, old.options, old.answer, old.key_source, old.explanation,
-                       old.source_id, old.tags, old.hint, old.typed_answer, old.ord, old.images) or (
+                       old.source_id, old.tags, old.hint, old.typed_answer, old.ord, old.images,
+                       old.option_notes) or (
                     old.retired and not (history_only and old.retired == HISTORY_ONLY)):
                 updates.append((*new, position, stamp, old.id))
                 result.updated += 1
@@ -385,7 +386,8 @@ class Store:
                 histories.append((old.id, card))
         conn.executemany(
             "UPDATE cards SET kind = ?, question = ?, options = ?, answer = ?, key_source = ?, explanation = ?, "
-            "source_id = ?, tags = ?, hint = ?, typed_answer = ?, ord = ?, images = ?, position = ?, updated_at = ?, "
+            "source_id = ?, tags = ?, hint = ?, typed_answer = ?, ord = ?, images = ?, option_notes = ?, position = ?, "
+            "updated_at = ?, "
             "retired = 0 "
             "WHERE id = ?", updates)
         conn.executemany("UPDATE cards SET position = ? WHERE id = ?", moves)
@@ -481,11 +483,11 @@ class Store:
         ids = range(first, first + len(inserts))
         conn.executemany(
             "INSERT INTO cards (id, deck_id, position, kind, question, options, answer, key_source, explanation, "
-            "source_id, tags, hint, typed_answer, ord, images, retired, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+            "source_id, tags, hint, typed_answer, ord, images, option_notes, retired, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
             [(card_id, deck_id, position, card.kind, card.question, _json(card.options), card.answer,
               card.key_source, card.explanation, card.source_id, _json(card.tags or None), card.hint,
-              card.typed_answer, card.ord, _json(card.images or None), stamp, stamp)
+              card.typed_answer, card.ord, _json(card.images or None), _json(card.option_notes or None), stamp, stamp)
              for card_id, (position, card) in zip(ids, inserts)])
         hour = self._day_start_hour(deck_id)
         states, histories = [], []
@@ -636,7 +638,7 @@ class Store:
     _CARD_SQL = (
         "SELECT c.id, d.name, c.kind, c.question, c.options, c.answer, c.key_source, c.explanation, c.source_id, "
         "c.tags, s.state, s.step, s.stability, s.difficulty, s.due, s.last_review, s.reps, s.lapses, s.suspended, "
-        "c.deck_id, c.hint, c.typed_answer, c.ord, c.images FROM cards c JOIN decks d ON d.id = c.deck_id "
+        "c.deck_id, c.hint, c.typed_answer, c.ord, c.images, c.option_notes FROM cards c JOIN decks d ON d.id = c.deck_id "
         "JOIN card_state s ON s.card_id = c.id ")
 
     def card(self, card_id: int) -> StoredCard:
@@ -681,10 +683,10 @@ class Store:
 
     def reviews_of(self, card_id: int) -> list[Review]:
         rows = self.conn.execute(
-            "SELECT reviewed_at, rating, kind, duration_ms, choice, correct, due_after FROM reviews "
+            "SELECT reviewed_at, rating, kind, duration_ms, choice, correct, due_after, format FROM reviews "
             "WHERE card_id = ? ORDER BY reviewed_at, id", (card_id,)).fetchall()
         return [Review(from_text(r[0]), r[1], KIND_NAMES[r[2]], r[3], r[4], None if r[5] is None else bool(r[5]),
-                       from_text(r[6]), card_id) for r in rows]
+                       from_text(r[6]), card_id, format=r[7]) for r in rows]
 
     def review_rows(self, deck_ids: list[int] | None = None) -> Iterator[tuple]:
         """Every answer to the non-retired cards (of these decks), in one query, by card then time (for export):
@@ -710,7 +712,8 @@ class Store:
         return self.conn.execute("SELECT count(*) FROM reviews").fetchone()[0]
 
     def log_rows(self, deck_id: int | None = None) -> Iterator[tuple]:
-        sql = ("SELECT r.id, r.card_id, d.name, r.reviewed_at, r.rating, r.kind, r.duration_ms, r.choice, r.correct "
+        sql = ("SELECT r.id, r.card_id, d.name, r.reviewed_at, r.rating, r.kind, r.duration_ms, r.choice, r.correct, "
+               "r.format "
                "FROM reviews r JOIN cards c ON c.id = r.card_id JOIN decks d ON d.id = c.deck_id ")
         args: list = []
         if deck_id is not None:
@@ -855,11 +858,11 @@ class Store:
             review_id = conn.execute(
                 "INSERT INTO reviews (card_id, reviewed_at, rating, kind, duration_ms, choice, correct, due_after, "
                 "prev_state, prev_step, prev_stability, prev_difficulty, prev_due, prev_last_review, prev_reps, "
-                "prev_lapses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "prev_lapses, format) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (card_id, to_text(review.reviewed_at), review.rating, KIND_NAMES.index(review.kind),
                  review.duration_ms, review.choice, None if review.correct is None else int(review.correct),
                  _t(after.due), STATE_NAMES.index(before.state), before.step, before.stability, before.difficulty,
-                 _t(before.due), _t(before.last_review), before.reps, before.lapses)).lastrowid
+                 _t(before.due), _t(before.last_review), before.reps, before.lapses, review.format)).lastrowid
         return review_id
 
     def record_cram(self, card_id: int, review: Review) -> int:
@@ -957,10 +960,11 @@ class Store:
 
     def history_rows(self, deck_id: int | None = None) -> Iterator[tuple]:
         """Every answer of a deck (of all decks when None) by card then time, since each card's last reset:
-        (card_id, deck_id, reviewed_at in Unix seconds, rating, reviewed_at as stored)."""
+        (card_id, deck_id, reviewed_at in Unix seconds, rating, reviewed_at as stored, format asked in)."""
         where, args = ("AND c.deck_id = ? ", (deck_id,)) if deck_id is not None else ("", ())
         return self.conn.execute(  # answers before a card's reset to new do not count (as in Anki and fsrs-rs)
-            "SELECT r.card_id, c.deck_id, CAST(strftime('%s', r.reviewed_at) AS INTEGER), r.rating, r.reviewed_at "
+            "SELECT r.card_id, c.deck_id, CAST(strftime('%s', r.reviewed_at) AS INTEGER), r.rating, r.reviewed_at, "
+            "r.format "
             "FROM reviews r JOIN cards c ON c.id = r.card_id JOIN card_state s ON s.card_id = r.card_id "
             f"WHERE (s.reset_at IS NULL OR r.reviewed_at >= s.reset_at) AND r.kind != {CRAM} {where}"
             "ORDER BY r.card_id, r.reviewed_at, r.id",
@@ -1208,7 +1212,8 @@ class Store:
     def card_log_rows(self, card_id: int) -> list[tuple]:
         """One card's answers in the column order of `log_rows`, oldest first."""
         return self.conn.execute(
-            "SELECT r.id, r.card_id, d.name, r.reviewed_at, r.rating, r.kind, r.duration_ms, r.choice, r.correct "
+            "SELECT r.id, r.card_id, d.name, r.reviewed_at, r.rating, r.kind, r.duration_ms, r.choice, r.correct, "
+               "r.format "
             "FROM reviews r JOIN cards c ON c.id = r.card_id JOIN decks d ON d.id = c.deck_id "
             "WHERE r.card_id = ? ORDER BY r.reviewed_at, r.id", (card_id,)).fetchall()
     # -- search and acting on many cards (`srs cards QUERY`, `srs suspend/bury/forget/tag`) ----
@@ -1588,6 +1593,7 @@ class _Existing:
     typed_answer: str | None = None
     ord: int = 0
     images: str | None = None
+    option_notes: str | None = None
 
 
 # Unix microseconds of a stored time ('YYYY-MM-DDTHH:MM:SS.ffffffZ'), in SQL: a million times are read at once.
@@ -1666,7 +1672,8 @@ def _stored(row: tuple) -> StoredCard:
     spec = CardSpec(question=row[3], answer=row[5], options=json.loads(row[4]) if row[4] else None,
                     explanation=row[7], key_source=row[6], source_id=row[8],
                     tags=json.loads(row[9]) if row[9] else [], hint=row[20], typed_answer=row[21],
-                    kind=row[2], ord=row[22] or 0, images=json.loads(row[23]) if row[23] else {})
+                    kind=row[2], ord=row[22] or 0, images=json.loads(row[23]) if row[23] else {},
+                    option_notes=json.loads(row[24]) if len(row) > 24 and row[24] else {})
     progress = Progress(state=STATE_NAMES[row[10]], step=row[11], stability=row[12], difficulty=row[13],
                         due=from_text(row[14]), last_review=from_text(row[15]), reps=row[16], lapses=row[17],
                         suspended=row[18] == 1)  # 2: buried for the day, not suspended

@@ -152,23 +152,19 @@ def _review_one(session: ReviewSession, card: StoredCard, console: Console, keys
     _header(session, asked, console, keys)
     started = time.monotonic()
     response = None
+    unsure = False
     if asked.how == "choose":
-        options = asked.options
-        _print_options(console, options)
-        letters = LETTERS[:len(options)]
-        while True:
-            key = keys.read(f"Your answer [{letters[0]}-{letters[-1]}] (u undo, s suspend, q quit): ").lower()
-            if _command(session, card, key, console):
-                return
-            if len(key) == 1 and key in letters:
-                response = options[letters.index(key)]
-                break
-            console.print(f"Press a letter from {letters[0]} to {letters[-1]}.", style="yellow")
+        picked = _choose(session, asked, card, console, keys)
+        if picked is None:
+            return
+        response, unsure = picked
         if asked.needs_key:
-            card = _ask_key(session, card, options, letters, console, keys)
+            card = _ask_key(session, card, asked.options, LETTERS[:len(asked.options)], console, keys)
     elif asked.how == "type":
         answers = {answer.strip().lower() for answer in asked.answers}
         commands = {"u", "s", "q"} - answers
+        if asked.format == "typed" and asked.kind == "choice":
+            console.print("A choice card asked without its options: type the answer.", style="dim")
         while True:
             hint = "h hint, " if asked.hint else ""
             line = keys.read_line(f"Type the answer (Enter: do not know; {hint}u, s, q alone: undo, suspend, quit): ")
@@ -193,7 +189,7 @@ def _review_one(session: ReviewSession, card: StoredCard, console: Console, keys
             key = keys.read("Enter shows the answer (u undo, s suspend, q quit): ").lower()
         if _command(session, card, key, console):
             return
-    checked = session.check(asked, response)  # a key just given is the card's (asked.card) already
+    checked = session.check(asked, response, unsure)  # a key just given is the card's (asked.card) already
     _print_answer(asked, checked, console, keys)
     keys.media.answer()
     duration_ms = int((time.monotonic() - started) * 1000)
@@ -212,7 +208,7 @@ def _review_one(session: ReviewSession, card: StoredCard, console: Console, keys
         else:
             console.print("Press 1-4, or Enter.", style="yellow")
             continue
-        if not session.answer(shown, rating, duration_ms, response):
+        if not session.answer(shown, rating, duration_ms, response, asked.format):
             console.print("This card was answered in another session meanwhile; moving on.", style="yellow")
         while notice := session.take_notice():  # a race lost to another session (srs.session)
             console.print(notice, style="yellow")
@@ -225,12 +221,7 @@ def _print_answer(asked, checked, console: Console, keys: Keys) -> None:
     answer = kinds.with_image_marks(
         "".join(f"[{piece}]" if marked and asked.kind == "cloze" else piece for piece, marked in checked.answer))
     if asked.how == "choose":
-        if graded.correct is None:
-            console.print("The key of this card is not known yet, so this answer is not marked.", style="yellow")
-        elif graded.correct:
-            console.print(Text("✓ Right: ", style="bold green") + plain(graded.response))
-        else:
-            console.print(Text("✗ Wrong. The answer is: ", style="bold red") + plain(asked.card.spec.answer, "green"))
+        _print_pick(asked, checked, console, keys)
     elif asked.how == "type":
         if graded.correct:
             console.print(Text("✓ Right: ", style="bold green") + plain(graded.response))
@@ -240,11 +231,38 @@ def _print_answer(asked, checked, console: Console, keys: Keys) -> None:
                 _print_diff(console, *graded.diff)
         if not graded.correct and (graded.diff is None or len(asked.answers) > 1):
             print_text(console, keys.media.text(answer), "green", prefix="The answer: ")
+        if checked.right_note:  # a choice card asked typed: the right option's own explanation
+            print_text(console, keys.media.text(kinds.with_image_marks(checked.right_note)), "",
+                       prefix="Why it is right: ")
     else:
         text = answer or "(no answer written yet: add one with 'srs key' or in the deck file)"
         print_text(console, keys.media.text(text), "green")
     if checked.explanation:
-        print_text(console, keys.media.text(kinds.with_image_marks(checked.explanation)), "italic")
+        print_text(console, keys.media.text(kinds.with_image_marks(checked.explanation)),
+                   "bold italic" if checked.sure_wrong and asked.how == "choose" else "italic")
+
+
+def _print_pick(asked, checked, console: Console, keys: Keys) -> None:
+    """The verdict on an option picked, with the option's own explanation (and the right one's after a
+    wrong pick); a wrong pick made sure is emphasised."""
+    graded = checked.graded
+    if graded.correct is None:
+        console.print("The key of this card is not known yet, so this answer is not marked.", style="yellow")
+    elif graded.correct:
+        label = "✓ Right (unsure): " if checked.unsure else "✓ Right: "
+        console.print(Text(label, style="bold green") + plain(graded.response))
+    else:
+        console.print(Text("✗ Wrong. The answer is: ", style="bold red") + plain(asked.card.spec.answer, "green"))
+        if checked.sure_wrong:  # a confident error: worth a second look
+            more = checked.explanation or checked.option_note or checked.right_note
+            console.print(Text("! You were sure of ", style="bold reverse red") + plain(graded.response, "bold reverse red")
+                          + Text(": read why below." if more else ".", style="bold reverse red"))
+    if checked.option_note:
+        style = "bold" if checked.sure_wrong else ""
+        print_text(console, keys.media.text(kinds.with_image_marks(checked.option_note)), style,
+                   prefix=("Why not: " if graded.correct is False else "Why: "))
+    if checked.right_note:
+        print_text(console, keys.media.text(kinds.with_image_marks(checked.right_note)), "", prefix="Why it is right: ")
 
 
 def _print_diff(console: Console, given: list, wanted: list) -> None:
@@ -294,6 +312,44 @@ def _print_code(console: Console, code: str, language: str) -> None:
     widest = max((cell_len(line.expandtabs(4)) for line in code.split("\n")), default=0)
     console.print(Syntax(code, language or "text", theme="ansi_dark", background_color="default", tab_size=4,
                          word_wrap=True, padding=(0, 0, 0, 2), code_width=max(min(widest, console.width - 2), 1)))
+
+
+def _choose(session: ReviewSession, asked, card: StoredCard, console: Console,
+            keys: Keys) -> tuple[str, bool] | None:
+    """A choice card's pick: (option chosen, unsure), or None when a command (undo, suspend) ended the card.
+
+    Recall first (`asked.format` "recall_first"): the question alone; Enter shows the options, a letter
+    picks directly (from a pipe: `b` then Enter still answers b). `?` (`kinds.UNSURE`, never an option
+    letter) before the letter marks the pick unsure (a right unsure pick suggests Hard): on a terminal
+    `?` then the letter, from a pipe `?b`."""
+    options = asked.options
+    letters = LETTERS[:len(options)]
+    unsure = False
+    revealed = asked.format != "recall_first"
+    if revealed:
+        _print_options(console, options)
+    while True:
+        mark = "unsure · " if unsure else ""
+        if revealed:
+            prompt = (f"{mark}Your answer [{letters[0]}-{letters[-1]}] ({kinds.UNSURE} unsure, "
+                      "u undo, s suspend, q quit): ")
+        else:
+            prompt = f"{mark}Recall the answer, then Enter shows the options ({kinds.UNSURE} unsure, u, s, q): "
+        key = keys.read(prompt).lower()
+        if key.startswith(kinds.UNSURE):
+            unsure, key = True, key[len(kinds.UNSURE):].strip()
+            if not key:
+                continue
+        if _command(session, card, key, console):
+            return None
+        if len(key) == 1 and key in letters:
+            return options[letters.index(key)], unsure
+        if key == "" and not revealed:
+            revealed = True
+            _print_options(console, options)
+            continue
+        console.print(f"Press a letter from {letters[0]} to {letters[-1]}"
+                      + ("." if revealed else ", or Enter to see the options."), style="yellow")
 
 
 def _ask_key(session, card, options, letters, console, keys) -> StoredCard:

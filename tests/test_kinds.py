@@ -152,8 +152,10 @@ def _card(draw, index: int):
         options = draw(st.lists(_line, min_size=2, max_size=6, unique=True))
         key = draw(st.one_of(st.none(), st.sampled_from(options)))
         full = question + ("\n" + body if body else "")
+        notes = {option: note for option in options  # an option's own explanation, over several lines
+                 if (note := draw(st.one_of(st.just(""), _answer)).strip())}
         return [CardSpec(question=full, answer=key, options=options, explanation=explanation,
-                         key_source="deck" if key else None)]
+                         key_source="deck" if key else None, option_notes=notes)]
     if kind == "cloze":
         numbers = draw(st.lists(st.integers(1, 4), min_size=1, max_size=4))
         parts = [question] + [f"{{{{c{n}::{draw(_word)}{draw(st.sampled_from(['', '::hint']))}}}}}" for n in numbers]
@@ -182,7 +184,7 @@ def _decks(draw):
 
 
 def _essence(cards):
-    return [(c.kind, c.ord, c.question, c.answer, c.options, c.explanation) for c in cards]
+    return [(c.kind, c.ord, c.question, c.answer, c.options, c.explanation, c.option_notes) for c in cards]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
