@@ -46,11 +46,34 @@ def media_references(text: str) -> list[str]:
                 out[name] = None
     if "[sound:" not in text:
         return list(out)
-    for match in _SOUND.finditer(text):
-        name = html.unescape(match.group(1)).strip()
+    for reference in _sound_references(text):
+        name = html.unescape(reference).strip()
         if name:
             out[name] = None
     return list(out)
+
+
+def _sound_references(text: str):
+    """What `_SOUND.finditer` finds (`[sound:`, a character other than a newline, then up to the
+    first `]` on that line), in linear time: the pattern itself scans to the end of the text from
+    every `[sound:` that has no `]` after it (30 s on `[sound:` repeated 30,000 times)."""
+    pos = 0
+    close = -1  # the first `]` at or after the last place looked from (-1: none looked for yet)
+    while (at := text.find("[sound:", pos)) >= 0:
+        start = at + 7
+        if start >= len(text) or text[start] == "\n":
+            pos = at + 1
+            continue
+        if close < start + 1:
+            close = text.find("]", start + 1)
+            if close < 0:
+                return  # no `]` left: nothing further can match
+        newline = text.find("\n", start + 1, close)
+        if newline >= 0:
+            pos = newline + 1  # every `[sound:` before this newline has no `]` on its line
+            continue
+        yield text[start:close]
+        pos = close + 1
 
 
 def _may_name_media(text: str) -> bool:
