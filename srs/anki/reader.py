@@ -22,10 +22,14 @@ from srs import clock
 from srs.anki import states
 from srs.anki.format import FIELDS, HTML_MARK, REVLOG_KINDS, normalize_deck_name, note_kind
 from srs.anki.package import open_collection, package_media, pb_int, pb_text, protobuf_fields
-from srs.anki.render import NoteFields, TemplateError, parse_template, render_card, typed_answers
+from srs.anki.render import CardTooLarge, NoteFields, TemplateError, parse_template, render_card, typed_answers
 from srs.anki.text import after_answer_rule, choices_from_html, field_text, html_to_text, learner_text
 from srs.media import note_media
 from srs.model import CardSpec, DeckSpec, NoteSpec, NoteType, Review, SrsError
+
+
+MAX_FIELDS = 1_000  # fields in one note (Anki's note types have a handful, rarely a hundred)
+MAX_FIELD_CHARS = 4_000_000  # characters in one field (room for an image inlined as base64)
 
 
 class _Notetype:
@@ -101,7 +105,12 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool,
     anki_decks = _read_decks(conn, tables)
     notes = {}
     for nid, guid, mid, tags, flds in conn.execute("select id, guid, mid, tags, flds from notes"):
-        notes[nid] = (str(guid), mid, str(tags or ""), str(flds or "").split("\x1f"))
+        fields = str(flds or "").split("\x1f", MAX_FIELDS)
+        if len(fields) > MAX_FIELDS:
+            raise SrsError(f"{name}: note {nid} has more than {MAX_FIELDS:,} fields", path)
+        if len(flds or "") > MAX_FIELD_CHARS and any(len(field) > MAX_FIELD_CHARS for field in fields):
+            raise SrsError(f"{name}: note {nid} has a field longer than {MAX_FIELD_CHARS:,} characters", path)
+        notes[nid] = (str(guid), mid, str(tags or ""), fields)
     revlog: dict[int, list] = {}
     if with_progress and "revlog" in tables:
         for row in conn.execute("select id, cid, ease, ivl, factor, time, type from revlog order by id"):
@@ -142,7 +151,10 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool,
             spec = _html_spec(spec, notetype, fields)
         source_id = guid if ord_ == 0 else f"{guid}:{ord_}"
         if spec is None or not spec.question.strip() or source_id in seen_source_ids:
-            skipped.append(_skip_reason(cid, notetype, mid, fields, ord_, spec, source_id in seen_source_ids))
+            if renderer.too_large is not None:
+                skipped.append(f"card {cid}: {renderer.too_large}")
+            else:
+                skipped.append(_skip_reason(cid, notetype, mid, fields, ord_, spec, source_id in seen_source_ids))
             continue
         seen_source_ids.add(source_id)
         spec.source_id = source_id
@@ -311,6 +323,7 @@ class _Renderer:
         self._note: tuple[int, NoteFields] | None = None
         self._texts: dict[tuple[str, bool], tuple[str, list[str]]] = {}
         self._flags: dict[int, int] | None = None
+        self.too_large: str | None = None  # why the last card asked for could not be rendered, when too large
 
     def _fields(self, notetype: _Notetype, nid: int, values: list[str]) -> NoteFields:
         if self._note is None or self._note[0] != nid:
@@ -336,6 +349,7 @@ class _Renderer:
     def spec(self, notetype: _Notetype | None, nid: int, fields: list[str], ord_: int, cid: int, deck: str,
              tags: str) -> CardSpec | None:
         """The CardSpec one Anki card stands for, or None when it has nothing to ask."""
+        self.too_large = None
         if notetype is None:  # unknown note type: first field asks, second answers
             question = html_to_text(fields[0], ruby=False) if fields else ""
             answer = html_to_text(fields[1]) if len(fields) > 1 else ""
@@ -357,6 +371,9 @@ class _Renderer:
             if notetype.uses(index, "CardFlag"):
                 specials["CardFlag"] = f"flag{self._flag(cid)}"
             rendered = render_card(qnodes, anodes, note, ord_, cloze=cloze, specials=specials)
+        except CardTooLarge as error:
+            self.too_large = str(error)
+            return None
         except TemplateError:
             return None  # Anki shows an error in place of this card
         if rendered is None:
