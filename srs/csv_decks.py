@@ -30,7 +30,9 @@ The deck name is the file name without extension unless `#deck:` names one.
 from __future__ import annotations
 
 import csv
+import os
 import re
+import stat
 from pathlib import Path
 
 from srs.model import CardSpec, DeckSpec, SrsError
@@ -68,6 +70,7 @@ _ANSWER_NAMES = {"answer", "back"}
 _TAGS_NAMES = {"tags", "tag"}
 _EXPLANATION_NAMES = {"explanation", "extra", "notes", "back extra"}
 MAX_FIELD_CHARS = 1_000_000
+MAX_TABLE_BYTES = 64 * 1024 * 1024
 
 
 def _delimiter_from_value(value: str) -> str | None:
@@ -181,9 +184,14 @@ def read_table(path) -> DeckSpec:
     path = Path(path)
     where = str(path)
     try:
-        raw = path.read_bytes()
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block, /dev/zero never end
+            raise SrsError("not a regular file", path=where)
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_TABLE_BYTES + 1)
     except OSError as err:
         raise SrsError(f"cannot read: {err.strerror or err}", path=where) from None
+    if len(raw) > MAX_TABLE_BYTES:
+        raise SrsError(f"too large for a table of cards (more than {MAX_TABLE_BYTES // (1024 * 1024)} MB)", path=where)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:

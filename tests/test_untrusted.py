@@ -243,3 +243,33 @@ def test_csv_html_detection_is_the_pattern_it_replaces(cell):
 @given(st.lists(st.sampled_from(["[sound:", "]", "\n", "a", "[", "sound", ":", " ", "]]"]), max_size=12).map("".join))
 def test_sound_references_are_those_of_the_pattern_they_replace(text):
     assert list(_sound_references(text)) == [match.group(1) for match in _SOUND.finditer(text)]
+
+
+# -- only regular files ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".apkg"])
+def test_a_fifo_or_a_device_is_refused_at_once(tmp_path, suffix):
+    from srs.model import SrsError
+    from srs.sources import read_source
+
+    fifo = tmp_path / f"fifo{suffix}"
+    os.mkfifo(fifo)
+    device = tmp_path / f"zero{suffix}"
+    device.symlink_to("/dev/zero")
+    for path in (fifo, device):
+        with pytest.raises(SrsError, match="not a regular file"):
+            read_source(path)
+
+
+def test_a_table_too_large_is_refused(tmp_path, monkeypatch):
+    from srs import csv_decks
+    from srs.model import SrsError
+
+    monkeypatch.setattr(csv_decks, "MAX_TABLE_BYTES", 1000)
+    path = tmp_path / "big.csv"
+    path.write_text("q,a\n" * 300)
+    with pytest.raises(SrsError, match="too large"):
+        csv_decks.read_table(path)
+    path.write_text("q,a\n" * 200)
+    assert len(csv_decks.read_table(path).cards) == 200

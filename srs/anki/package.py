@@ -16,6 +16,7 @@ import io
 import os
 import re
 import sqlite3
+import stat
 import struct
 import zipfile
 from contextlib import contextmanager
@@ -116,6 +117,8 @@ class _Package:
     def __init__(self, path):
         self.path = str(path)
         try:
+            if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block, a device never end
+                raise self.error("not a regular file")
             self.handle = open(path, "rb")
         except OSError as err:
             raise self.error(f"cannot open: {err.strerror or err}") from None
