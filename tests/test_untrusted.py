@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from srs.anki.package import check_schema
 from srs.anki.reader import MAX_FIELD_CHARS, MAX_FIELDS
 from srs.csv_decks import _is_html
-from srs.media import _SOUND, _sound_references
+from srs.media import _HTML_MEDIA, _SOUND, _html_media_references, _sound_references
 
 MEMORY = 200 * 1024 * 1024
 TIMEOUT = 20  # seconds: the cases take well under one; the quadratic ones took 30 s to minutes
@@ -198,8 +198,8 @@ def test_a_template_repeating_a_field_is_skipped_not_rendered(tmp_path, side):
 # -- HTML and media references in linear time ----------------------------------------------------
 
 
-_PIECES = ["<hr ", "<a ", "[sound:", "<!--", "<img ", "<div style=display:none>", "<a class=hint>", "{{c1::",
-           "[[type:", "[latex]", "&#x", "<ruby><rt>", "<pre>", "{{hint:", "::", "<br"]
+_PIECES = ["<hr ", "<a ", "[sound:", "<!--", "<img ", "<img src ", "<audio data=\"x ", "<div style=display:none>",
+           "<a class=hint>", "{{c1::", "[[type:", "[latex]", "&#x", "<ruby><rt>", "<pre>", "{{hint:", "::", "<br"]
 
 
 def test_repeated_markup_in_packages_is_read_in_linear_time(tmp_path):
@@ -273,3 +273,12 @@ def test_a_table_too_large_is_refused(tmp_path, monkeypatch):
         csv_decks.read_table(path)
     path.write_text("q,a\n" * 200)
     assert len(csv_decks.read_table(path).cards) == 200
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(["<img", "<IMG", "<audio", " src", "src", "data", "=", " = ", '"', "'", ">", "<", "x",
+                                 " ", "\t", "\n", "\u017frc", "<imgx", "\u00a0", "a.jpg", "<source "]),
+                max_size=12).map("".join))
+def test_media_references_are_those_of_the_pattern_they_replace(text):
+    expected = [match.group(1) or match.group(2) or match.group(3) for match in _HTML_MEDIA.finditer(text)]
+    assert list(_html_media_references(text)) == expected
