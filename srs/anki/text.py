@@ -75,6 +75,7 @@ def _fold(text: str) -> str:
 
 _SPACE_RUN = re.compile("  +")
 _BLOCK_RUNS = re.compile("\x1d\x1d+")
+_BLOCK_AND_SPACES = re.compile("\x1d[\x1d ]*")  # (spaces are single here: runs are folded first)
 _NEWLINES = re.compile("\n\n\n+")
 
 
@@ -91,11 +92,13 @@ def _finish(text: str, collapse: bool) -> str:
     if "&" in text:  # decoded before folding: whitespace is folded once (an entity spans no
         text = html.unescape(text)  # whitespace but \r, and one cut by a \r decodes the same)
     text = _SPACE_RUN.sub(" ", _fold(text))
-    if _BLOCK in text:  # a block boundary is one line break, however many blocks open or close there
-        text = _BLOCK_RUNS.sub(_BLOCK, text.replace(" " + _BLOCK, _BLOCK).replace(_BLOCK + " ", _BLOCK))
-        text = text.replace(_BREAK + _BLOCK, _BREAK)
-        if text.startswith(_BLOCK):
-            text = text[1:]
+    if _BLOCK in text:
+        # A block boundary is one line break, however many blocks open or close there, with the
+        # spaces around it; right after a <br> it adds none. (A boundary that starts the text is
+        # a line break the final strip removes.)
+        text = _BLOCK_AND_SPACES.sub(_BLOCK, text.replace(" " + _BLOCK, _BLOCK))
+        if _BREAK in text:
+            text = text.replace(_BREAK + _BLOCK, _BREAK)
         text = text.replace(_BLOCK, "\n")
     if _BREAK in text:
         text = text.replace(_BREAK, "\n")
