@@ -282,3 +282,29 @@ def test_a_table_too_large_is_refused(tmp_path, monkeypatch):
 def test_media_references_are_those_of_the_pattern_they_replace(text):
     expected = [match.group(1) or match.group(2) or match.group(3) for match in _HTML_MEDIA.finditer(text)]
     assert list(_html_media_references(text)) == expected
+
+
+# -- dates out of range (found by the schema fuzzer: a huge col.crt ended in an OSError) -----------
+
+
+@pytest.mark.parametrize("crt", ["9223372036854775807", "1e308", "-5", "'x'"])
+def test_a_creation_time_out_of_range_is_refused(tmp_path, crt):
+    from srs.model import SrsError
+    from srs.sources import read_source
+
+    path = package(tmp_path, "crt", sql=(f"update col set crt = {crt}",))
+    with pytest.raises(SrsError, match="creation time"):
+        read_source(path)
+
+
+@pytest.mark.parametrize("revlog_id", [-1, 7_258_118_400_000, 9_223_372_036_854_775_807])
+def test_a_review_dated_out_of_range_is_refused(tmp_path, revlog_id):
+    from srs.model import SrsError
+    from srs.sources import read_source
+
+    path = package(tmp_path, "revlog", sql=(
+        f"insert into revlog (id, cid, usn, ease, ivl, lastIvl, factor, time, type) "
+        f"select {revlog_id}, id, 0, 3, 1, 0, 2500, 5000, 0 from cards",))
+    assert read_source(path)  # without progress the revlog is not read
+    with pytest.raises(SrsError, match="not dated from 1970 to 2200"):
+        read_source(path, with_progress=True)

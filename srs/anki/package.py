@@ -364,7 +364,7 @@ def open_collection(path) -> Iterator[tuple[sqlite3.Connection, str]]:
         yield conn, name
     except SrsError:
         raise
-    except (sqlite3.Error, ValueError, TypeError, KeyError, IndexError, RecursionError, OverflowError) as err:
+    except (sqlite3.Error, ValueError, TypeError, KeyError, IndexError, RecursionError, OverflowError, OSError) as err:
         raise package.error(f"{name} in the package is damaged ({type(err).__name__}: {err})") from None
     finally:
         conn.close()

@@ -117,6 +117,8 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool,
             revlog.setdefault(row[1], []).append((row[0], row[2], row[3], row[4], row[5], row[6]))
     v1 = states.is_v1(conn, tables)
     crt = conn.execute("select crt from col").fetchone()
+    if crt and crt[0] and not (isinstance(crt[0], (int, float)) and 0 <= crt[0] < LATEST_SECONDS):
+        raise SrsError(f"{name}: the collection's creation time ({crt[0]!r}) is not a time from 1970 to 2200", path)
     now = clock.now()
     created = states.created_day(int(crt[0] or 0) if crt else 0, states.config_value(conn, tables, "creationOffset"),
                                  now, v1=v1)
@@ -167,7 +169,10 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool,
             spec.schedule = None  # a card row too odd to read a schedule from: it comes as new
         spec.note = _note(notes_seen, nid, guid, notetypes.get(mid), fields, spec.tags, ord_)
         if with_progress:
-            spec.reviews = _reviews(revlog.get(cid, []), v1=v1)
+            try:
+                spec.reviews = _reviews(revlog.get(cid, []), v1=v1)
+            except _OutOfRange as error:
+                raise SrsError(f"{name}: review {error} of card {cid} is not dated from 1970 to 2200", path) from None
         if card["type"] == 0 or not with_progress:
             new_order[id(spec)] = card["due"] if card["type"] == 0 else 1 << 62
         deck = decks.get(deck_name)
@@ -400,6 +405,13 @@ def _our_spec(notetype: _Notetype, fields: list[str]) -> CardSpec:
     return CardSpec(question=question, answer=answer, explanation=explanation)
 
 
+LATEST_SECONDS = 7_258_118_400  # 2200-01-01: no collection, card or review dates from later
+
+
+class _OutOfRange(ValueError):
+    """A revlog row dated before 1970 or from 2200 on (its id is its time in milliseconds)."""
+
+
 def _reviews(rows, *, v1: bool = False) -> list[Review]:
     """Reviews from revlog rows; manual entries (type 4: set due date, forget...), reschedules
     (type 5), rows without a rating (ease 0) and previews in filtered decks (type 3, factor 0)
@@ -410,6 +422,8 @@ def _reviews(rows, *, v1: bool = False) -> list[Review]:
         if kind not in REVLOG_KINDS or not ease or not 1 <= ease <= 4 or (kind == 3 and not factor):
             continue
         ease = states.answer_ease(ease, kind, v1)
+        if not 0 <= revlog_id < LATEST_SECONDS * 1000:
+            raise _OutOfRange(revlog_id)
         reviewed_at = datetime.fromtimestamp(revlog_id / 1000, timezone.utc)
         if ivl > 0:
             due_after = reviewed_at + timedelta(days=ivl)
