@@ -308,3 +308,27 @@ def test_a_review_dated_out_of_range_is_refused(tmp_path, revlog_id):
     assert read_source(path)  # without progress the revlog is not read
     with pytest.raises(SrsError, match="not dated from 1970 to 2200"):
         read_source(path, with_progress=True)
+
+
+# -- large members -----------------------------------------------------------------------------
+
+
+def _zeros_package(path: Path, megabytes: int, head: bytes = b"") -> Path:
+    """A package whose collection is `head` then zeros, written a megabyte at a time."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("collection.anki2", "w", force_zip64=True) as member:
+            member.write(head)
+            for _ in range(megabytes):
+                member.write(bytes(1024 * 1024))
+    return path
+
+
+def test_a_large_member_that_is_not_a_database_is_not_unpacked(tmp_path):
+    path = _zeros_package(tmp_path / "zeros.apkg", 400)
+    assert path.stat().st_size < 1024 * 1024
+    refused(srs_import(tmp_path, path), "not an SQLite database")
+
+
+def test_a_database_too_large_for_the_memory_is_refused_in_one_line(tmp_path):
+    path = _zeros_package(tmp_path / "big.apkg", 300, head=b"SQLite format 3\x00")
+    refused(srs_import(tmp_path, path), "too large for the memory available")

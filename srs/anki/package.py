@@ -162,7 +162,7 @@ class _Package:
     def __contains__(self, name: str) -> bool:
         return name in self.members
 
-    def read(self, name: str, *, zstd: bool = False, limit: int | None = None) -> bytes:
+    def read(self, name: str, *, zstd: bool = False, limit: int | None = None, magic: bytes = b"") -> bytes:
         info = self.members[name]
         limit = MAX_MEMBER_BYTES if limit is None else limit
         if info.file_size > limit:
@@ -172,15 +172,19 @@ class _Package:
         try:
             with self.zip.open(info) as stream:
                 if zstd:
-                    return _read_capped(_zstd_reader(stream, self), name, self, limit)
-                return _read_capped(stream, name, self, limit)
+                    return _read_capped(_zstd_reader(stream, self), name, self, limit, magic)
+                return _read_capped(stream, name, self, limit, magic)
         except SrsError:
             raise
+        except MemoryError:
+            raise self.error(f"member {name} is too large for the memory available") from None
         except Exception as err:  # zlib.error, BadZipFile (CRC), NotImplementedError, zstd errors...
             raise self.error(f"member {name} is damaged ({type(err).__name__}: {err})") from None
 
 
-def _read_capped(stream, name: str, package: _Package, limit: int) -> bytes:
+def _read_capped(stream, name: str, package: _Package, limit: int, magic: bytes = b"") -> bytes:
+    """The member's bytes, read no further than `limit`, nor than its first bytes when they are
+    not `magic` (a member that is not what it should be is not unpacked whole)."""
     out = io.BytesIO()
     total = 0
     while True:
@@ -191,6 +195,9 @@ def _read_capped(stream, name: str, package: _Package, limit: int) -> bytes:
         if total > limit:
             raise package.error(f"member {name} unpacks to more than {limit} bytes")
         out.write(chunk)
+        if magic and total >= len(magic) and total - len(chunk) < len(magic) and \
+                not out.getbuffer()[:len(magic)] == magic:
+            return out.getvalue()  # the caller refuses it for what it is
 
 
 def _zstd_reader(stream, package: _Package):
@@ -269,6 +276,8 @@ def _open_sqlite(data: bytes, package: _Package, name: str) -> sqlite3.Connectio
         conn.execute("pragma trusted_schema = 0")
     except sqlite3.Error as err:
         raise package.error(f"{name} in the package is not a readable database ({err})") from None
+    except MemoryError:
+        raise package.error(f"{name} in the package is too large for the memory available") from None
     try:
         problem = check_schema(conn)
     except sqlite3.Error as err:
@@ -357,7 +366,7 @@ def open_collection(path) -> Iterator[tuple[sqlite3.Connection, str]]:
     package = _Package(path)
     try:
         name, zstd = _collection_member(package)
-        conn = _open_sqlite(package.read(name, zstd=zstd), package, name)
+        conn = _open_sqlite(package.read(name, zstd=zstd, magic=_SQLITE_MAGIC), package, name)
     finally:
         package.close()
     try:
