@@ -636,7 +636,8 @@ def test_zstd_bomb_stops_at_the_cap(tmp_path, monkeypatch):
     zstandard = pytest.importorskip("zstandard")
 
     monkeypatch.setattr(anki_package, "MAX_MEMBER_BYTES", 1024 * 1024)
-    bomb = zstandard.ZstdCompressor().compress(b"\0" * (4 * 1024 * 1024))
+    # SQLite's magic first: a member that does not start with it is refused before the cap
+    bomb = zstandard.ZstdCompressor().compress(b"SQLite format 3\x00" + b"\0" * (4 * 1024 * 1024))
     assert len(bomb) < 1024 * 1024
     path = make_zip(tmp_path / "z.apkg", {"meta": b"\x08\x03", "collection.anki21b": bomb, "collection.anki2": b""})
     assert_rejected(path, "more than")
