@@ -14,6 +14,7 @@ A pure converter: it never touches the store; opening the package safely is
 
 from __future__ import annotations
 
+import gc
 import html
 import json
 from datetime import datetime, timedelta, timezone
@@ -86,8 +87,14 @@ def read_apkg(path, *, with_progress: bool = False, notices: list[str] | None = 
 
     Anything wrong with the file raises SrsError naming it; nothing is extracted to disk.
     """
-    with open_collection(path) as (conn, name):
-        decks = _read_collection(conn, str(path), name, with_progress=with_progress, notices=notices)
+    collecting = gc.isenabled()
+    gc.disable()  # hundreds of thousands of objects made and kept: the collector would only walk them
+    try:
+        with open_collection(path) as (conn, name):
+            decks = _read_collection(conn, str(path), name, with_progress=with_progress, notices=notices)
+    finally:
+        if collecting:
+            gc.enable()
     if any(card.note is not None and card.note.media for deck in decks for card in deck.cards):
         media = package_media(path)
         for deck in decks:
