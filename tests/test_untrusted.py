@@ -207,8 +207,11 @@ def test_repeated_markup_in_packages_is_read_in_linear_time(tmp_path):
     the question's template (the report: 92 s on a 913-byte package of `<hr `)."""
     folder = tmp_path / "packages"
     folder.mkdir()
-    for number, piece in enumerate(_PIECES):
-        big = piece * 20000
+    texts = [piece * 20000 for piece in _PIECES]
+    # found by a search for superlinear inputs: a tag name with '<' in it read again from each '<'
+    # (30 s on 40 kB), and a fragment whose last '>' went with a rewritten tag (cubic: 8 s on 9 kB)
+    texts += ["<a" * 20000 + "B>", "<td" * 20000 + "B>", "td<hr id=answer>rp<" * 20000, "<li#]<hr id=answer>" * 20000]
+    for number, big in enumerate(texts):
         path = package(tmp_path, f"markup-{number}", front=big, back=big, qfmt="{{Front}}" + big,
                        deck=f"Hostile {number}")
         path.rename(folder / path.name)

@@ -274,6 +274,7 @@ def _open_sqlite(data: bytes, package: _Package, name: str) -> sqlite3.Connectio
         conn.create_collation("unicase", _unicase)
         conn.execute("pragma query_only = 1")
         conn.execute("pragma trusted_schema = 0")
+        conn.execute("pragma cell_size_check = 1")  # damaged pages found as they are read
     except sqlite3.Error as err:
         raise package.error(f"{name} in the package is not a readable database ({err})") from None
     except MemoryError:
