@@ -622,7 +622,8 @@ def test_zip_bomb_declared_size(tmp_path, monkeypatch):
 def test_zip_bomb_lying_header(tmp_path, monkeypatch):
     """A member whose declared size is small but which inflates to more: stopped anyway."""
     monkeypatch.setattr(anki_package, "MAX_MEMBER_BYTES", 1024 * 1024)
-    path = make_zip(tmp_path / "bomb.apkg", {"collection.anki2": b"\0" * (3 * 1024 * 1024)})
+    bomb = b"SQLite format 3\x00" + b"\0" * (3 * 1024 * 1024)  # SQLite's magic: read up to the cap
+    path = make_zip(tmp_path / "bomb.apkg", {"collection.anki2": bomb})
     data = bytearray(path.read_bytes())
     # rewrite the uncompressed size in the local header and the central directory
     for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
