@@ -30,7 +30,9 @@ The deck name is the file name without extension unless `#deck:` names one.
 from __future__ import annotations
 
 import csv
+import os
 import re
+import stat
 from pathlib import Path
 
 from srs.model import CardSpec, DeckSpec, SrsError
@@ -45,17 +47,30 @@ _DELIMITER_NAMES = {
 }
 _SNIFF_ORDER = (",", ";", "\t", "|")
 _SNIFF_ROWS = 20
-# Anki's is_html(): an opening/closing tag or an entity.
-# Attributes stop at the next "<" and a comment at the next "<!--": each try scans to the next one, not to the
-# end of the text (linear time; "<a <a <a ..." took minutes), and finds HTML wherever Anki's does but in a tag
-# with "<" inside an attribute.
-_HTML = re.compile(r"<(?:/?[a-z][a-z0-9]*(?:\s[^<>]*)?/?|!--(?:(?!<!--).)*?--)>|&(?:[a-z][a-z0-9]*|#\d+|#x[0-9a-f]+);",
-                   re.I | re.S)
+# Anki's is_html(): an opening/closing tag, a comment or an entity, which is the pattern
+# `<(?:/?[a-z][a-z0-9]*(?:\s[^>]*)?/?|!--.*?--)>|&(?:[a-z][a-z0-9]*|#\d+|#x[0-9a-f]+);` (re.I, re.S)
+# matched in linear time by `_is_html` (that pattern took minutes on `<a <a <a ...` with no `>`).
+_TAG = re.compile(r"</?[a-z][a-z0-9]*(?:/?>|\s[^>]*>)", re.I)
+_ENTITY = re.compile(r"&(?:[a-z][a-z0-9]*|#\d+|#x[0-9a-f]+);", re.I)
+
+
+def _is_html(cell: str) -> bool:
+    """Whether a cell holds a tag, a comment or an entity, in time linear in its length: tags are
+    looked for only up to the last `>` (so that the scan of a tag's attributes always ends on one),
+    and a comment is the first `<!--` with a `-->` after it."""
+    head = cell[:cell.rfind(">") + 1]
+    if head and _TAG.search(head):
+        return True
+    comment = head.find("<!--")
+    if comment >= 0 and head.find("-->", comment + 4) >= 0:
+        return True
+    return "&" in cell and _ENTITY.search(cell) is not None
 _QUESTION_NAMES = {"question", "front"}
 _ANSWER_NAMES = {"answer", "back"}
 _TAGS_NAMES = {"tags", "tag"}
 _EXPLANATION_NAMES = {"explanation", "extra", "notes", "back extra"}
 MAX_FIELD_CHARS = 1_000_000
+MAX_TABLE_BYTES = 64 * 1024 * 1024
 
 
 def _delimiter_from_value(value: str) -> str | None:
@@ -169,9 +184,14 @@ def read_table(path) -> DeckSpec:
     path = Path(path)
     where = str(path)
     try:
-        raw = path.read_bytes()
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block, /dev/zero never end
+            raise SrsError("not a regular file", path=where)
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_TABLE_BYTES + 1)
     except OSError as err:
         raise SrsError(f"cannot read: {err.strerror or err}", path=where) from None
+    if len(raw) > MAX_TABLE_BYTES:
+        raise SrsError(f"too large for a table of cards (more than {MAX_TABLE_BYTES // (1024 * 1024)} MB)", path=where)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -274,7 +294,7 @@ def read_table(path) -> DeckSpec:
             tags_column = field_columns[2] + 1  # Anki: the column after the last field
 
     if is_html is None:
-        is_html = any(_HTML.search(cell) for _, row in records[:5] for cell in row)
+        is_html = any(_is_html(cell) for _, row in records[:5] for cell in row)
 
     def text_of(cell: str) -> str:
         if is_html:

@@ -624,7 +624,8 @@ def test_zip_bomb_declared_size(tmp_path, monkeypatch):
 def test_zip_bomb_lying_header(tmp_path, monkeypatch):
     """A member whose declared size is small but which inflates to more: stopped anyway."""
     monkeypatch.setattr(anki_package, "MAX_MEMBER_BYTES", 1024 * 1024)
-    path = make_zip(tmp_path / "bomb.apkg", {"collection.anki2": b"\0" * (3 * 1024 * 1024)})
+    bomb = b"SQLite format 3\x00" + b"\0" * (3 * 1024 * 1024)  # SQLite's magic: read up to the cap
+    path = make_zip(tmp_path / "bomb.apkg", {"collection.anki2": bomb})
     data = bytearray(path.read_bytes())
     # rewrite the uncompressed size in the local header and the central directory
     for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
@@ -638,7 +639,8 @@ def test_zstd_bomb_stops_at_the_cap(tmp_path, monkeypatch):
     zstandard = pytest.importorskip("zstandard")
 
     monkeypatch.setattr(anki_package, "MAX_MEMBER_BYTES", 1024 * 1024)
-    bomb = zstandard.ZstdCompressor().compress(b"\0" * (4 * 1024 * 1024))
+    # SQLite's magic first: a member that does not start with it is refused before the cap
+    bomb = zstandard.ZstdCompressor().compress(b"SQLite format 3\x00" + b"\0" * (4 * 1024 * 1024))
     assert len(bomb) < 1024 * 1024
     path = make_zip(tmp_path / "z.apkg", {"meta": b"\x08\x03", "collection.anki21b": bomb, "collection.anki2": b""})
     assert_rejected(path, "more than")

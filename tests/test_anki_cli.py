@@ -452,7 +452,9 @@ def test_member_inflating_past_the_cap_is_refused(tmp_path, monkeypatch, capsys)
     path = tmp_path / "bomb.apkg"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("meta", b"\x08\x03")  # package version 3: collection.anki21b
-        archive.writestr("collection.anki21b", zstandard.ZstdCompressor().compress(b"\x00" * (4 * 1024 * 1024)))
+        # SQLite's magic first: a member that does not start with it is refused before the cap
+        bomb = b"SQLite format 3\x00" + b"\x00" * (4 * 1024 * 1024)
+        archive.writestr("collection.anki21b", zstandard.ZstdCompressor().compress(bomb))
     with pytest.raises(SystemExit) as exit_:
         main(["--db", str(tmp_path / "srs.db"), "import", str(path), "--with-progress"])
     assert exit_.value.code == 1

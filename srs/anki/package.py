@@ -16,6 +16,7 @@ import io
 import os
 import re
 import sqlite3
+import stat
 import struct
 import zipfile
 from contextlib import contextmanager
@@ -116,6 +117,8 @@ class _Package:
     def __init__(self, path):
         self.path = str(path)
         try:
+            if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block, a device never end
+                raise self.error("not a regular file")
             self.handle = open(path, "rb")
         except OSError as err:
             raise self.error(f"cannot open: {err.strerror or err}") from None
@@ -159,7 +162,7 @@ class _Package:
     def __contains__(self, name: str) -> bool:
         return name in self.members
 
-    def read(self, name: str, *, zstd: bool = False, limit: int | None = None) -> bytes:
+    def read(self, name: str, *, zstd: bool = False, limit: int | None = None, magic: bytes = b"") -> bytes:
         info = self.members[name]
         limit = MAX_MEMBER_BYTES if limit is None else limit
         if info.file_size > limit:
@@ -169,15 +172,19 @@ class _Package:
         try:
             with self.zip.open(info) as stream:
                 if zstd:
-                    return _read_capped(_zstd_reader(stream, self), name, self, limit)
-                return _read_capped(stream, name, self, limit)
+                    return _read_capped(_zstd_reader(stream, self), name, self, limit, magic)
+                return _read_capped(stream, name, self, limit, magic)
         except SrsError:
             raise
+        except MemoryError:
+            raise self.error(f"member {name} is too large for the memory available") from None
         except Exception as err:  # zlib.error, BadZipFile (CRC), NotImplementedError, zstd errors...
             raise self.error(f"member {name} is damaged ({type(err).__name__}: {err})") from None
 
 
-def _read_capped(stream, name: str, package: _Package, limit: int) -> bytes:
+def _read_capped(stream, name: str, package: _Package, limit: int, magic: bytes = b"") -> bytes:
+    """The member's bytes, read no further than `limit`, nor than its first bytes when they are
+    not `magic` (a member that is not what it should be is not unpacked whole)."""
     out = io.BytesIO()
     total = 0
     while True:
@@ -188,6 +195,9 @@ def _read_capped(stream, name: str, package: _Package, limit: int) -> bytes:
         if total > limit:
             raise package.error(f"member {name} unpacks to more than {limit} bytes")
         out.write(chunk)
+        if magic and total >= len(magic) and total - len(chunk) < len(magic) and \
+                not out.getbuffer()[:len(magic)] == magic:
+            return out.getvalue()  # the caller refuses it for what it is
 
 
 def _zstd_reader(stream, package: _Package):
@@ -212,8 +222,43 @@ def _unicase(a: str, b: str) -> int:
     return (a > b) - (a < b)
 
 
+# SQLite's limits on the connection to an untrusted collection (Anki's own schema and the reader's
+# queries stay far below them): no value or row longer than MAX_VALUE_BYTES, no statement (the
+# schema's CREATE statements included) longer than 1 MB, and small bounds on everything else.
+MAX_VALUE_BYTES = 64 * 1024 * 1024
+_LIMITS = {
+    "SQLITE_LIMIT_LENGTH": MAX_VALUE_BYTES,
+    "SQLITE_LIMIT_SQL_LENGTH": 1024 * 1024,
+    "SQLITE_LIMIT_COLUMN": 200,
+    "SQLITE_LIMIT_EXPR_DEPTH": 100,
+    "SQLITE_LIMIT_COMPOUND_SELECT": 8,
+    "SQLITE_LIMIT_VDBE_OP": 100_000,
+    "SQLITE_LIMIT_FUNCTION_ARG": 16,
+    "SQLITE_LIMIT_ATTACHED": 0,
+    "SQLITE_LIMIT_LIKE_PATTERN_LENGTH": 1000,
+    "SQLITE_LIMIT_VARIABLE_NUMBER": 100,
+    "SQLITE_LIMIT_TRIGGER_DEPTH": 1,
+    "SQLITE_LIMIT_WORKER_THREADS": 0,
+}
+# Python 3.12+ reaches sqlite3_db_config: defensive mode, no triggers or views run, schema not trusted.
+_CONFIG = {"SQLITE_DBCONFIG_DEFENSIVE": True, "SQLITE_DBCONFIG_TRUSTED_SCHEMA": False,
+           "SQLITE_DBCONFIG_ENABLE_TRIGGER": False, "SQLITE_DBCONFIG_ENABLE_VIEW": False}
+
+
+def _defensive(conn: sqlite3.Connection) -> None:
+    """SQLite's settings for a database from an untrusted file, set before its schema is read."""
+    for limit, value in _LIMITS.items():
+        if hasattr(sqlite3, limit):
+            conn.setlimit(getattr(sqlite3, limit), value)
+    if hasattr(conn, "setconfig"):  # Python 3.12+
+        for option, value in _CONFIG.items():
+            if hasattr(sqlite3, option):
+                conn.setconfig(getattr(sqlite3, option), value)
+
+
 def _open_sqlite(data: bytes, package: _Package, name: str) -> sqlite3.Connection:
-    """The collection as a read-only in-memory database (nothing is written to disk)."""
+    """The collection as a read-only in-memory database (nothing is written to disk), opened with
+    SQLite's defensive settings and refused unless its schema is one Anki writes (`check_schema`)."""
     if not data.startswith(_SQLITE_MAGIC):
         raise package.error(f"{name} in the package is not an SQLite database")
     try:
@@ -223,14 +268,70 @@ def _open_sqlite(data: bytes, package: _Package, name: str) -> sqlite3.Connectio
             data = bytearray(data)
             data[18] = data[19] = 1
         conn = sqlite3.connect(":memory:")
+        _defensive(conn)
         conn.deserialize(data)
         conn.text_factory = lambda raw: raw.decode("utf-8", errors="replace")  # as Anki's check repairs it
         conn.create_collation("unicase", _unicase)
         conn.execute("pragma query_only = 1")
         conn.execute("pragma trusted_schema = 0")
-        return conn
+        conn.execute("pragma cell_size_check = 1")  # damaged pages found as they are read
     except sqlite3.Error as err:
         raise package.error(f"{name} in the package is not a readable database ({err})") from None
+    except MemoryError:
+        raise package.error(f"{name} in the package is too large for the memory available") from None
+    try:
+        problem = check_schema(conn)
+    except sqlite3.Error as err:
+        problem = f"its schema cannot be read ({err})"
+    if problem is not None:
+        conn.close()
+        raise package.error(f"{name} in the package is not an Anki collection: {problem}")
+    return conn
+
+
+# The tables the reader queries, with the columns it needs (others it reads only when present).
+_READ_TABLES = {
+    "col": ("crt",), "notes": ("id", "guid", "mid", "tags", "flds"), "cards": ("id", "nid", "did", "ord"),
+    "revlog": ("id", "cid", "ease", "ivl", "factor", "time", "type"), "notetypes": ("id", "name", "config"),
+    "fields": ("ntid", "ord", "name"), "templates": ("ntid", "ord", "name", "config"),
+    "decks": ("id", "name", "kind"), "deck_config": ("id", "config"), "config": ("key", "val"),
+}
+
+
+def check_schema(conn: sqlite3.Connection) -> str | None:
+    """Why a collection's schema is not one Anki writes, or None: Anki's collections hold only
+    tables and indexes on columns, so a view, a trigger, a virtual table, a generated column or an
+    index on an expression (each of which runs SQL from the file when read) is refused before any
+    query, and so is a table the reader queries without the columns it reads. Reading the schema
+    evaluates nothing."""
+    tables: dict[str, str] = {}
+    for kind, name, sql in conn.execute("select type, name, sql from sqlite_master"):
+        name = str(name)
+        if kind in ("view", "trigger"):
+            return f"it has a {kind} ({name!r})"
+        if kind == "table":
+            if str(sql or "").lstrip()[:14].upper().replace(" ", "").startswith("CREATEVIRTUAL"):
+                return f"its table {name!r} is a virtual table"
+            tables[name.lower()] = name
+        elif kind != "index":
+            return f"it has an object of kind {kind!r} ({name!r})"
+    for name in tables.values():
+        quoted = name.replace('"', '""')
+        columns = {}
+        for row in conn.execute(f'pragma table_xinfo("{quoted}")'):
+            if row[6] != 0:
+                return f"its table {name!r} has a generated or hidden column ({row[1]!r})"
+            columns[str(row[1]).lower()] = row
+        needed = _READ_TABLES.get(name.lower())
+        if needed is not None:
+            missing = [column for column in needed if column not in columns]
+            if missing:
+                return f"its table {name!r} has no column {missing[0]!r}"
+        for index in conn.execute(f'pragma index_list("{quoted}")'):
+            index_name = str(index[1]).replace('"', '""')
+            if any(row[1] == -2 for row in conn.execute(f'pragma index_xinfo("{index_name}")')):
+                return f"its index {index[1]!r} is on an expression"
+    return None
 
 
 def _collection_member(package: _Package) -> tuple[str, bool]:
@@ -266,14 +367,14 @@ def open_collection(path) -> Iterator[tuple[sqlite3.Connection, str]]:
     package = _Package(path)
     try:
         name, zstd = _collection_member(package)
-        conn = _open_sqlite(package.read(name, zstd=zstd), package, name)
+        conn = _open_sqlite(package.read(name, zstd=zstd, magic=_SQLITE_MAGIC), package, name)
     finally:
         package.close()
     try:
         yield conn, name
     except SrsError:
         raise
-    except (sqlite3.Error, ValueError, TypeError, KeyError, IndexError, RecursionError, OverflowError) as err:
+    except (sqlite3.Error, ValueError, TypeError, KeyError, IndexError, RecursionError, OverflowError, OSError) as err:
         raise package.error(f"{name} in the package is damaged ({type(err).__name__}: {err})") from None
     finally:
         conn.close()

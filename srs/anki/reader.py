@@ -14,6 +14,7 @@ A pure converter: it never touches the store; opening the package safely is
 
 from __future__ import annotations
 
+import gc
 import html
 import json
 from datetime import datetime, timedelta, timezone
@@ -22,10 +23,14 @@ from srs import clock, kinds
 from srs.anki import states
 from srs.anki.format import FIELDS, HTML_MARK, REVLOG_KINDS, normalize_deck_name, note_kind, our_field, our_images
 from srs.anki.package import open_collection, package_media, pb_int, pb_text, protobuf_fields
-from srs.anki.render import NoteFields, TemplateError, parse_template, render_card, typed_answers
+from srs.anki.render import CardTooLarge, NoteFields, TemplateError, parse_template, render_card, typed_answers
 from srs.anki.text import after_answer_rule, choices_from_html, field_text, html_to_text, learner_text
 from srs.media import note_media
 from srs.model import CardSpec, DeckSpec, NoteSpec, NoteType, Review, SrsError
+
+
+MAX_FIELDS = 1_000  # fields in one note (Anki's note types have a handful, rarely a hundred)
+MAX_FIELD_CHARS = 4_000_000  # characters in one field (room for an image inlined as base64)
 
 
 class _Notetype:
@@ -82,8 +87,14 @@ def read_apkg(path, *, with_progress: bool = False, notices: list[str] | None = 
 
     Anything wrong with the file raises SrsError naming it; nothing is extracted to disk.
     """
-    with open_collection(path) as (conn, name):
-        decks = _read_collection(conn, str(path), name, with_progress=with_progress, notices=notices)
+    collecting = gc.isenabled()
+    gc.disable()  # hundreds of thousands of objects made and kept: the collector would only walk them
+    try:
+        with open_collection(path) as (conn, name):
+            decks = _read_collection(conn, str(path), name, with_progress=with_progress, notices=notices)
+    finally:
+        if collecting:
+            gc.enable()
     if any(card.note is not None and card.note.media for deck in decks for card in deck.cards):
         media = package_media(path)
         for deck in decks:
@@ -101,13 +112,20 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool,
     anki_decks = _read_decks(conn, tables)
     notes = {}
     for nid, guid, mid, tags, flds in conn.execute("select id, guid, mid, tags, flds from notes"):
-        notes[nid] = (str(guid), mid, str(tags or ""), str(flds or "").split("\x1f"))
+        fields = str(flds or "").split("\x1f", MAX_FIELDS)
+        if len(fields) > MAX_FIELDS:
+            raise SrsError(f"{name}: note {nid} has more than {MAX_FIELDS:,} fields", path)
+        if len(flds or "") > MAX_FIELD_CHARS and any(len(field) > MAX_FIELD_CHARS for field in fields):
+            raise SrsError(f"{name}: note {nid} has a field longer than {MAX_FIELD_CHARS:,} characters", path)
+        notes[nid] = (str(guid), mid, str(tags or ""), fields)
     revlog: dict[int, list] = {}
     if with_progress and "revlog" in tables:
         for row in conn.execute("select id, cid, ease, ivl, factor, time, type from revlog order by id"):
             revlog.setdefault(row[1], []).append((row[0], row[2], row[3], row[4], row[5], row[6]))
     v1 = states.is_v1(conn, tables)
     crt = conn.execute("select crt from col").fetchone()
+    if crt and crt[0] and not (isinstance(crt[0], (int, float)) and 0 <= crt[0] < LATEST_SECONDS):
+        raise SrsError(f"{name}: the collection's creation time ({crt[0]!r}) is not a time from 1970 to 2200", path)
     now = clock.now()
     created = states.created_day(int(crt[0] or 0) if crt else 0, states.config_value(conn, tables, "creationOffset"),
                                  now, v1=v1)
@@ -142,7 +160,10 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool,
             spec = _html_spec(spec, notetype, fields)
         source_id = guid if ord_ == 0 else f"{guid}:{ord_}"
         if spec is None or not spec.question.strip() or source_id in seen_source_ids:
-            skipped.append(_skip_reason(cid, notetype, mid, fields, ord_, spec, source_id in seen_source_ids))
+            if renderer.too_large is not None:
+                skipped.append(f"card {cid}: {renderer.too_large}")
+            else:
+                skipped.append(_skip_reason(cid, notetype, mid, fields, ord_, spec, source_id in seen_source_ids))
             continue
         seen_source_ids.add(source_id)
         spec.source_id = source_id
@@ -155,7 +176,10 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool,
             spec.schedule = None  # a card row too odd to read a schedule from: it comes as new
         spec.note = _note(notes_seen, nid, guid, notetypes.get(mid), fields, spec.tags, ord_)
         if with_progress:
-            spec.reviews = _reviews(revlog.get(cid, []), v1=v1)
+            try:
+                spec.reviews = _reviews(revlog.get(cid, []), v1=v1)
+            except _OutOfRange as error:
+                raise SrsError(f"{name}: review {error} of card {cid} is not dated from 1970 to 2200", path) from None
         if card["type"] == 0 or not with_progress:
             new_order[id(spec)] = card["due"] if card["type"] == 0 else 1 << 62
         deck = decks.get(deck_name)
@@ -311,6 +335,7 @@ class _Renderer:
         self._note: tuple[int, NoteFields] | None = None
         self._texts: dict[tuple[str, bool], tuple[str, list[str]]] = {}
         self._flags: dict[int, int] | None = None
+        self.too_large: str | None = None  # why the last card asked for could not be rendered, when too large
 
     def _fields(self, notetype: _Notetype, nid: int, values: list[str]) -> NoteFields:
         if self._note is None or self._note[0] != nid:
@@ -336,6 +361,7 @@ class _Renderer:
     def spec(self, notetype: _Notetype | None, nid: int, fields: list[str], ord_: int, cid: int, deck: str,
              tags: str) -> CardSpec | None:
         """The CardSpec one Anki card stands for, or None when it has nothing to ask."""
+        self.too_large = None
         if notetype is None:  # unknown note type: first field asks, second answers
             question = html_to_text(fields[0], ruby=False) if fields else ""
             answer = html_to_text(fields[1]) if len(fields) > 1 else ""
@@ -357,6 +383,9 @@ class _Renderer:
             if notetype.uses(index, "CardFlag"):
                 specials["CardFlag"] = f"flag{self._flag(cid)}"
             rendered = render_card(qnodes, anodes, note, ord_, cloze=cloze, specials=specials)
+        except CardTooLarge as error:
+            self.too_large = str(error)
+            return None
         except TemplateError:
             return None  # Anki shows an error in place of this card
         if rendered is None:
@@ -392,6 +421,13 @@ def _our_card(notetype: _Notetype, fields: list[str], ord_: int) -> CardSpec:
     return CardSpec(question=question, answer=answer, explanation=explanation)
 
 
+LATEST_SECONDS = 7_258_118_400  # 2200-01-01: no collection, card or review dates from later
+
+
+class _OutOfRange(ValueError):
+    """A revlog row dated before 1970 or from 2200 on (its id is its time in milliseconds)."""
+
+
 def _reviews(rows, *, v1: bool = False) -> list[Review]:
     """Reviews from revlog rows; manual entries (type 4: set due date, forget...), reschedules
     (type 5), rows without a rating (ease 0) and previews in filtered decks (type 3, factor 0)
@@ -402,6 +438,8 @@ def _reviews(rows, *, v1: bool = False) -> list[Review]:
         if kind not in REVLOG_KINDS or not ease or not 1 <= ease <= 4 or (kind == 3 and not factor):
             continue
         ease = states.answer_ease(ease, kind, v1)
+        if not 0 <= revlog_id < LATEST_SECONDS * 1000:
+            raise _OutOfRange(revlog_id)
         reviewed_at = datetime.fromtimestamp(revlog_id / 1000, timezone.utc)
         if ivl > 0:
             due_after = reviewed_at + timedelta(days=ivl)

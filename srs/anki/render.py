@@ -296,6 +296,14 @@ class TemplateError(ValueError):
     """A template Anki cannot render either (it shows an error in place of the card)."""
 
 
+MAX_SIDE_CHARS = 8_000_000  # a rendered side longer than this is refused (a template can repeat a field)
+
+
+class CardTooLarge(TemplateError):
+    """A card whose rendered side would pass MAX_SIDE_CHARS: a few kilobytes of template repeating
+    a long field can ask for gigabytes, so rendering stops there and the card is skipped."""
+
+
 _ALT_SYNTAX = "{{=<% %>=}}"
 
 
@@ -426,10 +434,11 @@ class NoteFields:
 
 
 class _Context:
-    __slots__ = ("fields", "nonempty", "ordinal", "front")
+    __slots__ = ("fields", "nonempty", "ordinal", "front", "size")
 
     def __init__(self, fields: dict, nonempty: set, ordinal: int, front: str | None):
         self.fields, self.nonempty, self.ordinal, self.front = fields, nonempty, ordinal, front
+        self.size = 0  # characters rendered so far on this side (hidden branches included)
 
 
 def _filter_chain(filters: list[str]) -> list[str]:
@@ -483,14 +492,19 @@ def _render(nodes: list, context: _Context, out: list[str]) -> None:
         elif kind == "field":
             key, filters = node[1], node[2]
             if key == "FrontSide":
-                out.append(context.front or "")
+                value = context.front or ""
             elif key == "" and filters:
-                pass
+                continue
             else:
                 value = context.fields.get(key)
                 if value is None:
                     raise TemplateError(f"no field named {key!r}")
-                out.append(_apply_filters(value, filters, key, context) if filters else value)
+                if filters:
+                    value = _apply_filters(value, filters, key, context)
+            context.size += len(value)
+            if context.size > MAX_SIDE_CHARS:
+                raise CardTooLarge(f"it renders to more than {MAX_SIDE_CHARS:,} characters")
+            out.append(value)
         else:
             key = node[1]
             if key in context.nonempty:
@@ -544,6 +558,7 @@ def _render_sides(qnodes, anodes, note, ordinal, cloze, specials, fields, nonemp
     elif not template_renders(qnodes, nonempty):
         return None
     context.front = question
+    context.size = 0
     out = []
     _render(anodes, context, out)
     return question, "".join(out)

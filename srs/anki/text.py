@@ -75,6 +75,7 @@ def _fold(text: str) -> str:
 
 _SPACE_RUN = re.compile("  +")
 _BLOCK_RUNS = re.compile("\x1d\x1d+")
+_BLOCK_AND_SPACES = re.compile("\x1d[\x1d ]*")  # (spaces are single here: runs are folded first)
 _NEWLINES = re.compile("\n\n\n+")
 
 
@@ -91,11 +92,13 @@ def _finish(text: str, collapse: bool) -> str:
     if "&" in text:  # decoded before folding: whitespace is folded once (an entity spans no
         text = html.unescape(text)  # whitespace but \r, and one cut by a \r decodes the same)
     text = _SPACE_RUN.sub(" ", _fold(text))
-    if _BLOCK in text:  # a block boundary is one line break, however many blocks open or close there
-        text = _BLOCK_RUNS.sub(_BLOCK, text.replace(" " + _BLOCK, _BLOCK).replace(_BLOCK + " ", _BLOCK))
-        text = text.replace(_BREAK + _BLOCK, _BREAK)
-        if text.startswith(_BLOCK):
-            text = text[1:]
+    if _BLOCK in text:
+        # A block boundary is one line break, however many blocks open or close there, with the
+        # spaces around it; right after a <br> it adds none. (A boundary that starts the text is
+        # a line break the final strip removes.)
+        text = _BLOCK_AND_SPACES.sub(_BLOCK, text.replace(" " + _BLOCK, _BLOCK))
+        if _BREAK in text:
+            text = text.replace(_BREAK + _BLOCK, _BREAK)
         text = text.replace(_BLOCK, "\n")
     if _BREAK in text:
         text = text.replace(_BREAK, "\n")
@@ -123,6 +126,9 @@ _CELL_TAG = re.compile(r"<t[dh]" + _END_OF_NAME)
 _KEPT = ("pre", "img", "rt", "rp", "ruby", *sorted(_SKIP_TAGS))
 _INLINE_TAG = re.compile(r"</?(?!(?:%s)(?![^\t\n\f\r />]))[a-z][^\t\n\f\r />A-Z]*%s" % ("|".join(_KEPT), _END_OF_NAME))
 _TAG = re.compile(r"<(?:(/?)([A-Za-z][^\t\n\f\r />]*)([^>]*)>|(!--)|[!?/][^>]*>)")
+# A lower-case tag name with a '<' in it (`<a<a<a...B>`): rewriting those in C would read the
+# name again from each '<' (30 s on 40 kB), so the loop reads such a fragment, in linear time.
+_LT_IN_NAME = re.compile(r"</?[a-z][^\t\n\f\r />A-Z<]*<")
 
 
 def _reduce(fragment: str, collapse: bool, ruby: bool, hints: list[str] | None, reveal_hints: bool = False) -> str:
@@ -134,13 +140,19 @@ def _reduce(fragment: str, collapse: bool, ruby: bool, hints: list[str] | None, 
     if _BREAK in fragment or _BLOCK in fragment or _TAB in fragment:
         fragment = fragment.translate(_MARKS)
     last_gt = fragment.rfind(">")  # a tag needs a '>': past the last one, everything is text
-    if last_gt > 0 and not _may_hide(fragment):
+    if last_gt > 0 and not _may_hide(fragment) and _LT_IN_NAME.search(fragment, 0, last_gt) is None:
         # Nothing hidden by style and no hint: line breaks, blocks, cells and inline tags are
         # rewritten in C first, and the loop below only sees the few tags left (pre, img, ruby...).
+        # Each pass reads up to the last '>' left (a pass may take the last ones), so that every
+        # tag it tries ends on one; with no '<' inside a tag's name, no two tries read the same name.
         head = fragment[:last_gt + 1]
-        head = _INLINE_TAG.sub("", _CELL_TAG.sub(" ", _BREAK_TAG.sub(_BREAK, _BLOCK_TAG.sub(_BLOCK, head))))
+        for pattern, mark in ((_BLOCK_TAG, _BLOCK), (_BREAK_TAG, _BREAK), (_CELL_TAG, " "), (_INLINE_TAG, "")):
+            end = head.rfind(">") + 1
+            head = pattern.sub(mark, head[:end]) + head[end:] if end < len(head) else pattern.sub(mark, head)
         fragment = head + fragment[last_gt + 1:]
-        last_gt = len(head) - 1
+        # The tags left need a '>' as before. (Past the last one, the pattern of a tag, which reads
+        # `<` in a name, would try every split of the rest: cubic time on `td<hr>rp<` repeated.)
+        last_gt = head.rfind(">")
     out: list[str] = []
     parts = out
     hidden: list[list] = []  # [tag, depth, hint parts or None] of elements whose text is not shown
