@@ -76,6 +76,11 @@ class Settings:
     load_balance: bool = True  # pick the day in the fuzz window by the load (srs.load_balance)
     easy_days: tuple[float, ...] = (1.0,) * 7  # Monday..Sunday: 1 normal, 0.5 reduced, 0 minimum
     autoplay_audio: bool = True  # review plays a side's audio when it is shown (as Anki does); not scheduling
+    bury_new_siblings: bool = True  # answering a card buries its new siblings until the next learner day
+    bury_review_siblings: bool = True  # ... its review siblings due today
+    bury_learning_siblings: bool = True  # ... its (re)learning siblings due on a later day (Anki's interday learning)
+    leech_threshold: int = 8  # lapses that make a card a leech (then again every half of it, as Anki)
+    leech_action: str = "suspend"  # a leech is tagged `leech` and suspended ("suspend") or only tagged ("tag")
 
     @classmethod
     def from_dict(cls, values: dict) -> "Settings":
@@ -103,6 +108,12 @@ SETTING_HELP = {
     "easy_days": ("weekdays with fewer reviews: 'sat sun' (minimum), 'sat:0 sun:0.5' or 'sun:reduced', "
                   "7 levels Mon..Sun '1 1 1 1 1 0 0.5', or 'none' (default none)"),
     "autoplay_audio": "play a card's audio when it is shown in review, true/false (default true)",
+    "bury_new_siblings": "answering a card buries its new siblings until tomorrow, true/false (default true)",
+    "bury_review_siblings": "answering a card buries its review siblings until tomorrow, true/false (default true)",
+    "bury_learning_siblings": ("answering a card buries its learning siblings due on a later day, true/false "
+                               "(default true)"),
+    "leech_threshold": "lapses that make a card a leech, 1-99 (default 8)",
+    "leech_action": "what a leech gets: 'suspend' (tagged leech and suspended) or 'tag' (default suspend)",
 }
 
 
@@ -127,6 +138,12 @@ def parse_setting(key: str, text: str):
         elif key == "day_start_hour":
             value = int(text)
             ok = 0 <= value <= 23
+        elif key == "leech_threshold":
+            value = int(text)
+            ok = 1 <= value <= 99
+        elif key == "leech_action":
+            value = text.strip().lower()
+            ok = value in ("suspend", "tag")
         elif key in ("learning_steps", "relearning_steps"):
             value = [float(part) for part in text.replace(",", " ").split()]
             ok = all(0 < v <= 60 * 24 for v in value)
