@@ -592,7 +592,8 @@ def _rate(session, card, shown, suggested, duration_ms, response, picked, consol
             return DONE
         effects = session.effects
         if effects is not None and effects.leech:
-            console.print(f"Leech: card #{card.id} has lapsed {session.last_lapses()} times; tagged leech"
+            lapses = session.last_lapses()
+            console.print(f"Leech: card #{card.id} has lapsed {lapses} time{'s' if lapses != 1 else ''}; tagged leech"
                           + (" and suspended (u undoes it)." if effects.suspended else "."), style="bold magenta")
         if effects is not None and effects.buried:
             count = len(effects.buried)
@@ -703,6 +704,11 @@ def _print_summary(session: ReviewSession, console: Console) -> None:
         console.print(f"{cards}, {summary.percent_right:.0f}% right, {minutes}m {seconds:02d}s.")
     else:
         console.print("No cards answered.")
+    if summary.leeches:
+        count = len(summary.leeches)
+        console.print(f"{count} leech{'es' if count > 1 else ''} (tagged leech): "
+                      + ", ".join(f"#{card_id}" for card_id in summary.leeches)
+                      + "; see them with 'srs stats'.", style="magenta")
     if summary.next_due is not None:
         wait = summary.next_due - clock.now()
         when = summary.next_due.astimezone().strftime("%Y-%m-%d %H:%M")

@@ -150,10 +150,17 @@ def test_leech_and_siblings_through_the_cli(cli, tmp_path):
     cli("import", str(deck))
     out = cli("review", input="\n3\n", now="2026-03-02T10:00:00Z").output
     assert "1 sibling card buried until tomorrow." in out and "#1" in out
-    cli("config", "leech_threshold", "2")
-    cli("config", "leech_action", "tag")
-    assert "leech_action = tag" in cli("config").output
+    cli("config", "leech_threshold", "1")
     assert cli("config", "leech_action", "delete", ok=False).exit_code == 1
+    # the card is in review (Easy at 10:00 the next day); Again is its first lapse: a leech at threshold 1
+    cli("review", input="\n4\n", now="2026-03-03T10:00:00Z")
+    due = sqlite3.connect(cli.db).execute("SELECT due FROM card_state WHERE card_id = 1").fetchone()[0]
+    out = cli("review", input="\n1\nq\n", now=due).output
+    assert "Leech: card #1 has lapsed 1 time; tagged leech and suspended" in out
+    assert "1 leech (tagged leech): #1" in out
+    conn = sqlite3.connect(cli.db)
+    assert conn.execute("SELECT suspended FROM card_state WHERE card_id = 1").fetchone() == (1,)
+    assert conn.execute("SELECT learner_tags FROM cards WHERE id = 1").fetchone() == ('["leech"]',)
 
 
 def test_space_rates_good_and_symbol_commands_work_at_a_choice_prompt(cli, tmp_path):

@@ -158,7 +158,7 @@ def test_ctrl_z_then_fg_records_nothing(shell):
 
 
 @pytest.mark.skipif(shutil.which("dash") is None, reason="dash is not installed")
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_the_terminal_is_given_back_on_sigterm_and_sighup_under_dash(shell, tmp_path, sig):
     term, db, _ = shell(BASIC_AND_CHOICE, shell="dash")
     pid_file = tmp_path / "pid"
@@ -168,7 +168,10 @@ def test_the_terminal_is_given_back_on_sigterm_and_sighup_under_dash(shell, tmp_
     term.wait_for("Rate 1-4")
     term.keys("3")
     term.wait_for("Your answer [a-c]")
-    os.kill(int(pid_file.read_text()), sig)
+    if sig == signal.SIGINT:
+        term.keys("C-c")
+    else:
+        os.kill(int(pid_file.read_text()), sig)
     term.wait_for(f"EXIT={128 + sig}")
     term.type(CHECK_MODE)
     term.wait_for("RAWFLAGS=0")  # echo and line editing are on again
