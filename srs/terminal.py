@@ -170,7 +170,8 @@ class TtyInput:
     def _bracketed(self, on: bool) -> None:
         """Bracketed paste on or off: a paste then comes marked, and is never read as key presses."""
         try:
-            os.write(sys.stdout.fileno(), b"\x1b[?2004h" if on else b"\x1b[?2004l")
+            if sys.stdout.isatty():
+                os.write(sys.stdout.fileno(), b"\x1b[?2004h" if on else b"\x1b[?2004l")
         except (OSError, ValueError):
             pass
 
@@ -256,7 +257,11 @@ class TtyInput:
             self.buffer = self.buffer[1:]
             return "\x1b"  # Escape alone
         if second not in (ord("["), ord("O")):
-            self.buffer = self.buffer[1:]  # Alt+key: the Escape is dropped, the key read next
+            if second == 0x1B:  # Escape twice
+                self.buffer = self.buffer[1:]
+                return "\x1b"
+            self.buffer = self.buffer[1:]
+            self.key()  # Alt+key (Escape, then the key): read whole, and no command nor answer
             return "<alt>"
         if second == ord("O"):
             third = self._byte(2)
@@ -273,8 +278,7 @@ class TtyInput:
             return "<mouse>"
         while True:  # CSI: parameters and intermediates (0x20-0x3f), then a final byte (0x40-0x7e)
             byte = self._byte(at)
-            if byte is None or not 0x20 <= byte <= 0x7E:
-                name = self.buffer[1:at].decode("latin-1")
+            if byte is None or not 0x20 <= byte <= 0x7E:  # cut short: what came of it is passed over
                 self.buffer = self.buffer[at:]
                 return "<other>"
             at += 1
