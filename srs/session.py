@@ -529,6 +529,9 @@ class ReviewSession:
         source, position, deck = self.store.card_source(card.id)
         if not source:
             return EditTarget(None, message=f"Card #{card.id} has no source file to edit (deck {deck!r}).")
+        package = source.rsplit("#", 1)[0]  # an Anki package's deck: "<package>#<Anki deck id>"
+        if "#" in source and Path(package).suffix.lower() in (".apkg", ".colpkg"):
+            source = package
         path = Path(source)
         kind = KINDS.get(path.suffix.lower())
         if kind not in ("deck", "lesson") or not path.is_file():

@@ -227,3 +227,14 @@ def test_edit_of_a_card_from_a_table_says_where_to_edit(cli, tmp_path):
     out = cli("review", input="e\n\n3\n", now="2026-03-02T10:00:00Z").output
     assert "came from outside srs: edit it in the table" in out
     assert sqlite3.connect(cli.db).execute("SELECT count(*) FROM reviews").fetchone() == (1,)
+
+
+def test_edit_of_a_card_from_an_anki_package_says_where_to_edit(cli, tmp_path):
+    from srs.anki.export import write_apkg
+    from srs.model import CardSpec, StoredCard
+
+    package = tmp_path / "from-anki.apkg"
+    write_apkg(package, [StoredCard(1, "A", CardSpec(question="Q", answer="A"))], with_progress=False, now=NOW)
+    cli("import", str(package))
+    out = cli("review", input="e\nq\n", now="2026-03-02T10:00:00Z").output
+    assert "came from outside srs: edit it in Anki (the package" in out and "from-anki.apkg" in out
