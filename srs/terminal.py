@@ -449,7 +449,7 @@ def _edit(session: ReviewSession, card: StoredCard, console: Console, keys: Keys
 
     target = session.edit_target(card)
     if target.path is None:
-        console.print(Text(target.message, style="yellow"))
+        console.print(plain(target.message, "yellow"))  # a file name, shown literally
         return STAY
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     command = shlex.split(editor) + ([f"+{target.line}"] if target.line else []) + [str(target.path)]
@@ -519,6 +519,7 @@ def _review_card(session: ReviewSession, card: StoredCard, console: Console, key
                 console.print(f"Press a letter from {letters[0]} to {letters[-1]}.{hint}", style="yellow")
             if asked.needs_key:
                 card = _ask_key(session, card, options, letters, console, keys)
+                asked.needs_key = False  # asked once, even when the pick is taken back
         elif asked.how == "type":
             answers = {answer.strip().lower() for answer in asked.answers}
             while True:

@@ -238,3 +238,43 @@ def test_edit_of_a_card_from_an_anki_package_says_where_to_edit(cli, tmp_path):
     cli("import", str(package))
     out = cli("review", input="e\nq\n", now="2026-03-02T10:00:00Z").output
     assert "came from outside srs: edit it in Anki (the package" in out and "from-anki.apkg" in out
+
+
+# -- a property: undoing everything a session did gives the database back as it was ----------------
+
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st  # noqa: E402
+
+OPS = st.lists(st.tuples(st.sampled_from(["answer", "answer", "answer", "suspend", "bury", "flag"]),
+                         st.integers(1, 4), st.integers(0, 3)), min_size=1, max_size=25)
+
+
+def _snapshot(store):
+    return (store.conn.execute("SELECT * FROM card_state ORDER BY card_id").fetchall(),
+            store.conn.execute("SELECT count(*) FROM reviews").fetchone(),
+            store.conn.execute("SELECT id, learner_tags FROM cards ORDER BY id").fetchall())
+
+
+@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=OPS)
+def test_undoing_every_action_gives_the_database_back_as_it_was(tmp_path_factory, ops):
+    tmp_path = tmp_path_factory.mktemp("undo")
+    store, session, clock = _session(tmp_path, DECK + "\n## {{c1::one}} {{c2::two}} {{c3::three}}\n",
+                                     leech_threshold=1)
+    before = _snapshot(store)
+    for op, rating, days in ops:
+        clock["now"] += timedelta(days=days, minutes=11)
+        card = session.next_card()
+        if card is None:
+            continue
+        if op == "answer":
+            session.answer(card, rating, 1000)
+        elif op == "suspend":
+            session.suspend(card)
+        elif op == "bury":
+            session.bury(card)
+        else:
+            session.flag(card)
+    while (undone := session.undo()) is not None:
+        assert undone.done
+    assert _snapshot(store) == before
+    store.close()
