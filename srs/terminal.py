@@ -497,62 +497,12 @@ def _review_card(session: ReviewSession, card: StoredCard, console: Console, key
     asked = session.ask(card)
     _header(session, asked, console, keys)
     started = time.monotonic()
+    ask = {"choose": _choose, "type": _type}.get(asked.how, _reveal)
     while True:  # the question, then the rating; `u` at the rating prompt takes back a pick not yet rated
-        response = None
-        if asked.how == "choose":
-            options = asked.options
-            _print_options(console, options)
-            letters = LETTERS[:len(options)]
-            while True:
-                key = keys.read(f"Your answer [{letters[0]}-{letters[-1]}] ({SYMBOL_HELP}): ")
-                outcome = _command(session, card, _command_of(key, letters=False), console, keys)
-                if outcome in (DONE, AGAIN):
-                    return outcome
-                if outcome == STAY:
-                    continue
-                key = key.lower()
-                if len(key) == 1 and key in letters:
-                    response = options[letters.index(key)]
-                    break
-                hint = (f" ({key} is no command here, since it could be an option: {SYMBOL_HELP})"
-                        if key in LETTER_COMMANDS else "")
-                console.print(f"Press a letter from {letters[0]} to {letters[-1]}.{hint}", style="yellow")
-            if asked.needs_key:
-                card = _ask_key(session, card, options, letters, console, keys)
-                asked.needs_key = False  # asked once, even when the pick is taken back
-        elif asked.how == "type":
-            answers = {answer.strip().lower() for answer in asked.answers}
-            while True:
-                hint = "h hint, " if asked.hint else ""
-                line = keys.read_line(f"Type the answer (Enter: do not know; {hint}alone on the line: "
-                                      f"{LETTER_HELP}): ")
-                action = keys.actions.get(line) if line not in answers else None
-                if action is not None:  # o / p alone: open the question's image, play its sound
-                    action()
-                    continue
-                if line.lower() == "h" and asked.hint and "h" not in answers:  # an Anki card's {{hint:}}
-                    console.print(Text("Hint: ", style="yellow") + plain(asked.hint, "yellow"))
-                    continue
-                command = _command_of(line) if line.lower() not in answers else None
-                outcome = _command(session, card, command, console, keys)
-                if outcome in (DONE, AGAIN):
-                    return outcome
-                if outcome == STAY:
-                    continue
-                response = line
-                break
-        else:
-            while True:
-                hint = "h hint, " if asked.hint else ""
-                key = keys.read(f"Enter shows the answer ({hint}{LETTER_HELP}): ")
-                if key.lower() == "h" and asked.hint:  # the hint the card keeps hidden until asked for
-                    console.print(Text("Hint: ", style="yellow") + plain(asked.hint, "yellow"))
-                    continue
-                outcome = _command(session, card, _command_of(key), console, keys)
-                if outcome in (DONE, AGAIN):
-                    return outcome
-                if outcome is None:  # Enter, or any key that is no command (never a named key: see Keys)
-                    break
+        outcome, response = ask(session, asked, console, keys)
+        if outcome is not None:
+            return outcome
+        card = asked.card
         checked = session.check(asked, response)  # a key just given is the card's (asked.card) already
         _print_answer(asked, checked, console, keys)
         keys.media.answer()
@@ -560,12 +510,79 @@ def _review_card(session: ReviewSession, card: StoredCard, console: Console, key
         shown = session.show(card)  # the states each rating gives, computed now; the answer applies them
         console.print(Text("  ·  ".join(f"{scheduling.RATINGS[r]} ({r}) {shown.texts[r]}" for r in scheduling.RATINGS),
                            style="cyan"))
-        suggested = checked.suggested
         picked = asked.how in ("choose", "type")
-        outcome = _rate(session, card, shown, suggested, duration_ms, response, picked, console, keys)
+        outcome = _rate(session, card, shown, checked.suggested, duration_ms, response, picked, console, keys)
         if outcome != "back":
             return outcome
         console.print("Your answer is taken back; answer again.", style="yellow")
+
+
+# Each question prompt returns (outcome, response): outcome DONE or AGAIN when a command ended the card
+# (see `_command`), else None with the learner's response (the option chosen, the line typed; None for
+# a card whose answer is only revealed).
+
+
+def _choose(session: ReviewSession, asked, console: Console, keys: Keys) -> tuple[str | None, str | None]:
+    """A choice card: a letter picks an option; commands are the keys no option label can be."""
+    card, options = asked.card, asked.options
+    _print_options(console, options)
+    letters = LETTERS[:len(options)]
+    while True:
+        key = keys.read(f"Your answer [{letters[0]}-{letters[-1]}] ({SYMBOL_HELP}): ")
+        outcome = _command(session, card, _command_of(key, letters=False), console, keys)
+        if outcome in (DONE, AGAIN):
+            return outcome, None
+        if outcome == STAY:
+            continue
+        key = key.lower()
+        if len(key) == 1 and key in letters:
+            response = options[letters.index(key)]
+            break
+        hint = (f" ({key} is no command here, since it could be an option: {SYMBOL_HELP})"
+                if key in LETTER_COMMANDS else "")
+        console.print(f"Press a letter from {letters[0]} to {letters[-1]}.{hint}", style="yellow")
+    if asked.needs_key:
+        asked.card = _ask_key(session, card, options, letters, console, keys)
+        asked.needs_key = False  # asked once, even when the pick is taken back
+    return None, response
+
+
+def _type(session: ReviewSession, asked, console: Console, keys: Keys) -> tuple[str | None, str | None]:
+    """A typed card: a line; a command letter alone on it is that command (unless it is an answer)."""
+    card = asked.card
+    answers = {answer.strip().lower() for answer in asked.answers}
+    while True:
+        hint = "h hint, " if asked.hint else ""
+        line = keys.read_line(f"Type the answer (Enter: do not know; {hint}alone on the line: {LETTER_HELP}): ")
+        action = keys.actions.get(line) if line not in answers else None
+        if action is not None:  # o / p alone: open the question's image, play its sound
+            action()
+            continue
+        if line.lower() == "h" and asked.hint and "h" not in answers:  # an Anki card's {{hint:}}
+            console.print(Text("Hint: ", style="yellow") + plain(asked.hint, "yellow"))
+            continue
+        command = _command_of(line) if line.lower() not in answers else None
+        outcome = _command(session, card, command, console, keys)
+        if outcome in (DONE, AGAIN):
+            return outcome, None
+        if outcome == STAY:
+            continue
+        return None, line
+
+
+def _reveal(session: ReviewSession, asked, console: Console, keys: Keys) -> tuple[str | None, str | None]:
+    """A basic or cloze card: Enter (or any key that is no command) shows the answer."""
+    while True:
+        hint = "h hint, " if asked.hint else ""
+        key = keys.read(f"Enter shows the answer ({hint}{LETTER_HELP}): ")
+        if key.lower() == "h" and asked.hint:  # the hint the card keeps hidden until asked for
+            console.print(Text("Hint: ", style="yellow") + plain(asked.hint, "yellow"))
+            continue
+        outcome = _command(session, asked.card, _command_of(key), console, keys)
+        if outcome in (DONE, AGAIN):
+            return outcome, None
+        if outcome is None:  # Enter, or any key that is no command (never a named key: see Keys)
+            return None, None
 
 
 def _rate(session, card, shown, suggested, duration_ms, response, picked, console, keys) -> str:
