@@ -443,7 +443,6 @@ def _edit(session: ReviewSession, card: StoredCard, console: Console, keys: Keys
     """Open the card's deck file in $VISUAL/$EDITOR at its line; once the editor closes, import that file
     again and show the card again (same id, history kept). A card from an Anki package or a CSV table
     is edited where it came from: say where."""
-    import os
     import shlex
     import subprocess
 
