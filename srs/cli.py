@@ -213,9 +213,11 @@ def review(
     """Review the cards due now: learning cards, then due reviews, then new cards.
 
     Keys: a-z pick an option, Enter shows the answer or accepts the suggested rating,
-    1-4 rate (Again, Hard, Good, Easy), u undoes the last answer, s suspends the card,
-    q quits. Each answer is saved before the next card appears. Custom study: --ahead,
-    --cram, --new.
+    1-4 rate (Again, Hard, Good, Easy), space = Good; u undoes the last action (an answer,
+    suspension, burial, flag, or a pick not yet rated), s suspends, b buries until tomorrow,
+    f flags, e edits the card in its deck file, q quits. At a choice prompt, where letters
+    are options: Backspace undo, @ suspend, - bury, * flag, # edit, Esc quit. Each answer is
+    saved before the next card appears. Custom study: --ahead, --cram, --new.
 
     Examples: srs review "AI Engineer vs ML Engineer"; srs review --ahead 3; srs review --cram 'deck:AI -is:suspended'; srs review --new 10
     """
@@ -420,10 +422,10 @@ def config(
     Keys: desired_retention, new_per_day, reviews_per_day, learning_steps,
     relearning_steps, day_start_hour, maximum_interval, fuzz, load_balance, easy_days
     (e.g. "sat sun" or "sat:0 sun:0.5"), autoplay_audio, recall_first, typed_after_days
-    (choice cards). The limits new_per_day and
-    reviews_per_day set without a deck bound the whole collection when reviewing all
-    decks (and are each deck's own unless it sets one); with a deck, they bound that
-    deck. Both hold at once.
+    (choice cards), bury_new_siblings, bury_review_siblings, bury_learning_siblings,
+    leech_threshold, leech_action. The limits new_per_day and reviews_per_day set
+    without a deck bound the whole collection when reviewing all decks (and are each
+    deck's own unless it sets one); with a deck, they bound that deck. Both hold at once.
 
     Examples: srs config; srs config new_per_day 10; srs config "My deck" desired_retention 0.85
     """

@@ -375,4 +375,17 @@ def m013_choice_formats(db) -> None:
         db.execute("ALTER TABLE cards ADD COLUMN option_notes TEXT")
 
 
+@migration
+def m014_flags_and_learner_tags(db) -> None:
+    # Review's `f` flags a card (card_state.flag: 0 none, 1 flagged) and a leech is tagged `leech` in
+    # cards.learner_tags (a JSON list of the learner's own tags, which no re-import touches). Either
+    # column may already be there (another migration adds learner tags): added only when missing.
+    state = {row[1] for row in db.execute("PRAGMA table_info(card_state)").fetchall()}
+    if "flag" not in state:
+        db.execute("ALTER TABLE card_state ADD COLUMN flag INTEGER NOT NULL DEFAULT 0")
+    cards = {row[1] for row in db.execute("PRAGMA table_info(cards)").fetchall()}
+    if "learner_tags" not in cards:
+        db.execute("ALTER TABLE cards ADD COLUMN learner_tags TEXT")
+
+
 LATEST = len(MIGRATIONS)

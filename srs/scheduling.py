@@ -78,6 +78,11 @@ class Settings:
     autoplay_audio: bool = True  # review plays a side's audio when it is shown (as Anki does); not scheduling
     recall_first: bool = True  # choice cards answered right once are asked without their options first (srs.kinds)
     typed_after_days: float = 21  # a choice card whose stability passes this many days is asked typed (srs.kinds)
+    bury_new_siblings: bool = True  # answering a card buries its new siblings until the next learner day
+    bury_review_siblings: bool = True  # ... its review siblings due today
+    bury_learning_siblings: bool = True  # ... its (re)learning siblings due on a later day (Anki's interday learning)
+    leech_threshold: int = 8  # lapses that make a card a leech (then again every half of it, as Anki)
+    leech_action: str = "suspend"  # a leech is tagged `leech` and suspended ("suspend") or only tagged ("tag")
 
     @classmethod
     def from_dict(cls, values: dict) -> "Settings":
@@ -109,6 +114,12 @@ SETTING_HELP = {
     "recall_first": ("ask a choice card answered right before without its options first, the options on a key, "
                      "true/false (default true)"),
     "typed_after_days": "ask a choice card as a typed answer once its stability passes these days (default 21)",
+    "bury_new_siblings": "answering a card buries its new siblings until tomorrow, true/false (default true)",
+    "bury_review_siblings": "answering a card buries its review siblings until tomorrow, true/false (default true)",
+    "bury_learning_siblings": ("answering a card buries its learning siblings due on a later day, true/false "
+                               "(default true)"),
+    "leech_threshold": "lapses that make a card a leech, 1-99 (default 8)",
+    "leech_action": "what a leech gets: 'suspend' (tagged leech and suspended) or 'tag' (default suspend)",
 }
 
 
@@ -145,6 +156,12 @@ def parse_setting(key: str, text: str):
         elif key == "day_start_hour":
             value = int(text)
             ok = 0 <= value <= 23
+        elif key == "leech_threshold":
+            value = int(text)
+            ok = 1 <= value <= 99
+        elif key == "leech_action":
+            value = text.strip().lower()
+            ok = value in ("suspend", "tag")
         elif key in ("learning_steps", "relearning_steps"):
             value = [float(part) for part in text.replace(",", " ").split()]
             ok = len(value) <= MAX_STEPS and all(0 < v <= 60 * 24 for v in value)  # NaN and inf fail too

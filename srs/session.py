@@ -31,7 +31,7 @@ from typing import Callable
 from typing import TYPE_CHECKING
 
 from srs import clock, scheduling
-from srs.model import Progress, Review, StoredCard
+from srs.model import Progress, Review, SrsError, StoredCard
 
 if TYPE_CHECKING:
     from srs.kinds import Graded
@@ -57,11 +57,56 @@ class Answered:
 
 
 @dataclass
+class Effects:
+    """What an answer did besides scheduling its card: siblings buried for the day, the card made a
+    leech (tagged `leech`, and suspended when the deck's `leech_action` says so)."""
+
+    buried: list[int] = field(default_factory=list)  # siblings buried by it, until `until`
+    until: str | None = None
+    leech: bool = False
+    tagged: bool = False  # the `leech` tag was added by it
+    suspended: bool = False  # the leech was suspended by it
+    before: tuple | None = None  # the card's (suspended, buried_until) before it was suspended as a leech
+
+
+@dataclass
+class Action:
+    """One thing the learner did in this session, as `undo` takes it back: an answer (with its
+    effects), or a suspension, a burial or a flag of one card (with what it changed)."""
+
+    what: str  # "answer", "suspend", "bury", "flag"
+    card_id: int
+    answered: Answered | None = None
+    effects: Effects | None = None
+    before: tuple | None = None  # (suspended, buried_until, flag) before the action
+    after: tuple | None = None  # (suspended, buried_until) or (flag,) as the action left it
+
+
+@dataclass
+class Undone:
+    """What `undo` took back (`done`), or could not (another session changed the card since)."""
+
+    what: str
+    card: StoredCard | None
+    done: bool = True
+
+
+@dataclass
+class EditTarget:
+    """Where to edit a card: its deck file and the line of its question (`path` None: `message` says where)."""
+
+    path: str | None
+    line: int | None = None
+    message: str = ""
+
+
+@dataclass
 class Summary:
     cards: int
     right: int
     seconds: float
     next_due: datetime | None
+    leeches: list[int] = field(default_factory=list)  # cards that became leeches in this session
 
     @property
     def percent_right(self) -> float | None:
@@ -139,6 +184,8 @@ class ReviewSession:
     cram: list[int] | None = None  # practice these cards, states untouched (`srs review --cram QUERY`)
     _returning: int | None = None  # a card brought back by undo, shown next
     notices: list[str] = field(default_factory=list)  # races lost, for the learner: see take_notice
+    actions: list[Action] = field(default_factory=list)  # what `undo` takes back, last first
+    effects: Effects | None = None  # what the last answer did besides scheduling its card
 
     def __post_init__(self) -> None:
         if self.deck_id is not None:
@@ -485,6 +532,8 @@ class ReviewSession:
             balancer.add(balanced_day)  # the next answers see this card on its new day
         self.answered.append(Answered(review_id, card.id, rating, right, duration_ms, balanced_day))
         self._count_answer(card, now)
+        self.effects = self._after_answer(card, after, rating, now)
+        self.actions.append(Action("answer", card.id, answered=self.answered[-1], effects=self.effects))
         self._unfolded += 1
         if self._unfolded >= CHECKPOINT_EVERY:
             self.checkpoint()
@@ -502,6 +551,8 @@ class ReviewSession:
             self._cram.append(card.id)
         self.answered.append(Answered(review_id, card.id, rating, correct if correct is not None else rating > 1,
                                       duration_ms, cram=True))
+        self.effects = None
+        self.actions.append(Action("answer", card.id, answered=self.answered[-1]))
         return True
 
     def checkpoint(self) -> None:
@@ -513,37 +564,80 @@ class ReviewSession:
             self._unfolded = 0
             self.store.checkpoint_in_background()
 
+    def _after_answer(self, card: StoredCard, after: Progress, rating: int, now: datetime) -> Effects:
+        """Bury the card's siblings until the next learner day (by the deck's three switches, as Anki's),
+        and make it a leech when this lapse reaches `leech_threshold` (then every half of it, as Anki)."""
+        settings = self.settings_for(card)
+        effects = Effects()
+        if settings.bury_new_siblings or settings.bury_review_siblings or settings.bury_learning_siblings:
+            end = clock.to_text(clock.day_bounds(now, settings.day_start_hour)[1])
+            chosen = [card_id for card_id, state, due in self.store.siblings(card.id)
+                      if (state == 0 and settings.bury_new_siblings)
+                      or (state == 2 and settings.bury_review_siblings and due is not None and due < end)
+                      or (state in (1, 3) and settings.bury_learning_siblings and due is not None and due >= end)]
+            if chosen:
+                effects.buried, effects.until = self.store.set_buried(chosen, end), end
+        threshold = settings.leech_threshold
+        if rating == 1 and after.lapses > card.progress.lapses and after.lapses >= threshold and (
+                after.lapses - threshold) % max(threshold // 2, 1) == 0:
+            effects.leech = True
+            effects.tagged = self.store.set_learner_tag(card.id, "leech")
+            if settings.leech_action == "suspend":
+                effects.before = self.store.card_flags(card.id)[:2]
+                effects.suspended = effects.before[0] != 1 and self.store.restore_suspension(card.id, 1, None)
+        return effects
+
     def close(self) -> None:
         """End the session: fold its answers from the WAL into the database file."""
         self.store.checkpoint()
 
-    def undo(self) -> StoredCard | None:
-        """Take back this session's last answer (by its own review id); the card is shown again next.
-        None when there is nothing to undo, or when another session answered that card since: then
-        nothing is undone (never an older answer instead) and `take_notice()` says why."""
-        if not self.answered:
+    def undo(self) -> Undone | None:
+        """Take back the last thing done in this session: an answer (with the siblings it buried and its
+        leech tag and suspension), a suspension, a burial or a flag. The card of an answer, suspension or
+        burial is shown again next. None when nothing is left to undo; `done` False when another session
+        changed the card since (then nothing is changed)."""
+        if not self.actions:
             return None
-        last = self.answered.pop()
-        if last.cram:
-            card_id = self.store.undo_cram(last.review_id)
+        action = self.actions.pop()
+        store = self.store
+        if action.what == "answer":
+            last = action.answered
+            if last.cram:  # a practice answer: its log line goes, the card comes back first in the practice queue
+                card_id = store.undo_cram(last.review_id)
+                if card_id is None:
+                    return Undone("answer", store.card(action.card_id), done=False)
+                if last in self.answered:
+                    self.answered.remove(last)
+                if last.rating == 1 and self._cram and self._cram[-1] == card_id:
+                    self._cram.pop()  # the copy Again put at the end
+                self._cram.insert(0, card_id)
+                return Undone("answer", store.card(card_id))
+            card_id = store.undo_answer(last.review_id)
+            self._done = {}  # counted again from the store
             if card_id is None:
-                return None
-            if last.rating == 1 and self._cram and self._cram[-1] == card_id:
-                self._cram.pop()  # the copy Again put at the end
-            self._cram.insert(0, card_id)
-            return self.store.card(card_id)
-        card_id = self.store.undo_answer(last.review_id)
-        self._done = {}  # counted again from the store
-        if card_id is None:
-            self.notices.append(f"Not undone: card {last.card_id} was answered in another session since "
-                                "this session's answer.")
-            return None
-        if last.balanced_day is not None:
-            balancer = self.balancer or self._balancers.get(self.store.card(card_id).deck_id)
-            if balancer is not None and hasattr(balancer, "remove"):
-                balancer.remove(last.balanced_day)
-        self._returning = card_id
-        return self.store.card(card_id)
+                return Undone("answer", store.card(action.card_id), done=False)
+            if last in self.answered:
+                self.answered.remove(last)
+            if last.balanced_day is not None:
+                balancer = self.balancer or self._balancers.get(store.card(card_id).deck_id)
+                if balancer is not None and hasattr(balancer, "remove"):
+                    balancer.remove(last.balanced_day)
+            effects = action.effects or Effects()
+            for sibling in effects.buried:
+                store.restore_suspension(sibling, 0, None, only_if=(2, effects.until))
+            if effects.tagged:
+                store.set_learner_tag(card_id, "leech", present=False)
+            if effects.suspended:
+                store.restore_suspension(card_id, *effects.before, only_if=(1, None))
+            self._returning = card_id
+            return Undone("answer", store.card(card_id))
+        if action.what == "flag":
+            store.set_flag(action.card_id, action.before[2])
+            return Undone("flag", store.card(action.card_id))
+        done = store.restore_suspension(action.card_id, *action.before[:2], only_if=action.after)
+        if done:
+            self._returning = action.card_id
+        return Undone(action.what, store.card(action.card_id), done)
 
     def take_notice(self) -> str | None:
         """One line for the learner about a race this session lost (an undo refused, a card suspended
@@ -551,9 +645,92 @@ class ReviewSession:
         return self.notices.pop(0) if self.notices else None
 
     def suspend(self, card: StoredCard) -> None:
+        before = self.store.card_flags(card.id)
         self.store.set_suspended(card.id, True)
+        self.actions.append(Action("suspend", card.id, before=before, after=(1, before[1])))
         if self._cram:  # leaves the practice queue too
             self._cram = [card_id for card_id in self._cram if card_id != card.id]
+
+    def bury(self, card: StoredCard) -> bool:
+        """Bury the card until its deck's next learner day starts; False when it is suspended (or buried)."""
+        before = self.store.card_flags(card.id)
+        until = clock.to_text(clock.day_bounds(self.now(), self.settings_for(card).day_start_hour)[1])
+        if not self.store.set_buried([card.id], until):
+            return False
+        self.actions.append(Action("bury", card.id, before=before, after=(2, until)))
+        return True
+
+    def flag(self, card: StoredCard) -> bool:
+        """Flag the card, or take its flag off; True when it is flagged now."""
+        before = self.store.card_flags(card.id)
+        flag = 0 if before[2] else 1
+        self.store.set_flag(card.id, flag)
+        self.actions.append(Action("flag", card.id, before=before, after=(flag,)))
+        return bool(flag)
+
+    def flagged(self, card: StoredCard) -> bool:
+        return bool(self.store.card_flags(card.id)[2])
+
+    def last_lapses(self) -> int:
+        """The lapses of the card answered last (for the leech notice)."""
+        last = next((a for a in reversed(self.actions) if a.what == "answer"), None)
+        return 0 if last is None else self.store.card(last.card_id).progress.lapses
+
+    def reload(self, card: StoredCard) -> StoredCard | None:
+        """The card as stored now (after an edit), or None when it was retired."""
+        return None if self.store.is_retired(card.id) else self.store.card(card.id)
+
+    def edit_target(self, card: StoredCard) -> EditTarget:
+        """Where the learner edits this card: a deck file (.md) or lesson (.txt) at the line of its question;
+        for a card from an Anki package or a CSV/TSV table, a message saying where to edit it instead."""
+        from pathlib import Path
+
+        from srs.sources import KINDS, read_source
+
+        source, position, deck = self.store.card_source(card.id)
+        if not source:
+            return EditTarget(None, message=f"Card #{card.id} has no source file to edit (deck {deck!r}).")
+        package = source.rsplit("#", 1)[0]  # an Anki package's deck: "<package>#<Anki deck id>"
+        if "#" in source and Path(package).suffix.lower() in (".apkg", ".colpkg"):
+            source = package
+        path = Path(source)
+        kind = KINDS.get(path.suffix.lower())
+        if kind not in ("deck", "lesson") or not path.is_file():
+            if kind == "anki" or not path.suffix:
+                where = f"in Anki (the package {source}), then export it and run: srs import {source}"
+            elif kind == "table":
+                where = f"in the table {source} (a row of its), then run: srs import {source}"
+            else:
+                where = f"in {source}, then import it again"
+            if not path.is_file() and kind in ("deck", "lesson"):
+                return EditTarget(None, message=f"The deck file {source} is gone; card #{card.id} cannot be "
+                                                "edited from here.")
+            return EditTarget(None, message=f"Card #{card.id} came from outside srs: edit it {where}.")
+        line = None
+        try:
+            specs = read_source(path)
+            cards = specs[0].cards if specs else []
+            if 0 <= position < len(cards) and cards[position].question == card.spec.question:
+                line = cards[position].line
+            else:
+                line = next((c.line for c in cards if c.question == card.spec.question and c.ord == card.spec.ord),
+                            None)
+        except SrsError:  # a file broken since its import: open it at the top
+            line = None
+        return EditTarget(str(path), line)
+
+    def reimport(self, path: str) -> str:
+        """Import a deck file again (after an edit): every card matched keeps its id and history.
+        Returns the import's one-line report."""
+        from srs.media import import_media
+        from srs.sources import read_sources
+
+        specs, _ = read_sources([path])
+        media = import_media(self.store.path, specs, self.store.media_rows)
+        results = self.store.sync_decks(specs, self.now(), media.rows)
+        self._done = {}
+        return "; ".join(f"{r.deck}: {r.added} added, {r.updated} updated, {r.unchanged} unchanged, "
+                         f"{r.retired} retired" for r in results)
 
     def set_key(self, card: StoredCard, option: str) -> StoredCard:
         """Record which option of an unkeyed choice card is right, once; returns the card as now stored
@@ -578,7 +755,9 @@ class ReviewSession:
     def summary(self) -> Summary:
         return Summary(cards=len(self.answered), right=sum(a.right for a in self.answered),
                        seconds=sum(a.duration_ms for a in self.answered) / 1000,
-                       next_due=self.next_due())
+                       next_due=self.next_due(),
+                       leeches=[a.card_id for a in self.actions
+                                if a.what == "answer" and a.effects is not None and a.effects.leech])
 
     def media(self, card: StoredCard):
         """The images and sounds a card shows: (question, answer) lists of `srs.media.MediaFile`, and

@@ -114,6 +114,17 @@ def package_fingerprint(path: Path, *, with_progress: bool) -> str | None:
     return digest.hexdigest()
 
 
+def check_options(spec: DeckSpec, path: Path) -> None:
+    """Refuse a choice card with more options than review has letters (a-z), whatever file it came
+    from (a deck file's parser refuses it already; a lesson, a table or an Anki package is caught here)."""
+    from srs.kinds import MAX_OPTIONS
+
+    for card in spec.cards:
+        if card.options is not None and len(card.options) > MAX_OPTIONS:
+            raise SrsError(f"a choice card with {len(card.options)} options; at most {MAX_OPTIONS} (one letter a-z "
+                           f"each): {' '.join(card.question.split())[:60]!r}", str(path), card.line)
+
+
 def read_sources(paths: list[str], *, with_progress: bool = False, notices: list[str] | None = None,
                  unchanged=None) -> tuple[list[DeckSpec], list[Path]]:
     """Every deck of these files and folders, and the files skipped as of unknown type. What a
@@ -133,6 +144,7 @@ def read_sources(paths: list[str], *, with_progress: bool = False, notices: list
         if unchanged is not None and unchanged(path):
             continue
         for spec in read_source(path, with_progress=with_progress, notices=notices):
+            check_options(spec, path)
             if spec.source and spec.source.startswith(str(path)):  # one spelling of a file, wherever it is run from
                 spec.source = str(path.resolve()) + spec.source[len(str(path)):]
             specs.append(spec)

@@ -927,6 +927,81 @@ class Store:
                                 (int(suspended), card_id)).rowcount == 0:
                     raise SrsError(f"no card with id {card_id} (see 'srs cards')")
 
+    # -- review's own actions: bury, flag, siblings, leeches (each undone by the session) ----------
+
+    def card_flags(self, card_id: int) -> tuple[int, str | None, int]:
+        """(suspended: 0, 1 suspended or 2 buried; buried_until; flag) of a card, to restore on undo."""
+        row = self.conn.execute("SELECT suspended, buried_until, flag FROM card_state WHERE card_id = ?",
+                                (card_id,)).fetchone()
+        if row is None:
+            raise SrsError(f"no card with id {card_id} (see 'srs cards')")
+        return row
+
+    def set_buried(self, card_ids: list[int], until: str) -> list[int]:
+        """Bury cards until a stored time (the start of the next learner day); a suspended or buried card
+        stays as it is. Returns the ids buried now."""
+        with self.write() as conn:
+            return [card_id for card_id in card_ids if conn.execute(
+                "UPDATE card_state SET suspended = 2, buried_until = ? WHERE card_id = ? AND suspended = 0",
+                (until, card_id)).rowcount]
+
+    def restore_suspension(self, card_id: int, suspended: int, buried_until: str | None,
+                           only_if: tuple[int, str | None] | None = None) -> bool:
+        """Put a card's suspension back as it was (an undo); with `only_if`, only when the card is still
+        (suspended, buried_until) as the action left it (another session may have changed it since)."""
+        with self.write() as conn:
+            sql = "UPDATE card_state SET suspended = ?, buried_until = ? WHERE card_id = ?"
+            args: list = [suspended, buried_until, card_id]
+            if only_if is not None:
+                sql += " AND suspended = ? AND buried_until IS ?"
+                args += list(only_if)
+            return conn.execute(sql, args).rowcount > 0
+
+    def set_flag(self, card_id: int, flag: int) -> None:
+        with self.write() as conn:
+            conn.execute("UPDATE card_state SET flag = ? WHERE card_id = ?", (flag, card_id))
+
+    def siblings(self, card_id: int) -> list[tuple[int, int, str | None]]:
+        """(card id, state, due) of a card's siblings that are not retired: the other cloze numbers of
+        its text and the other card of a reversed pair (same deck and text, another `ord`; a source gives
+        them one after another), and the other cards of its Anki note."""
+        return self.conn.execute(
+            "SELECT s.card_id, s.state, s.due FROM card_state s WHERE s.retired = 0 AND s.card_id IN ("
+            "SELECT c2.id FROM cards c JOIN cards c2 ON c2.deck_id = c.deck_id "
+            "AND c2.position BETWEEN c.position - 200 AND c.position + 200 "
+            "AND c2.id != c.id AND c2.ord != c.ord AND c2.question = c.question AND c2.kind = c.kind "
+            "WHERE c.id = ? "
+            "UNION SELECT n2.card_id FROM card_notes n JOIN card_notes n2 ON n2.note_id = n.note_id "
+            "AND n2.card_id != n.card_id WHERE n.card_id = ?)", (card_id, card_id)).fetchall()
+
+    def learner_tags(self, card_id: int) -> list[str]:
+        row = self.conn.execute("SELECT learner_tags FROM cards WHERE id = ?", (card_id,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else []
+
+    def set_learner_tag(self, card_id: int, tag: str, present: bool = True) -> bool:
+        """Add (or remove) one of the learner's own tags on a card; True when that changed anything.
+        (The learner's tags, `cards.learner_tags`, are a JSON list that re-import leaves alone.)"""
+        with self.write() as conn:
+            row = conn.execute("SELECT learner_tags FROM cards WHERE id = ?", (card_id,)).fetchone()
+            tags = json.loads(row[0]) if row and row[0] else []
+            if (tag in tags) == present:
+                return False
+            tags = tags + [tag] if present else [t for t in tags if t != tag]
+            conn.execute("UPDATE cards SET learner_tags = ? WHERE id = ?", (_json(tags or None), card_id))
+            return True
+
+    def is_retired(self, card_id: int) -> bool:
+        row = self.conn.execute("SELECT retired FROM cards WHERE id = ?", (card_id,)).fetchone()
+        return row is None or bool(row[0])
+
+    def card_source(self, card_id: int) -> tuple[str | None, int, str]:
+        """(the file its deck was imported from, the card's position in it, its deck's name)."""
+        row = self.conn.execute("SELECT d.source, c.position, d.name FROM cards c JOIN decks d ON d.id = c.deck_id "
+                                "WHERE c.id = ?", (card_id,)).fetchone()
+        if row is None:
+            raise SrsError(f"no card with id {card_id} (see 'srs cards')")
+        return row
+
     def set_answer(self, card_id: int, answer: str, key_source: str = "learner") -> bool:
         """Record the key of a choice card (or the answer of a basic one) given by the learner, only
         while it has none (compare-and-set): False when another session gave one meanwhile."""

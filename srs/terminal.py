@@ -8,6 +8,7 @@ sequences and bidirectional overrides made visible instead of obeyed.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -18,7 +19,7 @@ from rich.text import Text
 
 from srs import kinds, scheduling
 from srs.display import safe
-from srs.model import StoredCard
+from srs.model import SrsError, StoredCard
 from srs.session import ReviewSession
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -34,7 +35,11 @@ class Quit(Exception):
 
 
 class Keys:
-    """Reads answers: single key presses on a terminal, whole lines from a pipe."""
+    """Reads answers: single key presses on a terminal, whole lines from a pipe.
+
+    On a terminal the keys come from `TtyInput`: the terminal stays in cbreak mode for the whole
+    session (no key typed ahead is ever dropped), escape sequences are read whole and come back as
+    names (`KEY_NAMES`), and Ctrl-Z, SIGTERM and SIGHUP leave the terminal as it was."""
 
     def __init__(self, console: Console, stream: TextIO | None = None):
         self.console = console
@@ -42,6 +47,7 @@ class Keys:
         self.tty = self.stream.isatty()
         self.actions: dict[str, Callable[[], None]] = {}  # keys that act at any prompt (open, play), then ask again
         self.media: MediaView | None = None  # the media of the card on screen, during a review
+        self._input: TtyInput | None = None
 
     def read(self, prompt: str) -> str:
         while True:
@@ -54,41 +60,287 @@ class Keys:
     def _read(self, prompt: str) -> str:
         self.console.print(Text(prompt, style="bold"), end="")
         if self.tty:
-            key = self._key()
-            self.console.print(key if key.strip() else "")
+            key = self._key(prompt)
+            self.console.print(Text(key if len(key) == 1 and key.strip() else ""))
             return key
         line = self.stream.readline()
         self.console.print()
         if line == "":
             raise Quit()  # end of input: leave as with q
-        return line.strip()
+        line = line.strip()
+        return {"\x7f": "<backspace>", "\x08": "<backspace>", "\x1b": "<esc>"}.get(line, line)
 
     def read_line(self, prompt: str) -> str:
         """A whole line of text (an answer to type), on a terminal as from a pipe."""
         self.console.print(Text(prompt, style="bold"), end="")
+        if self.tty:
+            self.console.file.flush()
+            return self._tty().line(prompt).strip()
         line = self.stream.readline()
         if line == "":
             raise Quit()
-        if not self.tty:
-            self.console.print()
+        self.console.print()
         return line.strip()
 
-    def _key(self) -> str:
-        import termios
-        import tty
+    def _tty(self) -> TtyInput:
+        if self._input is None:
+            self._input = TtyInput(self.stream.fileno(), self.console)
+        return self._input
 
-        fd = self.stream.fileno()
-        old = termios.tcgetattr(fd)
+    def _key(self, prompt: str = "") -> str:
+        """One key press: a character, "" for Enter, or a name from KEY_NAMES. Keys that mean nothing
+        at a prompt (arrows, function keys, a paste, the mouse) are read whole and passed over."""
+        self.console.file.flush()
+        tty_input = self._tty()
+        tty_input.prompt = prompt
+        while True:
+            key = tty_input.key()
+            if key in ("\r", "\n"):
+                return ""
+            if key == "\x03":
+                raise KeyboardInterrupt
+            if key == "\x04":
+                raise Quit()
+            if key in ("\x7f", "\x08"):
+                return "<backspace>"
+            if key == "\x1b":
+                return "<esc>"
+            if key == "\t" or (len(key) == 1 and (key < " " or "\x80" <= key < "\xa0")) or len(key) > 1:
+                continue  # no command, no answer: an arrow never picks an option, F5 never rates
+            return key
+
+    def close(self) -> None:
+        """Give the terminal back as it was."""
+        if self._input is not None:
+            self._input.close()
+            self._input = None
+
+
+# The names `TtyInput.key` gives escape sequences; every other sequence reads as "<other>".
+KEY_NAMES = {"[A": "<up>", "[B": "<down>", "[C": "<right>", "[D": "<left>", "OA": "<up>", "OB": "<down>",
+             "OC": "<right>", "OD": "<left>", "[H": "<home>", "[F": "<end>", "OH": "<home>", "OF": "<end>",
+             "OP": "<f1>", "OQ": "<f2>", "OR": "<f3>", "OS": "<f4>", "[15~": "<f5>", "[17~": "<f6>",
+             "[18~": "<f7>", "[19~": "<f8>", "[20~": "<f9>", "[21~": "<f10>", "[23~": "<f11>", "[24~": "<f12>",
+             "[2~": "<insert>", "[3~": "<delete>", "[5~": "<pageup>", "[6~": "<pagedown>", "[Z": "<backtab>"}
+ESCAPE_WAIT = 0.05  # seconds: an Escape with nothing after it within this is the Escape key itself
+PASTE_START, PASTE_END = b"\x1b[200~", b"\x1b[201~"
+
+
+class TtyInput:
+    """Key presses from a terminal, none ever dropped.
+
+    The terminal is put in cbreak mode once (without flushing what was typed ahead) and left there
+    until `close`; bytes are read with os.read into a buffer of our own, decoded as UTF-8, and each
+    escape sequence (CSI, SS3, X10 and SGR mouse reports, a bracketed paste) is read whole. Ctrl-Z
+    gives the terminal back before stopping and takes it again on `fg` (the prompt is drawn again;
+    nothing is answered); SIGTERM and SIGHUP give it back before ending."""
+
+    def __init__(self, fd: int, console: Console | None = None):
+        import termios
+
+        self.fd = fd
+        self.console = console
+        self.buffer = b""
+        self.prompt = ""
+        self.saved = termios.tcgetattr(fd)
+        self.handlers: dict = {}
+        self._raw()
+        self._install()
+        self._bracketed(True)
+
+    # -- the terminal's mode ---------------------------------------------------------------
+
+    def _raw(self) -> None:
+        import termios
+
+        mode = termios.tcgetattr(self.fd)
+        mode[3] &= ~(termios.ICANON | termios.ECHO)  # lflags: cbreak, as tty.setcbreak, but applied at once:
+        mode[6][termios.VMIN], mode[6][termios.VTIME] = 1, 0  # TCSANOW keeps what was typed ahead
+        termios.tcsetattr(self.fd, termios.TCSANOW, mode)
+
+    def _restore(self) -> None:
+        import termios
+
+        self._bracketed(False)
         try:
-            tty.setcbreak(fd)
-            char = self.stream.read(1)
-        finally:
-            termios.tcsetattr(fd, termios.TCSADRAIN, old)
-        if char == "\x03":
-            raise KeyboardInterrupt
-        if char in ("\x04", ""):
-            raise Quit()
-        return "" if char in ("\r", "\n") else char
+            termios.tcsetattr(self.fd, termios.TCSANOW, self.saved)
+        except termios.error:  # the terminal is gone (SIGHUP)
+            pass
+
+    def _bracketed(self, on: bool) -> None:
+        """Bracketed paste on or off: a paste then comes marked, and is never read as key presses."""
+        try:
+            if sys.stdout.isatty():
+                os.write(sys.stdout.fileno(), b"\x1b[?2004h" if on else b"\x1b[?2004l")
+        except (OSError, ValueError):
+            pass
+
+    def _install(self) -> None:
+        import signal
+
+        for sig, handler in ((signal.SIGTSTP, self._on_stop), (signal.SIGCONT, self._on_continue),
+                             (signal.SIGTERM, self._on_end), (signal.SIGHUP, self._on_end)):
+            try:
+                self.handlers[sig] = signal.signal(sig, handler)
+            except (ValueError, OSError):  # not the main thread
+                pass
+
+    def close(self) -> None:
+        import signal
+
+        self._restore()
+        for sig, handler in self.handlers.items():
+            signal.signal(sig, handler)
+        self.handlers = {}
+
+    def _on_stop(self, sig, frame) -> None:
+        import signal
+
+        self._restore()
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)  # stops here; `fg` continues (SIGCONT) below
+        signal.signal(signal.SIGTSTP, self._on_stop)
+
+    def _on_continue(self, sig, frame) -> None:
+        self._raw()
+        self._bracketed(True)
+        if self.console is not None and self.prompt:
+            self.console.print()
+            self.console.print(Text(self.prompt, style="bold"), end="")
+            self.console.file.flush()
+
+    def _on_end(self, sig, frame) -> None:
+        self._restore()
+        raise SystemExit(128 + sig)  # each answer is committed, or rolled back whole
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _fill(self, timeout: float | None = None) -> bool:
+        """Read what the terminal has (waiting up to `timeout` seconds; None: until a byte comes)."""
+        import select
+
+        if timeout is not None:
+            ready, _, _ = select.select([self.fd], [], [], timeout)
+            if not ready:
+                return False
+        data = os.read(self.fd, 4096)
+        if not data:
+            raise Quit()  # the terminal is gone
+        self.buffer += data
+        return True
+
+    def _byte(self, at: int, timeout: float | None = ESCAPE_WAIT) -> int | None:
+        while len(self.buffer) <= at:
+            if not self._fill(timeout):
+                return None
+        return self.buffer[at]
+
+    def key(self) -> str:
+        """The next key: a character, a control character, or `<name>` for an escape sequence
+        (KEY_NAMES; "<paste>" for a bracketed paste, "<mouse>", "<other>")."""
+        if not self.buffer:
+            self._fill()
+        if self.buffer[0] == 0x1B:
+            return self._escape()
+        first = self.buffer[0]
+        size = 1 if first < 0xC0 else 2 if first < 0xE0 else 3 if first < 0xF0 else 4
+        for at in range(1, size):
+            if self._byte(at, timeout=0.5) is None:
+                size = at
+                break
+        char, self.buffer = self.buffer[:size].decode("utf-8", "replace"), self.buffer[size:]
+        return char[0]
+
+    def _escape(self) -> str:
+        second = self._byte(1)
+        if second is None:
+            self.buffer = self.buffer[1:]
+            return "\x1b"  # Escape alone
+        if second not in (ord("["), ord("O")):
+            if second == 0x1B:  # Escape twice
+                self.buffer = self.buffer[1:]
+                return "\x1b"
+            self.buffer = self.buffer[1:]
+            self.key()  # Alt+key (Escape, then the key): read whole, and no command nor answer
+            return "<alt>"
+        if second == ord("O"):
+            third = self._byte(2)
+            end = 3 if third is not None else 2
+            name = self.buffer[1:end].decode("latin-1")
+            self.buffer = self.buffer[end:]
+            return KEY_NAMES.get(name, "<other>")
+        at = 2
+        third = self._byte(2)
+        if third == ord("M"):  # an X10 mouse report: three bytes follow
+            for i in range(3, 6):
+                self._byte(i)
+            self.buffer = self.buffer[6:]
+            return "<mouse>"
+        while True:  # CSI: parameters and intermediates (0x20-0x3f), then a final byte (0x40-0x7e)
+            byte = self._byte(at)
+            if byte is None or not 0x20 <= byte <= 0x7E:  # cut short: what came of it is passed over
+                self.buffer = self.buffer[at:]
+                return "<other>"
+            at += 1
+            if byte >= 0x40:
+                break
+        sequence = self.buffer[:at]
+        self.buffer = self.buffer[at:]
+        if sequence == PASTE_START:
+            self.pasted = self._paste()
+            return "<paste>"
+        if sequence.startswith(b"\x1b[<"):
+            return "<mouse>"
+        return KEY_NAMES.get(sequence[1:].decode("latin-1"), "<other>")
+
+    def _paste(self) -> str:
+        """The text of a bracketed paste, up to its end marker (read whole, however long)."""
+        while PASTE_END not in self.buffer:
+            if not self._fill(2.0):
+                text, self.buffer = self.buffer, b""
+                return text.decode("utf-8", "replace")
+        text, self.buffer = self.buffer.split(PASTE_END, 1)
+        return text.decode("utf-8", "replace")
+
+    def line(self, prompt: str = "") -> str:
+        """A line typed in cbreak mode, edited here: Backspace, Ctrl-U, a paste (its first line) taken
+        as typed; escape sequences passed over; Enter ends it; Ctrl-D on an empty line quits."""
+        from rich.cells import cell_len
+
+        self.prompt = prompt
+        typed: list[str] = []
+
+        def echo(text: str) -> None:
+            os.write(sys.stdout.fileno(), text.encode("utf-8", "replace"))
+
+        while True:
+            key = self.key()
+            if key in ("\r", "\n"):
+                echo("\r\n")
+                return "".join(typed)
+            if key == "\x03":
+                raise KeyboardInterrupt
+            if key == "\x04" and not typed:
+                echo("\r\n")
+                raise Quit()
+            if key in ("\x7f", "\x08"):
+                if typed:
+                    gone = typed.pop()
+                    echo("\b \b" * max(cell_len(gone), 1))
+                continue
+            if key == "\x15":  # Ctrl-U: the whole line
+                echo("".join("\b \b" * max(cell_len(c), 1) for c in typed))
+                typed.clear()
+                continue
+            if key == "<paste>":
+                text = safe(self.pasted.replace("\r\n", "\n").split("\n")[0].replace("\r", ""))
+                typed.extend(text)
+                echo(text)
+                continue
+            if len(key) != 1 or key < " " or key == "\x7f" or "\x80" <= key < "\xa0":
+                continue
+            typed.append(key)
+            echo(key)
 
 
 def run_review(session: ReviewSession, console: Console, keys: Keys) -> None:
@@ -107,6 +359,7 @@ def run_review(session: ReviewSession, console: Console, keys: Keys) -> None:
         _print_summary(session, console)
         raise
     finally:
+        keys.close()
         keys.media.stop()
         session.close()
     _print_summary(session, console)
@@ -114,25 +367,105 @@ def run_review(session: ReviewSession, console: Console, keys: Keys) -> None:
 
 def _header(session: ReviewSession, asked, console: Console, keys: Keys) -> None:
     counts = session.remaining()
+    flagged = " · ⚑ flagged" if session.flagged(asked.card) else ""
     console.rule(Text(f"new {counts['new']} · learning {counts['learning']} · review {counts['review']} · "
-                      f"{safe(asked.card.deck)}", style="dim"), align="left")
+                      f"{safe(asked.card.deck)} · #{asked.card.id}{flagged}", style="dim"), align="left")
     keys.media.question(session, asked.card, asked.text, len(asked.options))
 
 
-def _command(session: ReviewSession, card: StoredCard, key: str, console: Console) -> bool:
-    """Handle u / s / q at any prompt; True when the current card is done with."""
-    if key == "q":
+# -- commands ---------------------------------------------------------------------------------
+#
+# Letters (u s b f e q) are commands at every prompt where no option letter is expected: a basic
+# card's reveal prompt, every rating prompt (and, alone on the line, a typed card's prompt). At a
+# choice prompt, where any letter may be an option, the same commands have keys that can never be an
+# option label (Anki's keys where it has them): they work at every other prompt too.
+
+LETTER_COMMANDS = {"u": "undo", "s": "suspend", "b": "bury", "f": "flag", "e": "edit", "q": "quit"}
+SYMBOL_COMMANDS = {"<backspace>": "undo", "@": "suspend", "-": "bury", "*": "flag", "#": "edit", "<esc>": "quit"}
+LETTER_HELP = "u undo, s suspend, b bury, f flag, e edit, q quit"
+SYMBOL_HELP = "⌫ undo, @ suspend, - bury, * flag, # edit, Esc quit"
+
+DONE, STAY, AGAIN = "done", "stay", "again"  # after a command: the card is done with; ask again; show it anew
+
+
+def _command_of(key: str, letters: bool = True) -> str | None:
+    """The command a key gives at a prompt (`letters`: where no option letter is expected), or None."""
+    return SYMBOL_COMMANDS.get(key) or (LETTER_COMMANDS.get(key.lower()) if letters and len(key) == 1 else None)
+
+
+def _command(session: ReviewSession, card: StoredCard, command: str | None, console: Console,
+             keys: Keys | None = None) -> str | None:
+    """Carry out a command at any prompt: DONE (the card on screen is done with: answered, suspended,
+    buried, or another card comes back), STAY (ask again at the same prompt), AGAIN (show the card
+    again: it was edited); None when `command` is None."""
+    if command is None:
+        return None
+    if command == "quit":
         raise Quit()
-    if key == "u":
+    if command == "undo":
         undone = session.undo()
-        console.print("Undone: the last answer is taken back." if undone else
-                      (session.take_notice() or "Nothing to undo in this session."), style="yellow")
-        return undone is not None
-    if key == "s":
+        if undone is None:
+            console.print("Nothing to undo in this session.", style="yellow")
+            return STAY
+        if not undone.done:
+            console.print(f"Cannot undo: card #{undone.card.id} was changed in another session since.",
+                          style="yellow")
+            return STAY
+        console.print(Text(_UNDONE[undone.what].format(id=undone.card.id), style="yellow"))
+        return STAY if undone.what == "flag" and undone.card.id == card.id else DONE
+    if command == "suspend":
         session.suspend(card)
-        console.print("Suspended: this card will not come up again until unsuspended.", style="yellow")
-        return True
-    return False
+        console.print("Suspended: this card will not come up again until unsuspended (u undoes it).",
+                      style="yellow")
+        return DONE
+    if command == "bury":
+        if session.bury(card):
+            console.print("Buried until tomorrow (u undoes it).", style="yellow")
+            return DONE
+        console.print("This card cannot be buried (it is suspended).", style="yellow")
+        return STAY
+    if command == "flag":
+        console.print("Flagged ⚑ (f again takes the flag off)." if session.flag(card) else "Flag taken off.",
+                      style="yellow")
+        return STAY
+    if command == "edit":
+        return _edit(session, card, console, keys)
+    return None
+
+
+_UNDONE = {"answer": "Undone: the answer to card #{id} is taken back.",
+           "suspend": "Undone: card #{id} is no longer suspended.",
+           "bury": "Undone: card #{id} is no longer buried.",
+           "flag": "Undone: the flag of card #{id} is as it was."}
+
+
+def _edit(session: ReviewSession, card: StoredCard, console: Console, keys: Keys | None) -> str:
+    """Open the card's deck file in $VISUAL/$EDITOR at its line; once the editor closes, import that file
+    again and show the card again (same id, history kept). A card from an Anki package or a CSV table
+    is edited where it came from: say where."""
+    import shlex
+    import subprocess
+
+    target = session.edit_target(card)
+    if target.path is None:
+        console.print(plain(target.message, "yellow"))  # a file name, shown literally
+        return STAY
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    command = shlex.split(editor) + ([f"+{target.line}"] if target.line else []) + [str(target.path)]
+    if keys is not None:
+        keys.close()  # the editor gets the terminal as the learner's shell left it
+    try:
+        subprocess.run(command, check=False)
+    except OSError as error:
+        console.print(plain(f"Cannot run the editor {editor!r}: {error.strerror}; set VISUAL or EDITOR.", "yellow"))
+        return STAY
+    try:
+        result = session.reimport(target.path)
+    except SrsError as error:
+        console.print(plain(f"Not imported again: {error}. Fix the file (e edits it again).", "yellow"))
+        return STAY
+    console.print(plain(f"Imported again: {result}", "dim"))
+    return AGAIN
 
 
 def _print_options(console: Console, options: list[str]) -> None:
@@ -148,71 +481,177 @@ def _print_options(console: Console, options: list[str]) -> None:
 
 
 def _review_one(session: ReviewSession, card: StoredCard, console: Console, keys: Keys) -> None:
+    """Show a card until it is answered or done with; an edit shows it again as it is now."""
+    while True:
+        outcome = _review_card(session, card, console, keys)
+        if outcome != AGAIN:
+            return
+        card = session.reload(card)
+        if card is None:
+            console.print("The card is no longer in its deck file (retired).", style="yellow")
+            return
+
+
+def _review_card(session: ReviewSession, card: StoredCard, console: Console, keys: Keys) -> str:
     asked = session.ask(card)
     _header(session, asked, console, keys)
     started = time.monotonic()
-    response = None
+    ask = {"choose": _choose, "type": _type}.get(asked.how, _reveal)
+    while True:  # the question, then the rating; `u` at the rating prompt takes back a pick not yet rated
+        outcome, response = ask(session, asked, console, keys)
+        if outcome is not None:
+            return outcome
+        unsure = False
+        if asked.how == "choose":
+            response, unsure = response  # the option chosen, and whether the learner marked it unsure
+        card = asked.card
+        checked = session.check(asked, response, unsure)  # a key just given is the card's (asked.card) already
+        _print_answer(asked, checked, console, keys)
+        keys.media.answer()
+        duration_ms = int((time.monotonic() - started) * 1000)
+        shown = session.show(card)  # the states each rating gives, computed now; the answer applies them
+        console.print(Text("  ·  ".join(f"{scheduling.RATINGS[r]} ({r}) {shown.texts[r]}" for r in scheduling.RATINGS),
+                           style="cyan"))
+        picked = asked.how in ("choose", "type")
+        outcome = _rate(session, card, shown, checked.suggested, duration_ms, response, picked, console, keys)
+        if outcome != "back":
+            return outcome
+        console.print("Your answer is taken back; answer again.", style="yellow")
+
+
+# Each question prompt returns (outcome, response): outcome DONE or AGAIN when a command ended the card
+# (see `_command`), else None with the learner's response (the option chosen, the line typed; None for
+# a card whose answer is only revealed).
+
+
+def _choose(session: ReviewSession, asked, console: Console, keys: Keys) -> tuple[str | None, tuple | None]:
+    """A choice card: (outcome, (option chosen, unsure)); outcome DONE or AGAIN when a command ended the card.
+
+    A letter picks an option; commands are the keys no option label can be (SYMBOL_HELP). Recall first
+    (`asked.format` "recall_first"): the question alone; Enter shows the options, a letter picks directly
+    (from a pipe: `b` then Enter still answers b). `?` (`kinds.UNSURE`, never an option letter) before
+    the letter marks the pick unsure (a right unsure pick suggests Hard): on a terminal `?` then the
+    letter, from a pipe `?b`."""
+    card, options = asked.card, asked.options
+    letters = LETTERS[:len(options)]
     unsure = False
-    if asked.how == "choose":
-        picked = _choose(session, asked, card, console, keys)
-        if picked is None:
-            return
-        response, unsure = picked
-        if asked.needs_key:
-            card = _ask_key(session, card, asked.options, LETTERS[:len(asked.options)], console, keys)
-    elif asked.how == "type":
-        answers = {answer.strip().lower() for answer in asked.answers}
-        commands = {"u", "s", "q"} - answers
-        if asked.format == "typed" and asked.kind == "choice":
-            console.print("A choice card asked without its options: type the answer.", style="dim")
-        while True:
-            hint = "h hint, " if asked.hint else ""
-            line = keys.read_line(f"Type the answer (Enter: do not know; {hint}u, s, q alone: undo, suspend, quit): ")
-            action = keys.actions.get(line) if line not in answers else None
-            if action is not None:  # o / p alone: open the question's image, play its sound
-                action()
-                continue
-            if line.lower() == "h" and asked.hint and "h" not in answers:  # an Anki card's {{hint:}}
-                console.print(Text("Hint: ", style="yellow") + plain(asked.hint, "yellow"))
-                continue
-            if line.lower() in commands:
-                if _command(session, card, line.lower(), console):
-                    return
-                continue
-            response = line
-            break
+    revealed = asked.format != "recall_first"
+    if revealed:
+        _print_options(console, options)
     else:
-        hint = "h hint, " if asked.hint else ""
-        key = keys.read(f"Enter shows the answer ({hint}u undo, s suspend, q quit): ").lower()
-        while key == "h" and asked.hint:  # the hint the card keeps hidden until asked for
-            console.print(Text("Hint: ", style="yellow") + plain(asked.hint, "yellow"))
-            key = keys.read("Enter shows the answer (u undo, s suspend, q quit): ").lower()
-        if _command(session, card, key, console):
-            return
-    checked = session.check(asked, response, unsure)  # a key just given is the card's (asked.card) already
-    _print_answer(asked, checked, console, keys)
-    keys.media.answer()
-    duration_ms = int((time.monotonic() - started) * 1000)
-    shown = session.show(card)  # the states each rating gives, computed now; the answer applies them
-    console.print(Text("  ·  ".join(f"{scheduling.RATINGS[r]} ({r}) {shown.texts[r]}" for r in scheduling.RATINGS),
-                       style="cyan"))
-    suggested = checked.suggested
+        console.print("Recall the answer, then Enter shows the options.", style="dim")
     while True:
-        key = keys.read(f"Rate 1-4, Enter = {scheduling.RATINGS[suggested]} (u undo, s suspend, q quit): ").lower()
-        if _command(session, card, key, console):
-            return
+        mark = "unsure · " if unsure else ""
+        if revealed:
+            prompt = f"{mark}Your answer [{letters[0]}-{letters[-1]}] ({kinds.UNSURE} unsure, {SYMBOL_HELP}): "
+        else:
+            prompt = f"{mark}Enter: options ({kinds.UNSURE} unsure, {SYMBOL_HELP}): "
+        key = keys.read(prompt)
+        if key.startswith(kinds.UNSURE):
+            unsure, key = True, key[len(kinds.UNSURE):].strip()
+            if not key:
+                continue
+        outcome = _command(session, card, _command_of(key, letters=False), console, keys)
+        if outcome in (DONE, AGAIN):
+            return outcome, None
+        if outcome == STAY:
+            continue
+        key = key.lower()
+        if len(key) == 1 and key in letters:
+            response = options[letters.index(key)]
+            break
+        if key == "" and not revealed:
+            revealed = True
+            _print_options(console, options)
+            continue
+        hint = (f" ({key} is no command here, since it could be an option: {SYMBOL_HELP})"
+                if key in LETTER_COMMANDS else "")
+        console.print(f"Press a letter from {letters[0]} to {letters[-1]}"
+                      + ("" if revealed else ", or Enter to see the options") + f".{hint}", style="yellow")
+    if asked.needs_key:
+        asked.card = _ask_key(session, card, options, letters, console, keys)
+        asked.needs_key = False  # asked once, even when the pick is taken back
+    return None, (response, unsure)
+
+
+def _type(session: ReviewSession, asked, console: Console, keys: Keys) -> tuple[str | None, str | None]:
+    """A typed card: a line; a command letter alone on it is that command (unless it is an answer)."""
+    card = asked.card
+    answers = {answer.strip().lower() for answer in asked.answers}
+    if asked.format == "typed" and asked.kind == "choice":
+        console.print("A choice card asked without its options: type the answer.", style="dim")
+    while True:
+        hint = "h hint, " if asked.hint else ""
+        line = keys.read_line(f"Type the answer (Enter: do not know; {hint}alone on the line: {LETTER_HELP}): ")
+        action = keys.actions.get(line) if line not in answers else None
+        if action is not None:  # o / p alone: open the question's image, play its sound
+            action()
+            continue
+        if line.lower() == "h" and asked.hint and "h" not in answers:  # an Anki card's {{hint:}}
+            console.print(Text("Hint: ", style="yellow") + plain(asked.hint, "yellow"))
+            continue
+        command = _command_of(line) if line.lower() not in answers else None
+        outcome = _command(session, card, command, console, keys)
+        if outcome in (DONE, AGAIN):
+            return outcome, None
+        if outcome == STAY:
+            continue
+        return None, line
+
+
+def _reveal(session: ReviewSession, asked, console: Console, keys: Keys) -> tuple[str | None, str | None]:
+    """A basic or cloze card: Enter (or any key that is no command) shows the answer."""
+    while True:
+        hint = "h hint, " if asked.hint else ""
+        key = keys.read(f"Enter shows the answer ({hint}{LETTER_HELP}): ")
+        if key.lower() == "h" and asked.hint:  # the hint the card keeps hidden until asked for
+            console.print(Text("Hint: ", style="yellow") + plain(asked.hint, "yellow"))
+            continue
+        outcome = _command(session, asked.card, _command_of(key), console, keys)
+        if outcome in (DONE, AGAIN):
+            return outcome, None
+        if outcome is None:  # Enter, or any key that is no command (never a named key: see Keys)
+            return None, None
+
+
+def _rate(session, card, shown, suggested, duration_ms, response, picked, console, keys) -> str:
+    """The rating prompt: 1-4, Enter (the suggested rating), space (Good, as in Anki), or a command.
+    "back" when `u` takes back a pick (a chosen option, a typed line) not yet rated."""
+    undo = "u takes back your answer, " if picked else "u undo, "
+    while True:
+        key = keys.read(f"Rate 1-4, Enter = {scheduling.RATINGS[suggested]}, space = Good "
+                        f"({undo}{LETTER_HELP[len('u undo, '):]}): ")
+        command = _command_of(key)
+        if command == "undo" and picked:
+            return "back"
+        outcome = _command(session, card, command, console, keys)
+        if outcome in (DONE, AGAIN):
+            return outcome
+        if outcome == STAY:
+            continue
         if key == "":
             rating = suggested
+        elif key == " ":
+            rating = 3
         elif key in ("1", "2", "3", "4"):
             rating = int(key)
         else:
-            console.print("Press 1-4, or Enter.", style="yellow")
+            console.print("Press 1-4, Enter or space.", style="yellow")
             continue
-        if not session.answer(shown, rating, duration_ms, response, asked.format):
+        if not session.answer(shown, rating, duration_ms, response):
             console.print("This card was answered in another session meanwhile; moving on.", style="yellow")
+            return DONE
         while notice := session.take_notice():  # a race lost to another session (srs.session)
             console.print(notice, style="yellow")
-        return
+        effects = session.effects
+        if effects is not None and effects.leech:
+            lapses = session.last_lapses()
+            console.print(f"Leech: card #{card.id} has lapsed {lapses} time{'s' if lapses != 1 else ''}; tagged leech"
+                          + (" and suspended (u undoes it)." if effects.suspended else "."), style="bold magenta")
+        if effects is not None and effects.buried:
+            count = len(effects.buried)
+            console.print(f"{count} sibling card{'s' if count > 1 else ''} buried until tomorrow.", style="dim")
+        return DONE
 
 
 def _print_answer(asked, checked, console: Console, keys: Keys) -> None:
@@ -314,53 +753,16 @@ def _print_code(console: Console, code: str, language: str) -> None:
                          word_wrap=True, padding=(0, 0, 0, 2), code_width=max(min(widest, console.width - 2), 1)))
 
 
-def _choose(session: ReviewSession, asked, card: StoredCard, console: Console,
-            keys: Keys) -> tuple[str, bool] | None:
-    """A choice card's pick: (option chosen, unsure), or None when a command (undo, suspend) ended the card.
-
-    Recall first (`asked.format` "recall_first"): the question alone; Enter shows the options, a letter
-    picks directly (from a pipe: `b` then Enter still answers b). `?` (`kinds.UNSURE`, never an option
-    letter) before the letter marks the pick unsure (a right unsure pick suggests Hard): on a terminal
-    `?` then the letter, from a pipe `?b`."""
-    options = asked.options
-    letters = LETTERS[:len(options)]
-    unsure = False
-    revealed = asked.format != "recall_first"
-    if revealed:
-        _print_options(console, options)
-    while True:
-        mark = "unsure · " if unsure else ""
-        if revealed:
-            prompt = (f"{mark}Your answer [{letters[0]}-{letters[-1]}] ({kinds.UNSURE} unsure, "
-                      "u undo, s suspend, q quit): ")
-        else:
-            prompt = f"{mark}Recall the answer, then Enter shows the options ({kinds.UNSURE} unsure, u, s, q): "
-        key = keys.read(prompt).lower()
-        if key.startswith(kinds.UNSURE):
-            unsure, key = True, key[len(kinds.UNSURE):].strip()
-            if not key:
-                continue
-        if _command(session, card, key, console):
-            return None
-        if len(key) == 1 and key in letters:
-            return options[letters.index(key)], unsure
-        if key == "" and not revealed:
-            revealed = True
-            _print_options(console, options)
-            continue
-        console.print(f"Press a letter from {letters[0]} to {letters[-1]}"
-                      + ("." if revealed else ", or Enter to see the options."), style="yellow")
-
-
 def _ask_key(session, card, options, letters, console, keys) -> StoredCard:
     console.print("srs does not know the right option yet. Which is it? (asked once)",
                   style="yellow")
     while True:
-        key = keys.read(f"Right option [{letters[0]}-{letters[-1]}], Enter if you do not know: ").lower()
+        key = keys.read(f"Right option [{letters[0]}-{letters[-1]}], Enter if you do not know, Esc quit: ")
         if key == "":
             return card
-        if key == "q":
+        if key == "<esc>":
             raise Quit()
+        key = key.lower()
         if len(key) == 1 and key in letters:
             return session.set_key(card, options[letters.index(key)])
         console.print(f"Press a letter from {letters[0]} to {letters[-1]}, or Enter.", style="yellow")
@@ -377,6 +779,11 @@ def _print_summary(session: ReviewSession, console: Console) -> None:
         console.print(f"{cards}, {summary.percent_right:.0f}% right, {minutes}m {seconds:02d}s.")
     else:
         console.print("No cards answered.")
+    if summary.leeches:
+        count = len(summary.leeches)
+        console.print(f"{count} leech{'es' if count > 1 else ''} (tagged leech): "
+                      + ", ".join(f"#{card_id}" for card_id in summary.leeches)
+                      + "; see them with 'srs stats'.", style="magenta")
     if summary.next_due is not None:
         wait = summary.next_due - clock.now()
         when = summary.next_due.astimezone().strftime("%Y-%m-%d %H:%M")
@@ -406,17 +813,21 @@ def run_keying(session: ReviewSession, console: Console, keys: Keys) -> None:
             _print_options(console, options)
             letters = LETTERS[:len(options)]
             while True:
-                key = keys.read(f"Right option [{letters[0]}-{letters[-1]}], Enter to skip, q to stop: ").lower()
-                if key == "q":
+                key = keys.read(f"Right option [{letters[0]}-{letters[-1]}], Enter to skip, Esc to stop: ")
+                if key == "<esc>":
                     raise Quit()
+                key = key.lower()
                 if key == "" or (len(key) == 1 and key in letters):
                     break
-                console.print(f"Press a letter from {letters[0]} to {letters[-1]}, Enter to skip, or q.", style="yellow")
+                console.print(f"Press a letter from {letters[0]} to {letters[-1]}, Enter to skip, or Esc.",
+                              style="yellow")
             if key:
                 session.give_answer(card, options[letters.index(key)])
                 done += 1
     except Quit:
         pass
+    finally:
+        keys.close()
     left = len(session.unkeyed())
     console.print(f"{done} recorded; {left} card(s) still without a key or answer.")
 

@@ -316,6 +316,7 @@ def test_audio_plays_on_a_key(tmp_path, made, cli, monkeypatch):
     monkeypatch.setattr(srs.media, "find_player", lambda: ["player"])
     cli("import", str(export(made, tmp_path / "deck.apkg", legacy=False)))
     cli("config", "Notes::Geo", "new_per_day", "0")
+    cli("config", "bury_new_siblings", "false")  # "bonjour" and its reverse in one session
     # cards: the photo, then "bonjour" (its audio is on the answer), then its reverse (audio on the question)
     text = review_with(cli.db, "\n3\n\np\n3\np\nq\n")
     # the answer of "bonjour", then the question of its reverse; never the raw [sound:...]

@@ -340,7 +340,8 @@ def _letters(screen: str) -> dict[str, str]:
 
 def test_tmux_recall_first_then_the_unsure_key(tmp_path, terminal):
     term = terminal(_answered_once(tmp_path, DECK), "2026-03-20T09:00:00Z")
-    screen = term.wait_for("Recall the answer, then Enter shows the options (? unsure, u, s, q):")
+    term.wait_for("Recall the answer, then Enter shows the options.")
+    screen = term.wait_for("Enter: options (? unsure, ⌫ undo, @ suspend, - bury, * flag, # edit, Esc quit):")
     assert "How much is 2 + 2?" in screen and not _letters(screen)
     assert all(len(line) <= 80 for line in screen.splitlines())
     term.keys("Enter")  # one key: the options

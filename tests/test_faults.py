@@ -169,7 +169,7 @@ def test_undo_takes_back_only_this_sessions_own_answer(tmp_path):
         read_until(a, "q quit): ")
         send(a, "u")
         seen = read_until(a, "q quit): ")
-        assert "Not undone: card 2 was answered in another session" in seen, seen
+        assert "Cannot undo: card #2 was changed in another session" in seen, seen
         send(a, "q")
         assert a.wait(20) == 0
     finally:

@@ -216,6 +216,7 @@ def _session(tmp_path, text: str, files: dict[str, bytes] | None = None) -> tupl
     path.write_text(text)
     store = Store(tmp_path / "srs.db")
     store.sync_decks([parse_deck(text, str(path))], datetime(2026, 3, 2, 10, tzinfo=timezone.utc))
+    store.set_global_setting("bury_new_siblings", False)  # siblings come up one after another here
     return store, ReviewSession(store, now=lambda: datetime(2026, 3, 2, 10, tzinfo=timezone.utc))
 
 
@@ -328,6 +329,7 @@ def test_cli_import_cards_review_and_log(cli, deck):
         ("basic", "Two lines", "and the answer"),
     ]
     assert all("{{c" not in c["question"] for c in cards)
+    cli("config", "bury_new_siblings", "false")  # siblings one after another in one session
     # cloze 1, cloze 2, the choice card (a, whichever it is), Hund, dog, the typed card (wrong), two lines
     out = cli("review", input="\n\n" "\n\n" "a\n\n" "\n\n" "\n\n" "blu\n\n" "\n\n" "q\n", now=NOW).output
     assert "The capital of [...] is Paris." in out and "The capital of [France] is Paris." in out
@@ -486,6 +488,7 @@ def test_stats_trouble_spots_show_questions_as_asked(cli, tmp_path):
     path = tmp_path / "c.md"
     path.write_text("# C\n\n## Spell {{c1::it}}\n\n## Reverse me\n<->\nback\n\n## Type it\n= right\n")
     cli("import", str(path))
+    cli("config", "bury_new_siblings", "false")  # siblings one after another in one session
     cli("review", input="\n\n\n\n\n\nwrong\n\nq\n", now=NOW)
     stats = cli.json("stats", now=NOW)
     assert [(w["question"], w["choice"], w["answer"]) for w in stats["wrong_choices"]] == [
@@ -519,6 +522,7 @@ def test_an_exported_package_comes_back_as_the_same_cards(cli, tmp_path):
                     "## What does this print?\nThe code:\n```python\nif 1 < 2:\n    print('a &amp; b')\n\n\n"
                     "print(1)\n```\nand after it.\n```\nlast\n```\n- [x] a\n- [ ] b\n")
     cli("import", str(path))
+    cli("config", "bury_new_siblings", "false")  # siblings one after another in one session
     before = cli.json("cards")
     for minute, answer in enumerate(["\n\n"] * 4 + ["color\n\n"]):  # one answer a minute (Anki's revlog ids)
         cli("review", input=answer + "q\n", now=f"2026-03-02T10:0{minute}:00Z")

@@ -91,13 +91,17 @@ def test_single_keys_review_to_the_end(tmux_review):
     term.keys(options["7"])
     screen = term.wait_for("Rate 1-4, Enter = Good")
     assert "✓ Right: 7" in screen and "7 has no divisors" in screen
-    term.keys("u")  # undo the previous card's answer: it comes back
-    term.wait_for("Undone")
+    term.keys("u")  # at the rating prompt, u takes back the pick not yet rated
+    term.wait_for("Your answer is taken back")
+    term.keys("BSpace")  # at a choice prompt, Backspace undoes: the previous card's answer, which comes back
+    term.wait_for("Undone: the answer to card #1")
     term.keys("Enter")
     term.wait_for("Rate 1-4, Enter = Good")
     term.keys("4")
     term.wait_for("Your answer [a-c]")
-    term.keys("q")
+    term.keys("q")  # q could be an option letter here: no command
+    term.wait_for("q is no command here")
+    term.keys("Escape")
     screen = term.wait_for("EXIT=0")
     assert "Session over" in screen and "1 card, 100% right" in screen
     conn = sqlite3.connect(db)
@@ -118,7 +122,7 @@ def test_wrong_choice_suggests_again(tmux_review):
     while term.screen().count("Your answer [a-c]") == before:
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    term.keys("q")
+    term.keys("Escape")
     term.wait_for("EXIT=0")
 
 
