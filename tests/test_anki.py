@@ -884,3 +884,30 @@ def test_export_day_numbers_are_learner_days(zone, rollover, moments):
         else:
             os.environ["TZ"] = saved
         time.tzset()
+
+
+def test_review_intervals_read_back_land_on_learner_days_across_dst(monkeypatch):
+    """A revlog interval of N days is N learner days after the review, even when 24-hour days would
+    land an hour off across a DST change (a review at 3:04 a.m. EST is due at 3:04 a.m. EDT, not 4:04,
+    which is the next learner day). test_due_days_in_other_time_zones meets this only when run in the
+    hour before New York's 4 a.m. rollover, so this checks it at fixed times."""
+    import random
+    import time as time_module
+
+    from srs import clock
+    from srs.anki.reader import _days_later
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time_module.tzset()
+    try:
+        moment = datetime(2026, 11, 30, 8, 4, 3, tzinfo=timezone.utc)  # 3:04 a.m. EST: learner day Nov 29
+        assert (clock.learner_day(_days_later(moment, 200, 4)) - clock.learner_day(moment)).days == 200
+        pick = random.Random(7)
+        for _ in range(3000):
+            moment = datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=pick.randrange(3 * 365 * 86400))
+            days, hour = pick.randrange(1, 800), pick.choice((0, 2, 4, 23))
+            later = _days_later(moment, days, hour)
+            assert (clock.learner_day(later, hour) - clock.learner_day(moment, hour)).days == days
+    finally:
+        monkeypatch.undo()  # TZ as it was, then the C library told
+        time_module.tzset()

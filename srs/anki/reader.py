@@ -130,7 +130,8 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool,
     created = states.created_day(int(crt[0] or 0) if crt else 0, states.config_value(conn, tables, "creationOffset"),
                                  now, v1=v1)
     rollover = states.config_value(conn, tables, "rollover", 4)
-    next_day_at = states.next_day_at(now, rollover if isinstance(rollover, int) and 0 <= rollover < 24 else 4)
+    rollover = rollover if isinstance(rollover, int) and 0 <= rollover < 24 else 4
+    next_day_at = states.next_day_at(now, rollover)
     conf_of_deck, options = states.deck_options(conn, tables)
 
     decks: dict[str, DeckSpec] = {}
@@ -177,7 +178,7 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool,
         spec.note = _note(notes_seen, nid, guid, notetypes.get(mid), fields, spec.tags, ord_)
         if with_progress:
             try:
-                spec.reviews = _reviews(revlog.get(cid, []), v1=v1)
+                spec.reviews = _reviews(revlog.get(cid, []), v1=v1, hour=rollover)
             except _OutOfRange as error:
                 raise SrsError(f"{name}: review {error} of card {cid} is not dated from 1970 to 2200", path) from None
         if card["type"] == 0 or not with_progress:
@@ -428,11 +429,25 @@ class _OutOfRange(ValueError):
     """A revlog row dated before 1970 or from 2200 on (its id is its time in milliseconds)."""
 
 
-def _reviews(rows, *, v1: bool = False) -> list[Review]:
+def _days_later(moment: datetime, days: int, hour: int) -> datetime:
+    """The moment as far into the learner day `days` days later as `moment` is into its own (days
+    starting at the collection's rollover `hour`): `days` times 24 hours later, except across a DST
+    change, where 24-hour days would land an hour off, on another learner day near the rollover."""
+    day = clock.learner_day(moment, hour)
+    later = moment + timedelta(days=days)
+    if clock.learner_day(later, hour) == day + timedelta(days=days):
+        return later  # the usual case: whole 24-hour days land on the right learner day
+    start = clock.day_start(day + timedelta(days=days), hour)
+    end = clock.day_start(day + timedelta(days=days + 1), hour)
+    return min(start + (moment - clock.day_start(day, hour)), end - timedelta(microseconds=1))
+
+
+def _reviews(rows, *, v1: bool = False, hour: int = 4) -> list[Review]:
     """Reviews from revlog rows; manual entries (type 4: set due date, forget...), reschedules
     (type 5), rows without a rating (ease 0) and previews in filtered decks (type 3, factor 0)
     are skipped: they are not answers. In a v1 collection, (re)learning eases 2 and 3 were
-    Good and Easy (`states.answer_ease`). Each keeps its revlog id (`anki_id`)."""
+    Good and Easy (`states.answer_ease`). Each keeps its revlog id (`anki_id`). An interval of N
+    days is due N learner days after the review (see `_days_later`)."""
     out = []
     for revlog_id, ease, ivl, factor, taken, kind in rows:
         if kind not in REVLOG_KINDS or not ease or not 1 <= ease <= 4 or (kind == 3 and not factor):
@@ -442,7 +457,7 @@ def _reviews(rows, *, v1: bool = False) -> list[Review]:
             raise _OutOfRange(revlog_id)
         reviewed_at = datetime.fromtimestamp(revlog_id / 1000, timezone.utc)
         if ivl > 0:
-            due_after = reviewed_at + timedelta(days=ivl)
+            due_after = _days_later(reviewed_at, ivl, hour)
         elif ivl < 0:
             due_after = reviewed_at + timedelta(seconds=-ivl)
         else:
