@@ -482,6 +482,8 @@ def _targets(store, args: List[str]) -> list[int]:
     from srs.query import Search, parse
 
     query = " ".join(args)
+    if not query.strip():  # an empty shell variable must not act on every card
+        raise SrsError("give card ids or a search (e.g. 'deck:*')")
     return [row[0] for row in Search(store, clock.now()).rows(parse(query))]
 
 

@@ -277,3 +277,23 @@ def test_the_stats_page_holds_at_phone_and_desktop_widths(collection, tmp_path, 
                             timeout=120)
     found = result.stdout.split('<pre id="probe">', 1)[1].split("</pre>", 1)[0]
     assert found == "over:", found
+
+
+@pytest.mark.parametrize("args", [("forget", ""), ("suspend", " "), ("bury", ""), ("tag", "T", ""),
+                                  ("forget", "", "  "), ("suspend", "--undo", "")])
+def test_a_blank_query_is_refused_and_changes_nothing(tmp_path, args):
+    """An empty shell variable (`srs forget "$Q"`) must not act on the whole collection."""
+    from conftest import run_srs
+
+    cli = Cli(tmp_path / "srs.db")
+    (tmp_path / "es.md").write_text(SPANISH)
+    cli("import", str(tmp_path / "es.md"), now=START.isoformat())
+    cli("review", input="\n3\n" * 6 + "q\n", now=START.isoformat())
+    cli("suspend", "vivir", now=START.isoformat())
+    later = (START + timedelta(days=3)).isoformat()
+    before = cli.json("cards", now=later)
+    result = run_srs("--db", str(cli.db), *args, env={"SRS_NOW": later})
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == "srs: error: give card ids or a search (e.g. 'deck:*')\n"
+    assert cli.json("cards", now=later) == before
+    assert cli.json("cards", "deck:*", now=later) == before  # the example the error gives finds every card
