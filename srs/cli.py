@@ -283,9 +283,9 @@ def _local(iso: str | None) -> str:
     return "" if iso is None else clock.parse_time(iso).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-QUERY_HELP = ("A search, as in Anki: words, \"a phrase\", deck:NAME, kind:basic|choice, is:new|learn|review|due|"
-              "suspended|buried|leech|unkeyed, prop:r<0.9 (r s d ivl lapses reps due), tag:NAME, -term, or, "
-              "( ). Quote it whole in the shell.")
+QUERY_HELP = ("A search, as in Anki: words, \"a phrase\", deck:NAME, kind:basic|choice|cloze|typed, "
+              "is:new|learn|review|due|suspended|buried|leech|unkeyed, prop:r<0.9 (r s d ivl lapses reps due), "
+              "tag:NAME, -term, or, ( ). Quote it whole in the shell.")
 
 
 @app.command(context_settings={"ignore_unknown_options": True})
