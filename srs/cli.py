@@ -885,7 +885,9 @@ def export_anki(
     counts = export_decks(store, out, decks, with_progress=with_progress, now=clock.now())
     print(safe(f"{out}: {counts['cards']:,} card(s) from {counts['decks']} deck(s)"
                + (f" with {counts['revlog']:,} review(s)" if with_progress else "")
-               + (f", {counts['media']:,} media file(s)" if counts.get("media") else "")))
+               + (f", {counts['media']:,} media file(s)" if counts.get("media") else "")
+               + ("; left out (no cards to export): " + ", ".join(repr(name) for name in counts["left_out"])
+                  if counts["left_out"] else "")))
 
 
 # -- entry point ---------------------------------------------------------------------
