@@ -283,9 +283,9 @@ def _local(iso: str | None) -> str:
     return "" if iso is None else clock.parse_time(iso).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-QUERY_HELP = ("A search, as in Anki: words, \"a phrase\", deck:NAME, kind:basic|choice, is:new|learn|review|due|"
-              "suspended|buried|leech|unkeyed, prop:r<0.9 (r s d ivl lapses reps due), tag:NAME, -term, or, "
-              "( ). Quote it whole in the shell.")
+QUERY_HELP = ("A search, as in Anki: words, \"a phrase\", deck:NAME, kind:basic|choice|cloze|typed, "
+              "is:new|learn|review|due|suspended|buried|leech|unkeyed, prop:r<0.9 (r s d ivl lapses reps due), "
+              "tag:NAME, -term, or, ( ). Quote it whole in the shell.")
 
 
 @app.command(context_settings={"ignore_unknown_options": True})
@@ -482,6 +482,8 @@ def _targets(store, args: List[str]) -> list[int]:
     from srs.query import Search, parse
 
     query = " ".join(args)
+    if not query.strip():  # an empty shell variable must not act on every card
+        raise SrsError("give card ids or a search (e.g. 'deck:*')")
     return [row[0] for row in Search(store, clock.now()).rows(parse(query))]
 
 
@@ -883,7 +885,9 @@ def export_anki(
     counts = export_decks(store, out, decks, with_progress=with_progress, now=clock.now())
     print(safe(f"{out}: {counts['cards']:,} card(s) from {counts['decks']} deck(s)"
                + (f" with {counts['revlog']:,} review(s)" if with_progress else "")
-               + (f", {counts['media']:,} media file(s)" if counts.get("media") else "")))
+               + (f", {counts['media']:,} media file(s)" if counts.get("media") else "")
+               + ("; left out (no cards to export): " + ", ".join(repr(name) for name in counts["left_out"])
+                  if counts["left_out"] else "")))
 
 
 # -- entry point ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ The language (as Anki's, where Anki has the same thing):
   together, as typed.
 - `deck:NAME`: the deck, in any case, `*` a wildcard; `deck:a` also takes the subdecks `a::b`.
   When no deck has that name, the decks whose names begin with it (`deck:ai`).
-- `kind:basic`, `kind:choice`: the card's kind.
+- `kind:basic` (basic and reversed cards), `kind:choice`, `kind:cloze`, `kind:typed`: the card's kind.
 - `is:new`, `is:learn` (learning and relearning), `is:review` (review and relearning, as Anki),
   `is:due` (studied and due before the end of today's learner day), `is:suspended`,
   `is:buried`, `is:leech` (8 lapses or more, or tagged `leech`), `is:unkeyed` (a choice card
@@ -49,8 +49,9 @@ IS_VALUES = ("new", "learn", "review", "due", "suspended", "buried", "leech", "u
 PROPS = ("r", "s", "d", "ivl", "lapses", "reps", "due")
 OPS = ("<=", ">=", "!=", "<", ">", "=")
 LEECH_LAPSES = 8  # Anki's default leech threshold (as srs stats)
-HELP = ("words, \"a phrase\", deck:NAME, kind:K, is:new|learn|review|due|suspended|buried|leech|unkeyed, "
-        "prop:r<0.9 (r s d ivl lapses reps due), tag:NAME, -term, or, ( )")
+HELP = ("words, \"a phrase\", deck:NAME, kind:basic|choice|cloze|typed, "
+        "is:new|learn|review|due|suspended|buried|leech|unkeyed, prop:r<0.9 (r s d ivl lapses reps due), tag:NAME, "
+        "-term, or, ( )")
 
 
 # -- the tree ------------------------------------------------------------------------------
@@ -228,6 +229,10 @@ def _term(token: _Token) -> Term:
             raise SrsError(f"bad search term {typed!r}: {match.group(3)!r} is not a number")
         return Term("prop", match.group(1), match.group(2), number, typed)
     if field == "kind":
+        from srs.kinds import KINDS  # the one list of kinds (imported only when a query names one)
+
+        if rest.lower() not in KINDS:
+            raise SrsError(f"bad search term {typed!r}: kind: takes {', '.join(KINDS)}")
         return Term("kind", rest.lower(), typed=typed)
     return Term(field, rest, typed=typed)
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Iterator
 
 from srs import clock
-from srs.store import KIND_NAMES, STATE_NAMES, Store
+from srs.store import HISTORY_ONLY, KIND_NAMES, STATE_NAMES, Store
 
 LOG_FIELDS = ["id", "card_id", "deck", "reviewed_at", "rating", "kind", "duration_ms", "choice", "correct", "format"]
 
@@ -65,6 +65,10 @@ def status(store: Store, now: datetime) -> dict:
         learning = count(live, 1) + count(live, 3)
         due_today = sum(count(live + " AND due < ?", state, clock.to_text(end)) for state in (1, 2, 3))
         total = count("1")
+        if not total and conn.execute(
+                f"SELECT 1 FROM card_state WHERE deck_id = ? AND retired = {HISTORY_ONLY} LIMIT 1",
+                (deck["id"],)).fetchone():
+            continue  # only history-only cards (srs import-history): nothing to study, so no row
         suspended = count("suspended = 1")
         unkeyed = conn.execute(
             "SELECT count(*) FROM cards WHERE deck_id = ? AND retired = 0 AND kind = 'choice' AND answer IS NULL",

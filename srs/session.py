@@ -305,21 +305,35 @@ class ReviewSession:
         same for a hundred cards or a hundred thousand.
         """
         counts = {"new": 0, "learning": 0, "review": 0}
-        if self._cram is not None:  # practice: every card left counts as a review
-            counts["review"] = len(self._cram)
+        if self._cram is not None:  # practice: what the practice queue still holds, by each card's state
+            for card_id in self._cram:
+                counts[self._cram_bucket(card_id)] += 1
             return counts
         now = self.now()
         store = self.store
         today = self._today(now)
+        ahead_text = clock.to_text(now + LEARN_AHEAD)
         for deck in self.decks:
-            end, new_left, reviews_left = today[deck.id]
+            _, new_left, reviews_left = today[deck.id]
             counts["new"] += store.count_new(deck.id, new_left)
-            counts["review"] += store.count_due_reviews(deck.id, end, reviews_left)
-            counts["learning"] += store.count_due_learning(deck.id, end)
+            counts["review"] += store.count_due_reviews(deck.id, today[deck.id][0], reviews_left)
+            # learning cards as next_card shows them: those due within the learn-ahead (due_by_deck too)
+            counts["learning"] += store.count_due_learning(deck.id, ahead_text, inclusive=True)
         left = self._collection_left(now)
-        if left is not None:
-            counts["new"], counts["review"] = min(counts["new"], left[0]), min(counts["review"], left[1])
+        if left is not None:  # studying ahead has no review limit (as _today)
+            counts["new"] = min(counts["new"], left[0])
+            if not self.ahead_days:
+                counts["review"] = min(counts["review"], left[1])
         return counts
+
+    def _cram_bucket(self, card_id: int) -> str:
+        """The header count a practice card falls in (new, learning or review), read once per card: a
+        practice answer leaves the card's state as it is."""
+        buckets = self.__dict__.setdefault("_cram_buckets", {})
+        if card_id not in buckets:
+            state = self.store.card_row(card_id)[10]  # STATE_NAMES: new, learning, review, relearning
+            buckets[card_id] = ("new", "learning", "review", "learning")[state]
+        return buckets[card_id]
 
     def due_by_deck(self) -> dict[int, dict[str, int]]:
         """Per deck, what a review of that deck started now would show, by the rules of `next_card`:

@@ -82,3 +82,38 @@ def test_cram_logs_practice_and_leaves_every_state_as_it_was(tmp_path, cli):
     assert len(cli.json("log")) == len(log)
     result = cli("review", "--cram", "nothing-matches-this", ok=False, now=at(later))
     assert result.exit_code == 1 and "no card matches" in str(result.exception)
+
+
+def test_ahead_header_counts_what_the_session_shows_past_the_collection_review_limit(tmp_path, cli):
+    """Reviewing all decks ahead: the collection's review limit does not apply (as the queue), and a
+    learning card counts only once within the learn-ahead (as the queue shows it)."""
+    (tmp_path / "many.md").write_text("# Many\n\n" + "".join(f"## Question {i}?\nAnswer {i}\n\n" for i in range(30)))
+    (tmp_path / "other.md").write_text("# Other\n\n## Later?\nlater\n")
+    cli("import", str(tmp_path / "many.md"), str(tmp_path / "other.md"), now=at(T0))
+    cli("config", "Many", "new_per_day", "30", now=at(T0))
+    cli("review", "Many", input="\n4\n" * 30 + "q\n", now=at(T0))  # 30 review cards, due in 6 to 10 days
+    cli("config", "reviews_per_day", "10", now=at(T0))  # the collection's limit
+    later = T0 + timedelta(days=7)
+    cli("config", "Other", "learning_steps", "1 600", now=at(T0))
+    cli("review", "Other", input="\n3\nq\n", now=at(later - timedelta(hours=1)))  # learning, due in 10 hours
+    assert len(cli.json("cards", "is:review prop:due<=3", now=at(later))) == 30
+    assert len(cli.json("cards", "is:learn", now=at(later))) == 1
+    reviews = len(cli.json("log"))
+    out = cli("review", "--ahead", "3", input="\n3\n" * 31 + "q\n", now=at(later)).stdout
+    assert "To review: 0 new · 0 learning · 30 review" in out
+    assert len(cli.json("log")) == reviews + 30  # the session answers all 30
+    headers = [line for line in out.splitlines() if line.lstrip("─ ").startswith("new ")]
+    assert [int(h.split("review ")[1].split(" ")[0]) for h in headers] == list(range(30, 0, -1))
+
+
+def test_cram_header_counts_the_practice_queue_by_state(tmp_path, cli):
+    _deck(tmp_path, cli)
+    cli("review", input="\n4\n" * 3 + "q\n", now=at(T0))  # 3 review cards, 5 new
+    later = T0 + timedelta(days=1)
+    out = cli("review", "--cram", "deck:*", input="\n3\n\n1\n" + "q\n", now=at(later)).stdout
+    assert "To review: 5 new · 0 learning · 3 review" in out
+    headers = [line for line in out.splitlines() if line.lstrip("─ ").startswith("new ")]
+    assert len(headers) == 3
+    # Question 0 (review) answered Good leaves the queue; Question 1 (review) answered Again comes back at the end
+    assert "new 5 · learning 0 · review 3" in headers[0] and "new 5 · learning 0 · review 2" in headers[1]
+    assert "new 5 · learning 0 · review 2" in headers[2]

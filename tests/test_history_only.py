@@ -20,10 +20,9 @@ def test_history_only_cards_stay_out_of_review_and_status(tmp_path, cli):
     (tmp_path / "d.md").write_text("# Real\n\n## A real question?\nyes\n")
     cli("import", str(tmp_path / "d.md"))
     _history(tmp_path, cli)
-    status = cli.json("status", now=NOW)
-    history = [d for d in status["decks"] if d["deck"].startswith("history")][0]
-    assert {k: history[k] for k in ("new", "learning", "due_now", "due_today", "total")} == dict.fromkeys(
-        ("new", "learning", "due_now", "due_today", "total"), 0)
+    status = cli.json("status", now=NOW)  # a deck of history-only cards has nothing to study: no row of zeros
+    assert [d["deck"] for d in status["decks"]] == ["Real"]
+    assert "history" not in cli("status", now=NOW).stdout
     out = cli("review", input="\n\nq\n", now=NOW).stdout
     assert "A real question?" in out and "imported history" not in out
     assert [c["question"] for c in cli.json("cards", now=NOW)] == ["A real question?"]
@@ -67,5 +66,31 @@ def test_an_older_database_turns_its_placeholder_cards_history_only(tmp_path, cl
     conn.execute("DELETE FROM _sqlite_migrations WHERE name LIKE 'm012%'")
     conn.commit()
     conn.close()
-    assert [d["total"] for d in cli.json("status", now=NOW)["decks"]] == [1, 0]
+    # the real deck keeps its card; the log's deck, all history-only now, has no row
+    decks = cli.json("status", now=NOW)["decks"]
+    assert [(d["deck"], d["total"]) for d in decks] == [("Card 7 (imported history)", 1)]
     assert cli.json("stats", now=NOW)["states"]["history_only"] == 2
+
+
+def test_export_leaves_out_a_deck_of_history_only_cards_and_says_so(tmp_path, cli):
+    import json
+    import sqlite3
+    import zipfile
+
+    (tmp_path / "d.md").write_text("# Real\n\n## A real question?\nyes\n")
+    cli("import", str(tmp_path / "d.md"))
+    _history(tmp_path, cli)
+    history = [d["name"] for d in __import__("srs.store").store.Store(cli.db).decks() if d["name"] != "Real"]
+    assert len(history) == 1
+    out = cli("export", "anki", str(tmp_path / "all.apkg"), "--with-progress", now=NOW).stdout
+    assert out.strip().endswith(f"1 card(s) from 1 deck(s) with 0 review(s); left out (no cards to export): "
+                                f"{history[0]!r}")
+    with zipfile.ZipFile(tmp_path / "all.apkg") as package:
+        package.extract("collection.anki2", tmp_path)
+    conn = sqlite3.connect(tmp_path / "collection.anki2")
+    names = {deck["name"] for deck in json.loads(conn.execute("SELECT decks FROM col").fetchone()[0]).values()}
+    conn.close()
+    assert names == {"Default", "Real"}
+    result = cli("export", "anki", str(tmp_path / "h.apkg"), "--deck", history[0], ok=False, now=NOW)
+    assert result.exit_code == 1 and "nothing to export" in str(result.exception)
+    assert not (tmp_path / "h.apkg").exists()

@@ -144,7 +144,7 @@ def test_cards_json_is_every_card_with_retrievability_as_fsrs_gives_it(collectio
     ("deck:ESP", lambda c: c["deck"] == "Español::Verbos"),
     ("deck:español", lambda c: c["deck"] == "Español::Verbos"),
     ("is:suspended or is:buried", lambda c: c["suspended"] or c["buried"]),
-    ("-kind:basic prop:lapses>0", lambda c: c["kind"] == "choice" and c["lapses"] > 0),
+    ("-kind:basic prop:lapses>0", lambda c: c["kind"] != "basic" and c["lapses"] > 0),
     ("tag:lang", lambda c: "Lang::ES" in c["tags"]),
     ('"right 1"', lambda c: "right 1" in (c["options"] or [])),
 ])
@@ -159,7 +159,7 @@ def test_examples_through_the_cli(collection, query, expected):
 @pytest.mark.parametrize("query, bad", [
     ("deck:", "deck:"), ("is:nothing", "is:nothing"), ("prop:r<abc", "prop:r<abc"), ("prop:q>1", "prop:q>1"),
     ("foo:bar fsrs", "foo:bar"), ('"open', '"open'), ("(fsrs", "("), ("fsrs)", ")"), ("or fsrs", "or"),
-    ("fsrs or", "or"), ("()", "()"),
+    ("fsrs or", "or"), ("()", "()"), ("kind:foo", "kind:foo"), ("-kind:reversed fsrs", "-kind:reversed"),
 ])
 def test_a_bad_query_is_one_line_naming_the_term(collection, query, bad):
     from conftest import run_srs
@@ -277,3 +277,57 @@ def test_the_stats_page_holds_at_phone_and_desktop_widths(collection, tmp_path, 
                             timeout=120)
     found = result.stdout.split('<pre id="probe">', 1)[1].split("</pre>", 1)[0]
     assert found == "over:", found
+
+
+@pytest.mark.parametrize("args", [("forget", ""), ("suspend", " "), ("bury", ""), ("tag", "T", ""),
+                                  ("forget", "", "  "), ("suspend", "--undo", "")])
+def test_a_blank_query_is_refused_and_changes_nothing(tmp_path, args):
+    """An empty shell variable (`srs forget "$Q"`) must not act on the whole collection."""
+    from conftest import run_srs
+
+    cli = Cli(tmp_path / "srs.db")
+    (tmp_path / "es.md").write_text(SPANISH)
+    cli("import", str(tmp_path / "es.md"), now=START.isoformat())
+    cli("review", input="\n3\n" * 6 + "q\n", now=START.isoformat())
+    cli("suspend", "vivir", now=START.isoformat())
+    later = (START + timedelta(days=3)).isoformat()
+    before = cli.json("cards", now=later)
+    result = run_srs("--db", str(cli.db), *args, env={"SRS_NOW": later})
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == "srs: error: give card ids or a search (e.g. 'deck:*')\n"
+    assert cli.json("cards", now=later) == before
+    assert cli.json("cards", "deck:*", now=later) == before  # the example the error gives finds every card
+
+
+KINDS_DECK = """# Kinds
+
+## Pick one?
+- [x] right
+- [ ] wrong
+
+## The capital of {{c1::France}} is {{c2::Paris::city}}.
+
+## Hund
+<->
+dog
+
+## Plain?
+plain
+
+## Colour in French?
+= rouge | vermillon
+"""
+
+
+def test_kind_finds_each_kind_and_refuses_any_other(tmp_path):
+    cli = Cli(tmp_path / "srs.db")
+    (tmp_path / "kinds.md").write_text(KINDS_DECK)
+    cli("import", str(tmp_path / "kinds.md"))
+    found = {kind: sorted(c["question"][:10] for c in cli.json("cards", f"kind:{kind}"))
+             for kind in ("basic", "Choice", "cloze", "TYPED")}
+    assert found == {"basic": ["Hund", "Plain?", "dog"], "Choice": ["Pick one?"],
+                     "cloze": ["The capita", "The capita"], "TYPED": ["Colour in "]}
+    assert len(cli.json("cards", "-kind:basic")) == 4  # every card that is not basic or reversed
+    result = cli("cards", "kind:foo", ok=False)
+    assert result.exit_code == 1 and "bad search term 'kind:foo': kind: takes basic, choice, cloze, typed" in str(
+        result.exception)

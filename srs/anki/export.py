@@ -34,7 +34,7 @@ from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import genanki
 
@@ -95,10 +95,13 @@ class DeckOptions:
 
 
 def export_decks(store, path, decks: list[str] | None = None, *, with_progress: bool, now: datetime) -> dict:
-    """Export the named decks (all when None) from the store; returns {"decks", "notes", "cards", "revlog"}.
+    """Export the named decks (all when None) from the store; returns {"decks", "notes", "cards", "revlog",
+    "left_out"}.
 
     Each deck's settings become its Anki options; a deck declaring HTML content is
-    exported as HTML, every other deck's text is escaped.
+    exported as HTML, every other deck's text is escaped. A deck with no card to write (only the
+    history-only cards of `srs import-history`, or none left) is left out: not counted, and named
+    in `left_out`.
     """
     with store.snapshot():  # answers given meanwhile (another session) are all in or all out
         if decks:
@@ -109,7 +112,15 @@ def export_decks(store, path, decks: list[str] | None = None, *, with_progress: 
         options = {normalize_deck_name(name): DeckOptions.from_settings(store.deck_settings(deck_id))
                    for deck_id, name in chosen}
         notes = store.card_notes([deck_id for deck_id, _ in chosen])  # cards of Anki notes: written as those notes
-        cards = (_with_note(card, notes) for deck_id, _ in chosen for card in store.bulk_cards(deck_id))
+        written: set[int] = set()  # the decks that gave a card
+
+        def cards_of_decks() -> Iterator[StoredCard]:
+            for deck_id, _ in chosen:
+                for card in store.bulk_cards(deck_id):
+                    written.add(deck_id)
+                    yield _with_note(card, notes)
+
+        cards = cards_of_decks()
         histories = None
         if with_progress:
             deck_ids = [deck_id for deck_id, _ in chosen]
@@ -118,7 +129,8 @@ def export_decks(store, path, decks: list[str] | None = None, *, with_progress: 
         empty = "nothing to export: no cards in " + (", ".join(repr(name) for _, name in chosen) or "the store")
         counts = _write(path, cards, options, histories, now=now, rollover=rollover, progress=with_progress,
                         empty_error=empty, media=_stored_media(store, notes.values()), media_folder=store.path)
-    return {"decks": len(chosen), **counts}
+    left_out = [name for deck_id, name in chosen if deck_id not in written]
+    return {"decks": len(chosen) - len(left_out), **counts, "left_out": left_out}
 
 
 def _with_note(card: StoredCard, notes: dict) -> StoredCard:
