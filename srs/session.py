@@ -232,6 +232,14 @@ class ReviewSession:
                    for deck, (end, new, reviews) in out.items()}
         return out
 
+    def _ahead(self, deck, now: datetime) -> tuple[str, str] | None:
+        """Studying ahead: (end, start) of the deck's learner day today, so that a card answered today
+        is not shown again though its new due date still falls in the window; None otherwise."""
+        if not self.ahead_days:
+            return None
+        start, end = clock.day_bounds(now, deck.settings.day_start_hour)
+        return clock.to_text(end), clock.to_text(start)
+
     def _collection_left(self, now: datetime) -> tuple[int, int] | None:
         """(new cards, reviews) the whole collection may still show today, when reviewing all decks (None
         for one deck): its limits less today's answers in every deck, over the collection's learner day."""
@@ -288,7 +296,7 @@ class ReviewSession:
             return store.card(learning[0][1])
         today = self._today(now)
         review = [row for deck in self.decks if today[deck.id][2]
-                  and (row := store.first_due_review(deck.id, today[deck.id][0]))]
+                  and (row := store.first_due_review(deck.id, today[deck.id][0], self._ahead(deck, now)))]
         if review:
             return store.card(min(review)[1])
         for deck in self.decks:  # new cards: decks in order, each within its day's limit
@@ -316,7 +324,8 @@ class ReviewSession:
         for deck in self.decks:
             _, new_left, reviews_left = today[deck.id]
             counts["new"] += store.count_new(deck.id, new_left)
-            counts["review"] += store.count_due_reviews(deck.id, today[deck.id][0], reviews_left)
+            counts["review"] += store.count_due_reviews(deck.id, today[deck.id][0], reviews_left,
+                                                        self._ahead(deck, now))
             # learning cards as next_card shows them: those due within the learn-ahead (due_by_deck too)
             counts["learning"] += store.count_due_learning(deck.id, ahead_text, inclusive=True)
         left = self._collection_left(now)

@@ -778,11 +778,15 @@ class Store:
             "AND state = ? ORDER BY due LIMIT 1", (deck_id, state)).fetchone() for state in (1, 3)]
         return min((row for row in rows if row), default=None)
 
-    def first_due_review(self, deck_id: int, before: str) -> tuple[str, int] | None:
-        """(due, card_id) of the deck's most overdue review card due before a stored time."""
+    def first_due_review(self, deck_id: int, before: str,
+                         ahead: tuple[str, str] | None = None) -> tuple[str, int] | None:
+        """(due, card_id) of the deck's most overdue review card due before a stored time. `ahead`
+        (studying ahead: the end and the start of today): a card due after today's end counts only
+        if it was not answered today (else a card answered early comes back in the same session)."""
+        more, args = _ahead_sql(ahead)
         return self.conn.execute(
             "SELECT due, card_id FROM card_state WHERE deck_id = ? AND retired = 0 AND suspended = 0 "
-            "AND state = 2 AND due < ? ORDER BY due LIMIT 1", (deck_id, before)).fetchone()
+            f"AND state = 2 AND due < ?{more} ORDER BY due LIMIT 1", (deck_id, before, *args)).fetchone()
 
     def first_new(self, deck_id: int) -> tuple[int, int] | None:
         """(position, card_id) of the deck's first new card in deck order."""
@@ -795,11 +799,13 @@ class Store:
         return self.conn.execute(
             f"SELECT count(*) FROM (SELECT 1 {self._ACTIVE} state = 0 LIMIT ?)", (deck_id, limit)).fetchone()[0]
 
-    def count_due_reviews(self, deck_id: int, before: str, limit: int) -> int:
-        """The deck's review cards due before a stored time, counted up to `limit` at most."""
+    def count_due_reviews(self, deck_id: int, before: str, limit: int, ahead: tuple[str, str] | None = None) -> int:
+        """The deck's review cards due before a stored time, counted up to `limit` at most (`ahead`:
+        as in `first_due_review`)."""
+        more, args = _ahead_sql(ahead)
         return self.conn.execute(
-            f"SELECT count(*) FROM (SELECT 1 {self._ACTIVE} state = 2 AND due < ? LIMIT ?)",
-            (deck_id, before, limit)).fetchone()[0]
+            f"SELECT count(*) FROM (SELECT 1 {self._ACTIVE} state = 2 AND due < ?{more} LIMIT ?)",
+            (deck_id, before, *args, limit)).fetchone()[0]
 
     def count_due_learning(self, deck_id: int, before: str, inclusive: bool = False) -> int:
         """The deck's learning and relearning cards due before a stored time (at it too when `inclusive`),
@@ -1673,6 +1679,13 @@ class _Existing:
 
 # Unix microseconds of a stored time ('YYYY-MM-DDTHH:MM:SS.ffffffZ'), in SQL: a million times are read at once.
 _US = "(CAST(strftime('%s', {0}) AS INTEGER) * 1000000 + CAST(substr({0}, 21, 6) AS INTEGER))"
+
+
+def _ahead_sql(ahead: tuple[str, str] | None) -> tuple[str, tuple]:
+    """The condition `first_due_review` adds when studying ahead: due today, or not answered today."""
+    if ahead is None:
+        return "", ()
+    return " AND (due < ? OR last_review IS NULL OR last_review < ?)", ahead
 
 
 def _chunks(rows: list[tuple]) -> Iterator[list[int]]:

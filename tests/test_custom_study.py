@@ -117,3 +117,18 @@ def test_cram_header_counts_the_practice_queue_by_state(tmp_path, cli):
     # Question 0 (review) answered Good leaves the queue; Question 1 (review) answered Again comes back at the end
     assert "new 5 · learning 0 · review 3" in headers[0] and "new 5 · learning 0 · review 2" in headers[1]
     assert "new 5 · learning 0 · review 2" in headers[2]
+
+
+def test_a_card_studied_ahead_is_not_shown_again_in_a_wide_window(tmp_path, cli):
+    """`--ahead 30`: a card answered early whose new due date still falls in the window does not come
+    back in the same session (or in another session the same day): each card is answered once."""
+    (tmp_path / "many.md").write_text("# Many\n\n" + "".join(f"## Question {i}?\nAnswer {i}\n\n" for i in range(12)))
+    cli("import", str(tmp_path / "many.md"), now=at(T0))
+    cli("review", input="\n4\n" * 12 + "q\n", now=at(T0))  # 12 review cards, due in a few days
+    later = T0 + timedelta(days=1)
+    reviews = len(cli.json("log"))
+    out = cli("review", "--ahead", "30", input="\n3\n" * 40 + "q\n", now=at(later)).stdout  # Good: due again within 30 days
+    log = cli.json("log")[reviews:]
+    assert sorted(r["card_id"] for r in log if r["kind"] == "review") == sorted({r["card_id"] for r in log})
+    assert len({r["card_id"] for r in log if r["kind"] == "review"}) == 12
+    assert "To review: 0 new · 0 learning · 12 review" in out
