@@ -117,17 +117,30 @@ class Store:
         conn.execute("PRAGMA cache_size = -65536")  # 64 MB of page cache, used only as needed
         conn.execute("PRAGMA foreign_keys = ON")
 
-    def _unbury(self) -> None:
+    def _unbury(self, wait: bool = False) -> None:
         """Bring back the buried cards whose learner day is over (as Anki does at the day rollover).
-        A buried card is `suspended = 2` until `buried_until`, so that every queue read skips it."""
+        A buried card is `suspended = 2` until `buried_until`, so that every queue read skips it.
+
+        On opening (`wait` False) this is opportunistic: skipped at once if another program holds the
+        write lock, or the file is read-only or damaged, so that a command that only reads never waits
+        nor fails for it. A command that writes does it again, waiting, once the database is found
+        writable (`check_writable`)."""
         from srs.clock import now
 
         stamp = to_text(now())
-        if self.conn.execute("SELECT 1 FROM card_state WHERE suspended = 2 AND buried_until <= ? LIMIT 1",
-                             (stamp,)).fetchone():
-            with self.write():
-                self.conn.execute("UPDATE card_state SET suspended = 0, buried_until = NULL "
-                                  "WHERE suspended = 2 AND buried_until <= ?", (stamp,))
+        if not self.conn.execute("SELECT 1 FROM card_state WHERE suspended = 2 AND buried_until <= ? LIMIT 1",
+                                 (stamp,)).fetchone():
+            return
+
+        def unbury(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE card_state SET suspended = 0, buried_until = NULL "
+                         "WHERE suspended = 2 AND buried_until <= ?", (stamp,))
+
+        if wait:
+            with self.write() as conn:
+                unbury(conn)
+        else:
+            self._write_if_free(unbury)
 
     def _backup(self, version: int) -> None:
         """Keep a copy of the database as it was before migrating it."""
@@ -176,6 +189,10 @@ class Store:
                 raise _Probe
         except _Probe:
             pass
+        except sqlite3.Error as error:
+            raise explain(error, self.path) from None
+        try:
+            self._unbury(wait=True)  # skipped at open if the lock was busy: this command writes anyway
         except sqlite3.Error as error:
             raise explain(error, self.path) from None
         if size > BACKGROUND_CHECK_BYTES:
@@ -242,6 +259,43 @@ class Store:
             except sqlite3.OperationalError as error:
                 if not _is_busy(error):
                     raise
+
+    def _write_if_free(self, work: Callable[[sqlite3.Connection], None]) -> bool:
+        """Run `work` in one write transaction if the write lock is free right now (busy_timeout 0);
+        skip it, without a word, if another program holds it, the file is read-only, damaged or
+        still being checked, or `work` meets any SQLite error (rolled back). For writes that only
+        keep things tidy or quick (unburying, a cache), never for anything the learner gave.
+        Returns whether it was written."""
+        if self._pending_check is not None:
+            thread, outcome = self._pending_check
+            if thread.is_alive() or (outcome and outcome[0] is not None):
+                return False
+        conn = self.conn
+        try:
+            conn.execute("PRAGMA busy_timeout = 0")
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error:
+            self._restore_busy_timeout()
+            return False
+        try:
+            work(conn)
+            conn.execute("COMMIT")
+            return True
+        except sqlite3.Error:
+            return False
+        finally:
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            self._restore_busy_timeout()
+
+    def _restore_busy_timeout(self) -> None:
+        try:
+            self.conn.execute(f"PRAGMA busy_timeout = {WAIT_MS}")
+        except sqlite3.Error:
+            pass
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -1318,14 +1372,14 @@ class Store:
         return self.conn.execute("SELECT upto, days FROM stats_cache WHERE key = ?", (key,)).fetchone()
 
     def keep_stats_cache(self, key: str, upto: str, days: str) -> None:
-        """Keep `srs.stats`' sums by learner day up to `upto` (one set: settings change rarely). A database
-        that cannot be written (read-only) simply keeps none."""
-        try:
-            with self.write() as conn:
-                conn.execute("DELETE FROM stats_cache")
-                conn.execute("INSERT INTO stats_cache (key, upto, days) VALUES (?, ?, ?)", (key, upto, days))
-        except sqlite3.OperationalError:
-            pass
+        """Keep `srs.stats`' sums by learner day up to `upto` (one set: settings change rarely), if the
+        database can be written at once: a read-only, busy or damaged one simply keeps none (`srs stats`
+        only reads, and never waits for another program's write)."""
+        def keep(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM stats_cache")
+            conn.execute("INSERT INTO stats_cache (key, upto, days) VALUES (?, ?, ?)", (key, upto, days))
+
+        self._write_if_free(keep)
 
     def first_last_review(self) -> str | None:
         """The earliest `last_review` of any card (the first learner day retrievability counts from)."""
