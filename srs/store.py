@@ -488,10 +488,17 @@ class Store:
     def _attach_history(self, deck_id: int, inserts: list[tuple[int, CardSpec]], stamp: str, now: datetime,
                         result: ImportResult) -> dict[int, tuple[str, int]]:
         """Cards a source brings that a review log imported before without content (history-only cards
-        with the same `source_id`, in any deck): the stored card takes the content and joins this deck,
-        with its id and history; answers the source brings are merged once. Returns {position:
-        (source id, card id)} of the cards attached."""
-        wanted = {card.source_id: position for position, card in inserts if card.source_id}
+        with the same `source_id`, in any deck, or, for an Anki package's card, whose id is its Anki card
+        id: what the FSRS tools' logs call card_id): the stored card takes the content, source id, sibling
+        number and images, and joins this deck, with its id and history; answers the source brings are
+        merged once. Returns {position: (source id, card id)} of the cards attached."""
+        wanted: dict[str, int] = {}
+        for position, card in inserts:
+            if card.source_id:
+                wanted[card.source_id] = position
+        for position, card in inserts:
+            if card.anki_card_id is not None:
+                wanted.setdefault(str(card.anki_card_id), position)
         if not wanted:
             return {}
         found: dict[str, int] = {}
@@ -503,15 +510,19 @@ class Store:
                 f"({', '.join('?' * len(part))})", part).fetchall())
         attached = {}
         specs = dict(inserts)
-        for source_id, card_id in found.items():
-            position = wanted[source_id]
+        # a card found by its own source id first, then by its Anki card id; each card attaches one stored card
+        for stored_id, card_id in sorted(found.items(), key=lambda item: item[0] != specs[wanted[item[0]]].source_id):
+            position = wanted[stored_id]
+            if position in attached:
+                continue
             card = specs[position]
             self.conn.execute(
                 "UPDATE cards SET deck_id = ?, position = ?, kind = ?, question = ?, options = ?, answer = ?, "
-                "key_source = ?, explanation = ?, tags = ?, hint = ?, typed_answer = ?, retired = 0, updated_at = ? "
-                "WHERE id = ?", (deck_id, position, card.kind, card.question, _json(card.options), card.answer,
-                                 card.key_source, card.explanation, _json(card.tags or None), card.hint,
-                                 card.typed_answer, stamp, card_id))
+                "key_source = ?, explanation = ?, source_id = ?, tags = ?, hint = ?, typed_answer = ?, ord = ?, "
+                "images = ?, option_notes = ?, retired = 0, updated_at = ? WHERE id = ?",
+                (deck_id, position, card.kind, card.question, _json(card.options), card.answer, card.key_source,
+                 card.explanation, card.source_id, _json(card.tags or None), card.hint, card.typed_answer, card.ord,
+                 _json(card.images or None), _json(card.option_notes or None), stamp, card_id))
             self.conn.execute("UPDATE card_state SET deck_id = ?, position = ?, retired = 0 WHERE card_id = ?",
                               (deck_id, position, card_id))
             if card.reviews or (card.schedule is not None and card.schedule.progress):
@@ -520,7 +531,7 @@ class Store:
                 self._apply_schedule(card_id, card.schedule, now)
             if card.options is not None and card.answer is None:
                 result.unkeyed += 1
-            attached[position] = (source_id, card_id)
+            attached[position] = (card.source_id, card_id)
         if attached:
             result.report["attached"] = len(attached)
         return attached
