@@ -463,6 +463,8 @@ class Store:
         if history_only:  # a log's card whose content came since (attached to another deck) keeps its history
             elsewhere = self._source_ids_in_store([card.source_id for _, card in inserts if card.source_id])
             inserts = [(position, card) for position, card in inserts if card.source_id not in elsewhere]
+            kept = self._histories_in_store([card for _, card in inserts])
+            inserts = [(position, card) for position, card in inserts if id(card) not in kept]
         attached = {} if history_only else self._attach_history(deck_id, inserts, stamp, now, result)
         inserts = [insert for insert in inserts if insert[0] not in attached]
         added = self._insert_cards(deck_id, inserts, stamp, now, result)
@@ -484,6 +486,41 @@ class Store:
             found.update(row[0] for row in self.conn.execute(
                 f"SELECT source_id FROM cards WHERE source_id IN ({', '.join('?' * len(part))})", part))
         return found
+
+    def _histories_in_store(self, cards: list[CardSpec]) -> set[int]:
+        """id() of the log's cards whose every answer the store already has, at the same moments, on one
+        card: a log card whose content came since under another id (an Anki package's card attached by
+        its Anki card id, now known by its note guid), or a package's card imported with its history.
+        Its answers are not added a second time as a card without content. The first answer of each card
+        is looked up first, the others only for the cards whose first one is there."""
+        def holders(times: set[str]) -> dict[str, set[int]]:
+            found: dict[str, set[int]] = {}
+            ordered = list(times)
+            for start in range(0, len(ordered), 500):
+                part = ordered[start:start + 500]
+                for at, card_id in self.conn.execute(
+                        f"SELECT reviewed_at, card_id FROM reviews WHERE reviewed_at IN ({', '.join('?' * len(part))})",
+                        part):
+                    found.setdefault(at, set()).add(card_id)
+            return found
+
+        cards = [card for card in cards if card.reviews]
+        first = holders({to_text(min(r.reviewed_at for r in card.reviews)) for card in cards})
+        if not first:
+            return set()
+        cards = [card for card in cards if to_text(min(r.reviewed_at for r in card.reviews)) in first]
+        held = holders({to_text(review.reviewed_at) for card in cards for review in card.reviews})
+        kept = set()
+        for card in cards:
+            common: set[int] | None = None
+            for review in card.reviews:
+                found = held.get(to_text(review.reviewed_at), set())
+                common = found if common is None else common & found
+                if not common:
+                    break
+            if common:
+                kept.add(id(card))
+        return kept
 
     def _attach_history(self, deck_id: int, inserts: list[tuple[int, CardSpec]], stamp: str, now: datetime,
                         result: ImportResult) -> dict[int, tuple[str, int]]:

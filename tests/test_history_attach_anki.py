@@ -71,3 +71,24 @@ def test_a_package_attaches_the_history_only_cards_of_a_log_keyed_by_its_card_id
     cli("import", str(package), now=NOW)  # the package again: the same four cards, nothing added
     assert conn.execute("SELECT count(*) FROM cards").fetchone()[0] == 4
     assert conn.execute("SELECT count(*) FROM reviews").fetchone()[0] == 8
+
+
+def test_the_log_again_after_the_package_adds_nothing(tmp_path, cli):
+    """Its cards are known by their note guids now: their answers, already there, are not brought back as
+    history-only cards beside them."""
+    package, ids = make_package(tmp_path)
+    log = tmp_path / "revlog.csv"
+    log.write_text("card_id,review_rating,review_time,review_duration\n" + "".join(
+        f"{cid},3,2024-01-0{1 + number}T10:00:00.123Z,5000\n" for number, cid in enumerate(sorted(ids.values()))))
+    cli("import-history", str(log))
+    cli("import", str(package), now=NOW)
+    conn = sqlite3.connect(cli.db)
+    before = conn.execute("SELECT count(*), (SELECT count(*) FROM reviews) FROM cards").fetchone()
+    assert before == (4, 4)
+    cli("import-history", str(log))
+    assert conn.execute("SELECT count(*), (SELECT count(*) FROM reviews) FROM cards").fetchone() == before
+    assert cli.json("stats", now=NOW)["states"]["history_only"] == 0
+    # a log that also names a new card: that one comes, as history-only
+    log.write_text(log.read_text() + "77,3,2024-01-09T10:00:00Z,5000\n")
+    cli("import-history", str(log))
+    assert conn.execute("SELECT count(*), (SELECT count(*) FROM reviews) FROM cards").fetchone() == (5, 5)
