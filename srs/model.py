@@ -58,6 +58,7 @@ class CardSpec:
     ord: int = 0  # which sibling: cloze number - 1, or 1 for the reversed card of a basic card
     images: dict[str, str] = field(default_factory=dict)  # image path as the text writes it -> media name
     option_notes: dict[str, str] = field(default_factory=dict)  # a choice card's option -> why it is wrong or right
+    anki_card_id: int | None = None  # the Anki card id of a package's card (what an FSRS review log calls card_id)
 
     def __post_init__(self) -> None:
         if not self.kind:

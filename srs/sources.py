@@ -100,9 +100,11 @@ def read_source(path: Path, *, with_progress: bool = False, notices: list[str] |
 
 def package_fingerprint(path: Path, *, with_progress: bool) -> str | None:
     """For an Anki package: a hash of its bytes, of the code that reads packages and of the way
-    it is read, so that an unchanged package need not be read again; None for other files."""
+    it is read, so that an unchanged package need not be read again; None for other files. Anything
+    but a regular file within the size limit is refused first (`check_file`), whoever calls it."""
     if KINDS[path.suffix.lower()] != "anki":
         return None
+    check_file(path, "anki")  # before its bytes are read: a FIFO or a device named x.apkg must not hang
     import hashlib
 
     digest = hashlib.sha256(f"with_progress={with_progress}".encode())

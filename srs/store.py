@@ -117,17 +117,30 @@ class Store:
         conn.execute("PRAGMA cache_size = -65536")  # 64 MB of page cache, used only as needed
         conn.execute("PRAGMA foreign_keys = ON")
 
-    def _unbury(self) -> None:
+    def _unbury(self, wait: bool = False) -> None:
         """Bring back the buried cards whose learner day is over (as Anki does at the day rollover).
-        A buried card is `suspended = 2` until `buried_until`, so that every queue read skips it."""
+        A buried card is `suspended = 2` until `buried_until`, so that every queue read skips it.
+
+        On opening (`wait` False) this is opportunistic: skipped at once if another program holds the
+        write lock, or the file is read-only or damaged, so that a command that only reads never waits
+        nor fails for it. A command that writes does it again, waiting, once the database is found
+        writable (`check_writable`)."""
         from srs.clock import now
 
         stamp = to_text(now())
-        if self.conn.execute("SELECT 1 FROM card_state WHERE suspended = 2 AND buried_until <= ? LIMIT 1",
-                             (stamp,)).fetchone():
-            with self.write():
-                self.conn.execute("UPDATE card_state SET suspended = 0, buried_until = NULL "
-                                  "WHERE suspended = 2 AND buried_until <= ?", (stamp,))
+        if not self.conn.execute("SELECT 1 FROM card_state WHERE suspended = 2 AND buried_until <= ? LIMIT 1",
+                                 (stamp,)).fetchone():
+            return
+
+        def unbury(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE card_state SET suspended = 0, buried_until = NULL "
+                         "WHERE suspended = 2 AND buried_until <= ?", (stamp,))
+
+        if wait:
+            with self.write() as conn:
+                unbury(conn)
+        else:
+            self._write_if_free(unbury)
 
     def _backup(self, version: int) -> None:
         """Keep a copy of the database as it was before migrating it."""
@@ -176,6 +189,10 @@ class Store:
                 raise _Probe
         except _Probe:
             pass
+        except sqlite3.Error as error:
+            raise explain(error, self.path) from None
+        try:
+            self._unbury(wait=True)  # skipped at open if the lock was busy: this command writes anyway
         except sqlite3.Error as error:
             raise explain(error, self.path) from None
         if size > BACKGROUND_CHECK_BYTES:
@@ -242,6 +259,43 @@ class Store:
             except sqlite3.OperationalError as error:
                 if not _is_busy(error):
                     raise
+
+    def _write_if_free(self, work: Callable[[sqlite3.Connection], None]) -> bool:
+        """Run `work` in one write transaction if the write lock is free right now (busy_timeout 0);
+        skip it, without a word, if another program holds it, the file is read-only, damaged or
+        still being checked, or `work` meets any SQLite error (rolled back). For writes that only
+        keep things tidy or quick (unburying, a cache), never for anything the learner gave.
+        Returns whether it was written."""
+        if self._pending_check is not None:
+            thread, outcome = self._pending_check
+            if thread.is_alive() or (outcome and outcome[0] is not None):
+                return False
+        conn = self.conn
+        try:
+            conn.execute("PRAGMA busy_timeout = 0")
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error:
+            self._restore_busy_timeout()
+            return False
+        try:
+            work(conn)
+            conn.execute("COMMIT")
+            return True
+        except sqlite3.Error:
+            return False
+        finally:
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            self._restore_busy_timeout()
+
+    def _restore_busy_timeout(self) -> None:
+        try:
+            self.conn.execute(f"PRAGMA busy_timeout = {WAIT_MS}")
+        except sqlite3.Error:
+            pass
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -409,6 +463,8 @@ class Store:
         if history_only:  # a log's card whose content came since (attached to another deck) keeps its history
             elsewhere = self._source_ids_in_store([card.source_id for _, card in inserts if card.source_id])
             inserts = [(position, card) for position, card in inserts if card.source_id not in elsewhere]
+            kept = self._histories_in_store([card for _, card in inserts])
+            inserts = [(position, card) for position, card in inserts if id(card) not in kept]
         attached = {} if history_only else self._attach_history(deck_id, inserts, stamp, now, result)
         inserts = [insert for insert in inserts if insert[0] not in attached]
         added = self._insert_cards(deck_id, inserts, stamp, now, result)
@@ -431,13 +487,55 @@ class Store:
                 f"SELECT source_id FROM cards WHERE source_id IN ({', '.join('?' * len(part))})", part))
         return found
 
+    def _histories_in_store(self, cards: list[CardSpec]) -> set[int]:
+        """id() of the log's cards whose every answer the store already has, at the same moments, on one
+        card: a log card whose content came since under another id (an Anki package's card attached by
+        its Anki card id, now known by its note guid), or a package's card imported with its history.
+        Its answers are not added a second time as a card without content. The first answer of each card
+        is looked up first, the others only for the cards whose first one is there."""
+        def holders(times: set[str]) -> dict[str, set[int]]:
+            found: dict[str, set[int]] = {}
+            ordered = list(times)
+            for start in range(0, len(ordered), 500):
+                part = ordered[start:start + 500]
+                for at, card_id in self.conn.execute(
+                        f"SELECT reviewed_at, card_id FROM reviews WHERE reviewed_at IN ({', '.join('?' * len(part))})",
+                        part):
+                    found.setdefault(at, set()).add(card_id)
+            return found
+
+        cards = [card for card in cards if card.reviews]
+        first = holders({to_text(min(r.reviewed_at for r in card.reviews)) for card in cards})
+        if not first:
+            return set()
+        cards = [card for card in cards if to_text(min(r.reviewed_at for r in card.reviews)) in first]
+        held = holders({to_text(review.reviewed_at) for card in cards for review in card.reviews})
+        kept = set()
+        for card in cards:
+            common: set[int] | None = None
+            for review in card.reviews:
+                found = held.get(to_text(review.reviewed_at), set())
+                common = found if common is None else common & found
+                if not common:
+                    break
+            if common:
+                kept.add(id(card))
+        return kept
+
     def _attach_history(self, deck_id: int, inserts: list[tuple[int, CardSpec]], stamp: str, now: datetime,
                         result: ImportResult) -> dict[int, tuple[str, int]]:
         """Cards a source brings that a review log imported before without content (history-only cards
-        with the same `source_id`, in any deck): the stored card takes the content and joins this deck,
-        with its id and history; answers the source brings are merged once. Returns {position:
-        (source id, card id)} of the cards attached."""
-        wanted = {card.source_id: position for position, card in inserts if card.source_id}
+        with the same `source_id`, in any deck, or, for an Anki package's card, whose id is its Anki card
+        id: what the FSRS tools' logs call card_id): the stored card takes the content, source id, sibling
+        number and images, and joins this deck, with its id and history; answers the source brings are
+        merged once. Returns {position: (source id, card id)} of the cards attached."""
+        wanted: dict[str, int] = {}
+        for position, card in inserts:
+            if card.source_id:
+                wanted[card.source_id] = position
+        for position, card in inserts:
+            if card.anki_card_id is not None:
+                wanted.setdefault(str(card.anki_card_id), position)
         if not wanted:
             return {}
         found: dict[str, int] = {}
@@ -449,15 +547,19 @@ class Store:
                 f"({', '.join('?' * len(part))})", part).fetchall())
         attached = {}
         specs = dict(inserts)
-        for source_id, card_id in found.items():
-            position = wanted[source_id]
+        # a card found by its own source id first, then by its Anki card id; each card attaches one stored card
+        for stored_id, card_id in sorted(found.items(), key=lambda item: item[0] != specs[wanted[item[0]]].source_id):
+            position = wanted[stored_id]
+            if position in attached:
+                continue
             card = specs[position]
             self.conn.execute(
                 "UPDATE cards SET deck_id = ?, position = ?, kind = ?, question = ?, options = ?, answer = ?, "
-                "key_source = ?, explanation = ?, tags = ?, hint = ?, typed_answer = ?, retired = 0, updated_at = ? "
-                "WHERE id = ?", (deck_id, position, card.kind, card.question, _json(card.options), card.answer,
-                                 card.key_source, card.explanation, _json(card.tags or None), card.hint,
-                                 card.typed_answer, stamp, card_id))
+                "key_source = ?, explanation = ?, source_id = ?, tags = ?, hint = ?, typed_answer = ?, ord = ?, "
+                "images = ?, option_notes = ?, retired = 0, updated_at = ? WHERE id = ?",
+                (deck_id, position, card.kind, card.question, _json(card.options), card.answer, card.key_source,
+                 card.explanation, card.source_id, _json(card.tags or None), card.hint, card.typed_answer, card.ord,
+                 _json(card.images or None), _json(card.option_notes or None), stamp, card_id))
             self.conn.execute("UPDATE card_state SET deck_id = ?, position = ?, retired = 0 WHERE card_id = ?",
                               (deck_id, position, card_id))
             if card.reviews or (card.schedule is not None and card.schedule.progress):
@@ -466,7 +568,7 @@ class Store:
                 self._apply_schedule(card_id, card.schedule, now)
             if card.options is not None and card.answer is None:
                 result.unkeyed += 1
-            attached[position] = (source_id, card_id)
+            attached[position] = (card.source_id, card_id)
         if attached:
             result.report["attached"] = len(attached)
         return attached
@@ -1324,14 +1426,14 @@ class Store:
         return self.conn.execute("SELECT upto, days FROM stats_cache WHERE key = ?", (key,)).fetchone()
 
     def keep_stats_cache(self, key: str, upto: str, days: str) -> None:
-        """Keep `srs.stats`' sums by learner day up to `upto` (one set: settings change rarely). A database
-        that cannot be written (read-only) simply keeps none."""
-        try:
-            with self.write() as conn:
-                conn.execute("DELETE FROM stats_cache")
-                conn.execute("INSERT INTO stats_cache (key, upto, days) VALUES (?, ?, ?)", (key, upto, days))
-        except sqlite3.OperationalError:
-            pass
+        """Keep `srs.stats`' sums by learner day up to `upto` (one set: settings change rarely), if the
+        database can be written at once: a read-only, busy or damaged one simply keeps none (`srs stats`
+        only reads, and never waits for another program's write)."""
+        def keep(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM stats_cache")
+            conn.execute("INSERT INTO stats_cache (key, upto, days) VALUES (?, ?, ?)", (key, upto, days))
+
+        self._write_if_free(keep)
 
     def first_last_review(self) -> str | None:
         """The earliest `last_review` of any card (the first learner day retrievability counts from)."""

@@ -834,8 +834,43 @@ def run_keying(session: ReviewSession, console: Console, keys: Keys) -> None:
 
 # -- media: images and sounds of Anki notes -------------------------------------------------
 
-_IMAGE_MARK = re.compile(r"\[image: ([^\]\n]+)\]")
-_SOUND_MARK = re.compile(r"\[sound:([^\]\n]+)\]")
+_IMAGE_MARK = "[image: "  # then a name (no `]`, no newline) and `]`: see `_marks`
+_SOUND_MARK = "[sound:"
+
+
+def _marks(opening: str, text: str):
+    r"""(start, end, name) of each `opening` + name + `]` in `text`, the name one or more characters other
+    than `]` and a newline: what `re.finditer(re.escape(opening) + r"([^\]\n]+)\]", text)` finds, in linear
+    time (the pattern scans to the end of the line from every opening that has no `]` on its line:
+    minutes on `[sound:` repeated 20,000 times). The next `]` and newline are looked for once each and
+    kept until an opening lies past them."""
+    pos, close, newline, size = 0, -1, -1, len(opening)
+    while (at := text.find(opening, pos)) >= 0:
+        start = at + size
+        if close < start:
+            close = text.find("]", start)
+            if close < 0:
+                return  # no `]` left: nothing further can match
+        if newline < start:
+            newline = text.find("\n", start)
+            if newline < 0:
+                newline = len(text)
+        if start < close < newline:
+            yield at, close + 1, text[start:close]
+            pos = close + 1
+        else:
+            pos = at + 1
+
+
+def _replace_marks(opening: str, text: str, replace: Callable[[str, str], str]) -> str:
+    """`text` with each mark `_marks` finds replaced by `replace(whole mark, name)`."""
+    parts, done = [], 0
+    for start, end, name in _marks(opening, text):
+        parts += [text[done:start], replace(text[start:end], name)]
+        done = end
+    return "".join(parts) + text[done:] if parts else text
+
+
 _inline_kind: list = []  # the inline image renderer for this terminal, once looked for (None: there is none)
 
 
@@ -909,16 +944,16 @@ class MediaView:
     def text(self, text: str | None) -> str:
         """Card text with the media placeholders (`[image: x]`, `[sound:x]`) of this card's files replaced
         by how to see or hear them."""
-        def mark(match) -> str:
-            found = self.files.get(match.group(1).strip())
+        def mark(whole: str, name: str) -> str:
+            found = self.files.get(name.strip())
             if found is None:
-                return match.group(0)
+                return whole
             self.named.add(found.name)
             return self._note(found)
 
         if not self.files or not text:
             return text or ""
-        return _SOUND_MARK.sub(mark, _IMAGE_MARK.sub(mark, text))
+        return _replace_marks(_SOUND_MARK, _replace_marks(_IMAGE_MARK, text, mark), mark)
 
     def _print(self, text: str, files: list, style: str) -> None:
         print_text(self.console, self.text(text), style)

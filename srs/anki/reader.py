@@ -168,6 +168,7 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool,
             continue
         seen_source_ids.add(source_id)
         spec.source_id = source_id
+        spec.anki_card_id = cid  # a review log of this package's cards names them so (see Store._attach_history)
         spec.tags = [tag for tag in tags.split() if tag]
         option = options.get(conf_of_deck.get(deck_id, 1)) or options.get(1)
         try:
