@@ -47,6 +47,7 @@ class Keys:
         self.tty = self.stream.isatty()
         self.actions: dict[str, Callable[[], None]] = {}  # keys that act at any prompt (open, play), then ask again
         self.media: MediaView | None = None  # the media of the card on screen, during a review
+        self.idle: Callable[[], None] | None = None  # called once when no key comes for IDLE_SECONDS
         self._input: TtyInput | None = None
 
     def read(self, prompt: str) -> str:
@@ -85,6 +86,7 @@ class Keys:
     def _tty(self) -> TtyInput:
         if self._input is None:
             self._input = TtyInput(self.stream.fileno(), self.console)
+            self._input.idle = lambda: self.idle() if self.idle is not None else None
         return self._input
 
     def _key(self, prompt: str = "") -> str:
@@ -123,6 +125,7 @@ KEY_NAMES = {"[A": "<up>", "[B": "<down>", "[C": "<right>", "[D": "<left>", "OA"
              "[18~": "<f7>", "[19~": "<f8>", "[20~": "<f9>", "[21~": "<f10>", "[23~": "<f11>", "[24~": "<f12>",
              "[2~": "<insert>", "[3~": "<delete>", "[5~": "<pageup>", "[6~": "<pagedown>", "[Z": "<backtab>"}
 ESCAPE_WAIT = 0.05  # seconds: an Escape with nothing after it within this is the Escape key itself
+IDLE_SECONDS = 3  # a learner this long without a key is pausing: the session folds its WAL (checkpoint)
 PASTE_START, PASTE_END = b"\x1b[200~", b"\x1b[201~"
 
 
@@ -142,6 +145,7 @@ class TtyInput:
         self.console = console
         self.buffer = b""
         self.prompt = ""
+        self.idle: Callable[[], None] | None = None  # called when the learner pauses (see `key`)
         self.saved = termios.tcgetattr(fd)
         self.handlers: dict = {}
         self._raw()
@@ -238,7 +242,9 @@ class TtyInput:
     def key(self) -> str:
         """The next key: a character, a control character, or `<name>` for an escape sequence
         (KEY_NAMES; "<paste>" for a bracketed paste, "<mouse>", "<other>")."""
-        if not self.buffer:
+        if not self.buffer and not (self.idle is not None and self._fill(IDLE_SECONDS)):
+            if self.idle is not None:  # the learner pauses: time for work that must not delay a key
+                self.idle()
             self._fill()
         if self.buffer[0] == 0x1B:
             return self._escape()
@@ -346,6 +352,7 @@ class TtyInput:
 def run_review(session: ReviewSession, console: Console, keys: Keys) -> None:
     """Drive a session until it ends or the learner quits; then print the summary."""
     keys.media = MediaView(console, keys)
+    keys.idle = session.checkpoint  # the learner pauses: answers so far folded into the .db file
     counts = session.remaining()
     console.print(Text(f"To review: {counts['new']} new · {counts['learning']} learning · "
                        f"{counts['review']} review", style="bold"))

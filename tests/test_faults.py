@@ -778,3 +778,39 @@ def test_a_read_only_file_system_is_said_before_the_learner_answers(small_disk, 
         pytest.skip("cannot remount read-only here")
     for args in (("review",), ("import", str(basics)), ("suspend", "1"), ("status",)):
         one_error(run_srs("--db", str(db), *args, input="\n3\n"), "read-only file system")
+
+
+def test_a_pause_in_review_folds_the_answers_into_the_database_file(tmp_path):
+    """No key for IDLE_SECONDS at a terminal: the session checkpoints, so a copy of the .db alone (a
+    sync tool that skips the -wal) has every answer given before the pause."""
+    import shutil
+    import time
+
+    from srs.terminal import IDLE_SECONDS
+
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    from test_terminal import Tmux
+
+    db = tmp_path / "srs.db"
+    deck = tmp_path / "deck.md"
+    deck.write_text("# Few\n\n" + "".join(f"## Question {i}?\nAnswer {i}\n\n" for i in range(6)))
+    assert run_srs("--db", str(db), "import", str(deck)).returncode == 0
+    term = Tmux(["env", "SRS_NOW=2026-02-01T09:00:00Z", sys.executable, "-m", "srs", "--db", str(db), "review"],
+                width=80)
+    try:
+        for number in range(3):
+            term.wait_for(f"Question {number}?")
+            term.keys("Enter")
+            term.wait_for("Rate 1-4")
+            term.keys("4")
+        term.wait_for("Question 3?")
+        copy = tmp_path / "busy.db"
+        shutil.copyfile(db, copy)  # at once: the answers are in the -wal only
+        assert sqlite3.connect(copy).execute("SELECT count(*) FROM reviews").fetchone()[0] == 0
+        time.sleep(IDLE_SECONDS + 1.5)  # the learner pauses
+        copy = tmp_path / "paused.db"
+        shutil.copyfile(db, copy)
+        assert sqlite3.connect(copy).execute("SELECT count(*) FROM reviews").fetchone()[0] == 3
+    finally:
+        term.close()
