@@ -41,10 +41,9 @@ from datetime import date, datetime, timedelta
 
 from srs import clock
 from srs.scheduling import Settings
-from srs.store import Store
+from srs.store import CRAM, Store
 
 MATURE_DAYS = 21
-LEECH_LAPSES = 8  # Anki's default leech threshold
 PERIODS = {"today": 1, "7d": 7, "30d": 30}
 DAY_MS = 86_400_000
 NUMBERED_AHEAD = 60  # learner days numbered past the last day shown (for intervals ending after it)
@@ -111,6 +110,8 @@ class _Scope:
         main = settings[deck_id] if deck_id is not None else Settings.from_dict(store.global_settings())
         self.hour = main.day_start_hour
         self.curves = {i: memory_params(s) for i, s in settings.items()} or {0: memory_params(main)}
+        self.leech_thresholds = {i: s.leech_threshold for i, s in settings.items()}
+        self.leech_threshold = main.leech_threshold  # a deck not known (yet) has the global one
 
     def cards(self, column: str, through_index: bool = False) -> str:
         """A filter on card ids for the deck (empty for all decks, or for the only deck). Unless
@@ -166,6 +167,8 @@ def compute(store: Store, now: datetime, deck_id: int | None = None, days: int =
         "day_start_hour": scope.hour,
         "days": days,
         "reviews": log["reviews"],
+        "practice": log["practice"],
+        "practice_seconds": log["practice_seconds"],
         **_retention(cells),
         "daily": [d for d in daily_all if d["date"] >= window_start],
         "calendar": [{"date": d["date"], "reviews": d["reviews"]} for d in daily_all
@@ -294,13 +297,14 @@ def has_stats_index(conn) -> bool:
 #
 # Every figure over the log is a sum over learner days: for each day, [reviews, reviews of a card
 # reviewed before, milliseconds spent, young cells (packed), mature cells (packed), ten calibration
-# bins (packed count and passed, sum of predicted R), log loss]. The days before today do not change
+# bins (packed count and passed, sum of predicted R), log loss, practice answers (`srs review --cram`,
+# not reviews), milliseconds spent on them]. The days before today do not change
 # when the learner answers today, so for all decks they are kept in `stats_cache` (see
 # `Store.stats_cache`: triggers empty it whenever an answer before its end is added, changed or
 # removed, or a card changes deck), and only today's answers are read each time.
 
-DAY_SUMS = 26
-CACHE_VERSION = 1
+DAY_SUMS = 28
+CACHE_VERSION = 2
 
 
 def _day_queries(scope: _Scope, parts: int, lo: datetime | None, hi: datetime | None, indexed: bool) -> list[str]:
@@ -318,9 +322,11 @@ def _day_queries(scope: _Scope, parts: int, lo: datetime | None, hi: datetime | 
                            f" AND r.reviewed_at < '{clock.to_text(hi)}'" if hi else ""])
     state = "" if indexed else "+"  # a range of days: read through the index on review time, not STATS_INDEX
     day = _day_number_sql(scope, seconds_sql("r.reviewed_at"))
-    totals = (f"SELECT {day} AS d, count(*), count(*) FILTER (WHERE r.prev_state > 0), "
-              f"coalesce(sum(r.duration_ms), 0) FROM reviews r WHERE 1 {text_bounds} {scope.cards('r.card_id')} "
-              "GROUP BY d")
+    review = f"r.kind != {CRAM}"  # practice answers (`srs review --cram`) are counted apart
+    totals = (f"SELECT {day} AS d, count(*) FILTER (WHERE {review}), count(*) FILTER (WHERE r.prev_state > 0), "
+              f"coalesce(sum(r.duration_ms) FILTER (WHERE {review}), 0), count(*) FILTER (WHERE NOT {review}), "
+              f"coalesce(sum(r.duration_ms) FILTER (WHERE NOT {review}), 0) "
+              f"FROM reviews r WHERE 1 {text_bounds} {scope.cards('r.card_id')} GROUP BY d")
     bins = ", ".join(f"sum({PACK} + y) FILTER (WHERE b = {k}), sum(p) FILTER (WHERE b = {k})" for k in range(10))
     shares = [
         f"SELECT d, sum({PACK} + c) FILTER (WHERE c < 2), sum({PACK} + c - 2) FILTER (WHERE c >= 2), {bins}, "
@@ -345,8 +351,9 @@ def _day_sums(results: list[list[tuple]]) -> dict[int, list]:
     """{learner day number: DAY_SUMS numbers} from the rows of `_day_queries`."""
     days: dict[int, list] = {}
     totals, shares = results[0], results[1:]
-    for d, reviews, before, ms in totals:
-        days.setdefault(d, [0] * DAY_SUMS)[:3] = [reviews, before, ms]
+    for d, reviews, before, ms, practice, practice_ms in totals:
+        sums = days.setdefault(d, [0] * DAY_SUMS)
+        sums[:3], sums[26:28] = [reviews, before, ms], [practice, practice_ms]
     for rows in shares:
         for d, *values in rows:
             sums = days.setdefault(d, [0] * DAY_SUMS)
@@ -408,8 +415,9 @@ def _log_by_day(store: Store, scope: _Scope, tables: list[tuple], parts: int, to
 
 
 def _from_days(by_day: dict[int, list], today: date, first_day: date, window_start: date):
-    """The log's figures from its sums by learner day: {reviews, cells, bins, loss, same_day}, the retention cells of today, 7
-    and 30 days and all time, and the reviews (and, from `window_start`, seconds) of every day to today."""
+    """The log's figures from its sums by learner day: {reviews, cells, bins, loss, same_day, practice (per period),
+    practice_seconds}, the retention cells of today, 7 and 30 days and all time, and the reviews and practice
+    answers (and, from `window_start`, seconds of review) of every day to today."""
     epoch = date(1970, 1, 1)
     number = (today - epoch).days
     total = [0] * DAY_SUMS
@@ -421,25 +429,28 @@ def _from_days(by_day: dict[int, list], today: date, first_day: date, window_sta
         (young, young_passed), (mature, mature_passed) = divmod(values[3], PACK), divmod(values[4], PACK)
         return [young - young_passed, young_passed, mature - mature_passed, mature_passed]
 
-    recent = {}
+    recent, practice = {}, {}
     for name, n in PERIODS.items():
         part = [0, 0, 0, 0, 0]
+        practice[name] = 0
         for d in range(number - n + 1, number + 1):
             values = by_day.get(d)
             if values:
                 part[3] += values[3]
                 part[4] += values[4]
+                practice[name] += values[26]
         recent[name] = cells(part)
-    recent["all"] = cells(total)
+    recent["all"], practice["all"] = cells(total), total[26]
     bins = [(*divmod(total[5 + 2 * k], PACK), total[6 + 2 * k]) for k in range(10)]
     log = {"reviews": total[0], "cells": recent["all"], "bins": bins, "loss": total[25],
-           "same_day": total[1] - sum(b[0] for b in bins)}
+           "same_day": total[1] - sum(b[0] for b in bins), "practice": practice,
+           "practice_seconds": total[27] / 1000}
     daily = []
     for k in range((first_day - epoch).days, number + 1):
         values = by_day.get(k, [0] * DAY_SUMS)
         day = epoch + timedelta(days=k)
         daily.append({"date": day.isoformat(), "reviews": values[0],
-                      "seconds": values[2] / 1000 if day >= window_start else None})
+                      "seconds": values[2] / 1000 if day >= window_start else None, "practice": values[26]})
     return log, recent, daily
 
 
@@ -555,13 +566,18 @@ def _asked(question: str, answer: str | None, kind: str, ord_: int | None, typed
 
 
 def _trouble(conn, scope: _Scope) -> dict:
-    """The cards with the most lapses (leeches), and the wrong options chosen most often on choice cards."""
+    """The cards with the most lapses, each a leech when its lapses reach its deck's `leech_threshold`, and
+    the wrong options chosen most often on choice cards."""
     where = scope.decks("c.deck_id")
-    leeches = [{"card_id": r[0], "question": _asked(*r[4:]), "lapses": r[2], "reps": r[3],
-                "leech": r[2] >= LEECH_LAPSES}
+
+    def threshold(deck_id: int) -> int:
+        return scope.leech_thresholds.get(deck_id, scope.leech_threshold)
+
+    leeches = [{"card_id": r[0], "question": _asked(*r[4:9]), "lapses": r[2], "reps": r[3],
+                "leech": r[2] >= threshold(r[9]), "leech_threshold": threshold(r[9])}
                for r in conn.execute(
                    "SELECT s.card_id, c.question, s.lapses, s.reps, c.question, c.answer, c.kind, c.ord, "
-                   "c.typed_answer "
+                   "c.typed_answer, c.deck_id "
                    "FROM card_state s JOIN cards c ON c.id = s.card_id "
                    f"WHERE s.retired = 0 AND s.lapses > 0 {where} ORDER BY s.lapses DESC, s.card_id LIMIT 10")]
     wrong = [{"card_id": r[0], "question": _asked(r[1], r[4], *r[5:]), "choice": r[2], "times": r[3], "answer": r[4]}
