@@ -148,15 +148,14 @@ def compute(store: Store, now: datetime, deck_id: int | None = None, days: int =
     parts = max(1, min(4, os.cpu_count() or 1))
     with ThreadPoolExecutor(2 * parts + 2) as pool:  # the passes over the log run beside the other queries
         by_day = _log_by_day(store, scope, tables, parts, clock.day_start(today, scope.hour), pool)
-        choice = pool.submit(_query_rows, store.path, tables, *_choice_sql(conn, scope, today))  # issue 16
         _day_table(conn, tables)
         try:
             forecast = _forecast(conn, scope, today)
         finally:
             conn.execute("DROP TABLE IF EXISTS temp.stats_days")
         collection, trouble = _collection(conn, scope, now), _trouble(conn, scope)
-        by_day = by_day()
-        choice = _choice_figures(choice.result())
+        by_day, choice_by_day = by_day()
+        choice = _choice_figures(_choice_rows(choice_by_day, (today - date(1970, 1, 1)).days))
     log, cells, daily_all = _from_days(by_day, today, first_day, today - timedelta(days=days - 1))
     window_start = (today - timedelta(days=days - 1)).isoformat()
     year_ago = (today - timedelta(days=370)).isoformat()
@@ -304,7 +303,7 @@ def has_stats_index(conn) -> bool:
 # removed, or a card changes deck), and only today's answers are read each time.
 
 DAY_SUMS = 28
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 2: practice sums; 3: the choice sums by day kept too
 
 
 def _day_queries(scope: _Scope, parts: int, lo: datetime | None, hi: datetime | None, indexed: bool) -> list[str]:
@@ -362,54 +361,69 @@ def _day_sums(results: list[list[tuple]]) -> dict[int, list]:
     return days
 
 
-def _add_days(into: dict[int, list], more: dict[int, list]) -> dict[int, list]:
+def _add_days(into: dict, more: dict) -> dict:
     for d, values in more.items():
-        sums = into.setdefault(d, [0] * DAY_SUMS)
+        sums = into.setdefault(d, [0] * len(values))
         for k, value in enumerate(values):
             sums[k] += value
     return into
 
 
-def _cache_key(scope: _Scope) -> str:
-    """What the cached days depend on: the day-start hour, the local zone's day starts, each deck's curve."""
+def _cache_key(scope: _Scope, conn) -> str:
+    """What the cached days depend on: the day-start hour, the local zone's day starts, each deck's curve, and
+    (for the choice sums) which cards are choice or typed cards and their options: a re-import may change a
+    card's kind or options, which no trigger of the cache sees (a few tens of ms at 100,000 cards)."""
     import json
 
     zone = [clock.to_text(clock.day_start(date(2025, month, 15), scope.hour)) for month in (1, 7)]
-    return json.dumps([CACHE_VERSION, scope.hour, zone, sorted([d, list(c)] for d, c in scope.curves.items())])
+    choice = conn.execute("SELECT count(*), total(id), total(id * (kind = 'typed')), total(id * length(options)) "
+                          "FROM cards WHERE kind IN ('choice', 'typed')").fetchone()
+    return json.dumps([CACHE_VERSION, scope.hour, zone, sorted([d, list(c)] for d, c in scope.curves.items()),
+                       list(choice)])
 
 
 def _log_by_day(store: Store, scope: _Scope, tables: list[tuple], parts: int, today_start: datetime, pool):
     """Start reading the log summed by learner day on `pool`: the days before today from the cache when it
     holds them (brought up to date), else from the log; today's answers always. Returns a function that
-    waits for the sums (and keeps the cache up to date, on this thread's connection)."""
+    waits for the sums (and keeps the cache up to date, on this thread's connection): (the DAY_SUMS sums by
+    day, the choice sums by (day, format, tenth of R) of `_choice_sql`)."""
     import json
 
     indexed = has_stats_index(store.conn)
 
-    def run(lo, hi, indexed) -> list:
-        return [pool.submit(_query_rows, store.path, tables, sql) for sql in _day_queries(scope, parts, lo, hi, indexed)]
+    def run(lo, hi, indexed) -> tuple[list, object]:
+        days = [pool.submit(_query_rows, store.path, tables, sql) for sql in _day_queries(scope, parts, lo, hi, indexed)]
+        return days, pool.submit(_query_rows, store.path, tables, _choice_sql(scope, lo, hi, indexed))
 
-    def sums(futures) -> dict[int, list]:
-        return _day_sums([f.result() for f in futures])
+    def sums(futures) -> tuple[dict[int, list], dict[tuple, list]]:
+        days, choice = futures
+        return _day_sums([f.result() for f in days]), _choice_sums(choice.result())
+
+    def add(into, more):
+        return _add_days(into[0], more[0]), _add_days(into[1], more[1])
 
     end = clock.to_text(today_start)
     today = run(today_start, None, False)
     if scope.deck_id is not None and not scope.only_deck:  # one deck among others: no cache
         before = run(None, today_start, indexed)
-        return lambda: _add_days(sums(before), sums(today))
-    key = _cache_key(scope)
+        return lambda: add(sums(before), sums(today))
+    key = _cache_key(scope, store.conn)
     cached = store.stats_cache(key)
     if cached is not None and cached[0] <= end:
-        kept = {int(d): values for d, values in json.loads(cached[1]).items()}
-        since = run(clock.from_text(cached[0]), today_start, False) if cached[0] < end else []
+        kept_json = json.loads(cached[1])
+        kept = ({int(d): values for d, values in kept_json["days"].items()},
+                {(d, fmt, b): values for d, fmt, b, *values in kept_json["choice"]})
+        since = run(clock.from_text(cached[0]), today_start, False) if cached[0] < end else None
     else:
-        kept, since = {}, run(None, today_start, indexed)
+        kept, since = ({}, {}), run(None, today_start, indexed)
 
-    def finish() -> dict[int, list]:
-        days = _add_days(kept, sums(since)) if since else kept
+    def finish() -> tuple[dict[int, list], dict[tuple, list]]:
+        days = add(kept, sums(since)) if since else kept
         if cached is None or cached[0] != end:
-            store.keep_stats_cache(key, end, json.dumps(days))
-        return _add_days({d: list(v) for d, v in days.items()}, sums(today))
+            store.keep_stats_cache(key, end, json.dumps(
+                {"days": days[0], "choice": [[*k, *v] for k, v in sorted(days[1].items())]}))
+        return add(({d: list(v) for d, v in days[0].items()}, {k: list(v) for k, v in days[1].items()}),
+                   sums(today))
 
     return finish
 
@@ -602,26 +616,57 @@ def _format_sql(alias: str, card: str) -> str:
             "ELSE 'recall' END)")
 
 
-def _choice_sql(conn, scope: _Scope, today: date) -> tuple[str, dict]:
-    """One aggregate query for `_choice_figures`, by (format, tenth of predicted R): the calibration sums and,
-    per period, the true-retention sums of choice reviews from options. Run beside the pass over the log."""
-    bounds = {f"p{k}": clock.to_text(clock.day_start(today - timedelta(days=n - 1), scope.hour))
-              for k, n in enumerate(PERIODS.values())}
+CHOICE_SUMS = 7  # per (learner day, format, tenth of R): see `_choice_sql`
+
+
+def _choice_sql(scope: _Scope, lo: datetime | None, hi: datetime | None, indexed: bool) -> str:
+    """One aggregate query over the answers in [lo, hi), by (learner day, format, tenth of predicted R): the
+    calibration sums (n, passed, predicted R, expected pass rate) and the true-retention sums of choice reviews
+    from options (n, passed, guess-corrected). Part of the pass by learner day (and so of its cache); bounds
+    as `_day_queries`'."""
+    if indexed:
+        at = seconds_sql("r.reviewed_at")
+        bounds = "".join([f" AND {at} >= {int(lo.timestamp())}" if lo else "",
+                          f" AND {at} < {int(hi.timestamp())}" if hi else ""])
+    else:
+        bounds = "".join([f" AND r.reviewed_at >= '{clock.to_text(lo)}'" if lo else "",
+                          f" AND r.reviewed_at < '{clock.to_text(hi)}'" if hi else ""])
+    state = "" if indexed else "+"  # a range of days: read through the index on review time
     # choice and typed cards only (basic and cloze reviews, "recall", are the plain calibration's), picked by
     # card id: the stats index has it, so other cards' reviews are passed over without reading their rows
-    where = "r.prev_state > 0 AND r.card_id IN (SELECT id FROM cards WHERE kind IN ('choice', 'typed'))"
+    where = (f"{state}r.prev_state > 0 AND {state}r.card_id IN (SELECT id FROM cards WHERE kind IN ('choice', "
+             f"'typed')){bounds}")
     answers = (f"SELECT a.*, {_format_sql('a', 'k')} AS fmt, json_array_length(k.options) AS k "
-               f"FROM ({_answers(scope, where, ('reviewed_at', 'card_id', 'format'), has_stats_index(conn))}) a "
+               f"FROM ({_answers(scope, where, ('card_id', 'format'), indexed, with_day=True)}) a "
                "JOIN cards k ON k.id = a.card_id")
     counted = f"c IS NOT NULL AND k >= 2 AND fmt IN {CHOICE_FORMATS}"
-    periods = [f"{counted} AND reviewed_at >= :p{k}" for k in range(3)] + [counted]
-    sums = ", ".join(f"count(*) FILTER (WHERE {cond}), total(y) FILTER (WHERE {cond}), "
-                     f"total((y - 1.0 / k) / (1 - 1.0 / k)) FILTER (WHERE {cond})" for cond in periods)
-    sql = (f"SELECT fmt, b, count(p), total(y) FILTER (WHERE p IS NOT NULL), total(p), "
-           f"total(CASE WHEN fmt IN {CHOICE_FORMATS} AND k >= 2 THEN p + (1 - p) / k END), {sums} "
-           f"FROM ({answers}) GROUP BY fmt, b")
-    return sql, bounds
+    return (f"SELECT d, fmt, b, count(p), total(y) FILTER (WHERE p IS NOT NULL), total(p), "
+            f"total(CASE WHEN fmt IN {CHOICE_FORMATS} AND k >= 2 THEN p + (1 - p) / k END), "
+            f"count(*) FILTER (WHERE {counted}), total(y) FILTER (WHERE {counted}), "
+            f"total((y - 1.0 / k) / (1 - 1.0 / k)) FILTER (WHERE {counted}) "
+            f"FROM ({answers}) GROUP BY d, fmt, b")
 
+
+def _choice_sums(rows: list[tuple]) -> dict[tuple, list]:
+    """{(learner day number, format, tenth of R): CHOICE_SUMS numbers} from the rows of `_choice_sql`."""
+    return {(d, fmt, b): list(values) for d, fmt, b, *values in rows}
+
+
+def _choice_rows(by_day: dict[tuple, list], today: int) -> list[tuple]:
+    """`_choice_figures`' rows from the choice sums by day (`today`: today's day number): per (format, tenth
+    of R), the calibration sums of all days, then (n, passed, corrected) for today, 7 days, 30 days and all
+    time. Added in the order of the keys, so that the same sums give the same figures."""
+    groups: dict[tuple, list] = {}
+    for (d, fmt, b), (n, passed, predicted, expected, *counted) in sorted(by_day.items(), key=lambda kv: (
+            kv[0][1] or "", -1 if kv[0][2] is None else kv[0][2], kv[0][0])):
+        sums = groups.setdefault((fmt, b), [0] * 16)
+        for k, value in enumerate((n, passed, predicted, expected)):
+            sums[k] += value
+        for i, days in enumerate((*PERIODS.values(), None)):
+            if days is None or d > today - days:
+                for k, value in enumerate(counted):
+                    sums[4 + 3 * i + k] += value
+    return [(fmt, b, *sums) for (fmt, b), sums in groups.items()]
 
 
 def _choice_figures(rows: list[tuple]) -> dict:

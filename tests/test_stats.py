@@ -382,6 +382,15 @@ def test_the_cache_of_past_days_gives_what_a_fresh_pass_gives(history, tmp_path)
     cached(NOW)
     cli("optimize", "--reset", now=NOW)  # rescheduling rewrites the state before each answer
     assert cached(NOW) == fresh(NOW)
+    # a re-import that gives the choice cards a fourth option changes k, which the choice figures of past
+    # days depend on (guess correction, expected pass rate): the cache is not used
+    before = cached(NOW)
+    (tmp_path / "a.md").write_text(DECK_A.replace("b\n\n", "b\n- [ ] wrong fourth\n\n"))
+    cli("import", str(tmp_path / "a.md"), now=NOW)
+    assert all(len(c["options"]) == 4 for c in cli.json("cards") if c.get("options"))
+    after = cached(NOW)
+    assert after == fresh(NOW)
+    assert after["true_retention_choice"]["all"]["corrected"] != before["true_retention_choice"]["all"]["corrected"]
 
 
 def test_practice_answers_are_shown_apart_from_reviews(cli, tmp_path, zone):
