@@ -28,8 +28,14 @@ queries; with the index STATS_INDEX it reads the columns and the two time differ
 from that index instead of parsing times from the table (it then takes about half the time).
 For all decks, the sums of the days before today are kept in the table `stats_cache` (migration
 m012, whose triggers empty it when an answer before its end is added, changed or removed, or a
-card changes deck), so that a daily `srs stats` reads only today's answers and the days since
-it last ran: at 100,000 cards and 1,000,000 reviews, about 0.3 s instead of 2.
+card changes deck; its key also changes when a card's kind or options do), so that a daily `srs stats`
+reads only today's answers and the days since it last ran: at 100,000 cards and 1,000,000 reviews,
+about 0.25 s in process instead of 3.5 (`benchmarks/stats_speed.py`). The choice-card figures (issue 16)
+are sums by learner day of that pass and cache too (`_choice_sql`).
+
+Practice answers (`srs review --cram`, kind 3) change no schedule: they are counted apart (`practice`
+per period and per day), never as reviews (total, today's, the daily chart, study days, the streak).
+The leech list flags a card whose lapses reach its deck's `leech_threshold`.
 """
 
 from __future__ import annotations
