@@ -420,6 +420,9 @@ def test_practice_answers_are_shown_apart_from_reviews(cli, tmp_path, zone):
     out = cli("stats", now="2026-03-06T20:00:00Z").stdout
     assert "Practice (--cram, not counted as reviews): 1 today · 4 in 7 days" in out
     assert f"Statistics · all decks · {reviews} reviews" in out
+    cli("stats", "--html", str(tmp_path / "stats.html"), now="2026-03-06T20:00:00Z")
+    page = (tmp_path / "stats.html").read_text(encoding="utf-8")
+    assert f"{reviews} reviews" in page and "Practice (--cram, not counted as reviews): 1 today" in page
 
 
 def test_leeches_follow_each_decks_leech_threshold(history, tmp_path):
