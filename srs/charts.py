@@ -148,6 +148,8 @@ def render(data: dict, console: Console) -> None:
                   + (f" · {done / active:.0f} a study day · {seconds / done:.1f} s a review" if done else ""))
     console.print(f"Streak: {plural(data['streak']['current'], 'day')} (longest {data['streak']['longest']}) · "
                   f"{plural(data['study_days'], 'study day')} in all")
+    if data["practice"]["all"]:
+        console.print(practice_line(data["practice"]))
     _section(console, "Study days, last year")
     console.print(calendar({d["date"]: d["reviews"] for d in data["calendar"]}, date.fromisoformat(data["today"]),
                            width))
@@ -359,7 +361,8 @@ def page(data: dict) -> str:
            f"<style>{CSS}</style><h1>Statistics · {scope}</h1>",
            f'<p class="dim">Learner day {data["today"]} (days start at {data["day_start_hour"]}:00) · '
            f'{data["reviews"]:,} reviews · streak {data["streak"]["current"]} days '
-           f'(longest {data["streak"]["longest"]}) · {data["study_days"]:,} study days</p>',
+           f'(longest {data["streak"]["longest"]}) · {data["study_days"]:,} study days'
+           + (f'<br>{e(practice_line(data["practice"]))}' if data["practice"]["all"] else "") + "</p>",
            "<h2>True retention</h2><table><tr><th></th>"
            + "".join(f"<th>{n}</th>" for n in PERIOD_NAMES.values()) + "</tr>"]
     for label, key in (("Young", "true_retention_young"), ("Mature", "true_retention_mature"),
@@ -457,6 +460,13 @@ def calibration_verdict(rmse_bins: float) -> str:
     if rmse_bins <= 0.10:
         return "Roughly calibrated; 'srs optimize' may fit FSRS to you better."
     return "Poorly calibrated: predictions and recall differ a lot; try 'srs optimize'."
+
+
+def practice_line(practice: dict) -> str:
+    """Practice answers (`srs review --cram`: no schedule changes), shown apart from the reviews as Anki
+    shows filtered-deck reviews apart."""
+    return (f"Practice (--cram, not counted as reviews): {practice['today']:,} today · {practice['7d']:,} in 7 days"
+            f" · {practice['30d']:,} in 30 days · {practice['all']:,} in all")
 
 
 def plural(n: int, word: str) -> str:

@@ -28,8 +28,14 @@ queries; with the index STATS_INDEX it reads the columns and the two time differ
 from that index instead of parsing times from the table (it then takes about half the time).
 For all decks, the sums of the days before today are kept in the table `stats_cache` (migration
 m012, whose triggers empty it when an answer before its end is added, changed or removed, or a
-card changes deck), so that a daily `srs stats` reads only today's answers and the days since
-it last ran: at 100,000 cards and 1,000,000 reviews, about 0.3 s instead of 2.
+card changes deck; its key also changes when a card's kind or options do), so that a daily `srs stats`
+reads only today's answers and the days since it last ran: at 100,000 cards and 1,000,000 reviews,
+about 0.25 s in process instead of 3.5 (`benchmarks/stats_speed.py`). The choice-card figures (issue 16)
+are sums by learner day of that pass and cache too (`_choice_sql`).
+
+Practice answers (`srs review --cram`, kind 3) change no schedule: they are counted apart (`practice`
+per period and per day), never as reviews (total, today's, the daily chart, study days, the streak).
+The leech list flags a card whose lapses reach its deck's `leech_threshold`.
 """
 
 from __future__ import annotations
@@ -41,10 +47,9 @@ from datetime import date, datetime, timedelta
 
 from srs import clock
 from srs.scheduling import Settings
-from srs.store import Store
+from srs.store import CRAM, Store
 
 MATURE_DAYS = 21
-LEECH_LAPSES = 8  # Anki's default leech threshold
 PERIODS = {"today": 1, "7d": 7, "30d": 30}
 DAY_MS = 86_400_000
 NUMBERED_AHEAD = 60  # learner days numbered past the last day shown (for intervals ending after it)
@@ -111,6 +116,8 @@ class _Scope:
         main = settings[deck_id] if deck_id is not None else Settings.from_dict(store.global_settings())
         self.hour = main.day_start_hour
         self.curves = {i: memory_params(s) for i, s in settings.items()} or {0: memory_params(main)}
+        self.leech_thresholds = {i: s.leech_threshold for i, s in settings.items()}
+        self.leech_threshold = main.leech_threshold  # a deck not known (yet) has the global one
 
     def cards(self, column: str, through_index: bool = False) -> str:
         """A filter on card ids for the deck (empty for all decks, or for the only deck). Unless
@@ -147,15 +154,14 @@ def compute(store: Store, now: datetime, deck_id: int | None = None, days: int =
     parts = max(1, min(4, os.cpu_count() or 1))
     with ThreadPoolExecutor(2 * parts + 2) as pool:  # the passes over the log run beside the other queries
         by_day = _log_by_day(store, scope, tables, parts, clock.day_start(today, scope.hour), pool)
-        choice = pool.submit(_query_rows, store.path, tables, *_choice_sql(conn, scope, today))  # issue 16
         _day_table(conn, tables)
         try:
             forecast = _forecast(conn, scope, today)
         finally:
             conn.execute("DROP TABLE IF EXISTS temp.stats_days")
         collection, trouble = _collection(conn, scope, now), _trouble(conn, scope)
-        by_day = by_day()
-        choice = _choice_figures(choice.result())
+        by_day, choice_by_day = by_day()
+        choice = _choice_figures(_choice_rows(choice_by_day, (today - date(1970, 1, 1)).days))
     log, cells, daily_all = _from_days(by_day, today, first_day, today - timedelta(days=days - 1))
     window_start = (today - timedelta(days=days - 1)).isoformat()
     year_ago = (today - timedelta(days=370)).isoformat()
@@ -166,6 +172,8 @@ def compute(store: Store, now: datetime, deck_id: int | None = None, days: int =
         "day_start_hour": scope.hour,
         "days": days,
         "reviews": log["reviews"],
+        "practice": log["practice"],
+        "practice_seconds": log["practice_seconds"],
         **_retention(cells),
         "daily": [d for d in daily_all if d["date"] >= window_start],
         "calendar": [{"date": d["date"], "reviews": d["reviews"]} for d in daily_all
@@ -294,13 +302,14 @@ def has_stats_index(conn) -> bool:
 #
 # Every figure over the log is a sum over learner days: for each day, [reviews, reviews of a card
 # reviewed before, milliseconds spent, young cells (packed), mature cells (packed), ten calibration
-# bins (packed count and passed, sum of predicted R), log loss]. The days before today do not change
+# bins (packed count and passed, sum of predicted R), log loss, practice answers (`srs review --cram`,
+# not reviews), milliseconds spent on them]. The days before today do not change
 # when the learner answers today, so for all decks they are kept in `stats_cache` (see
 # `Store.stats_cache`: triggers empty it whenever an answer before its end is added, changed or
 # removed, or a card changes deck), and only today's answers are read each time.
 
-DAY_SUMS = 26
-CACHE_VERSION = 1
+DAY_SUMS = 28
+CACHE_VERSION = 3  # 2: practice sums; 3: the choice sums by day kept too
 
 
 def _day_queries(scope: _Scope, parts: int, lo: datetime | None, hi: datetime | None, indexed: bool) -> list[str]:
@@ -314,13 +323,17 @@ def _day_queries(scope: _Scope, parts: int, lo: datetime | None, hi: datetime | 
     else:
         bounds = "".join([f" AND r.reviewed_at >= '{clock.to_text(lo)}'" if lo else "",
                           f" AND r.reviewed_at < '{clock.to_text(hi)}'" if hi else ""])
+    # the totals read every row's duration: for the whole log (no `lo`), a scan of the table in its own order
+    # (about 1 s at 1,000,000 reviews), not the review-time index and a random read of the table per review (2-3 s)
     text_bounds = "".join([f" AND r.reviewed_at >= '{clock.to_text(lo)}'" if lo else "",
-                           f" AND r.reviewed_at < '{clock.to_text(hi)}'" if hi else ""])
+                           f" AND {'' if lo else '+'}r.reviewed_at < '{clock.to_text(hi)}'" if hi else ""])
     state = "" if indexed else "+"  # a range of days: read through the index on review time, not STATS_INDEX
     day = _day_number_sql(scope, seconds_sql("r.reviewed_at"))
-    totals = (f"SELECT {day} AS d, count(*), count(*) FILTER (WHERE r.prev_state > 0), "
-              f"coalesce(sum(r.duration_ms), 0) FROM reviews r WHERE 1 {text_bounds} {scope.cards('r.card_id')} "
-              "GROUP BY d")
+    review = f"r.kind != {CRAM}"  # practice answers (`srs review --cram`) are counted apart
+    totals = (f"SELECT {day} AS d, count(*) FILTER (WHERE {review}), count(*) FILTER (WHERE r.prev_state > 0), "
+              f"coalesce(sum(r.duration_ms) FILTER (WHERE {review}), 0), count(*) FILTER (WHERE NOT {review}), "
+              f"coalesce(sum(r.duration_ms) FILTER (WHERE NOT {review}), 0) "
+              f"FROM reviews r WHERE 1 {text_bounds} {scope.cards('r.card_id')} GROUP BY d")
     bins = ", ".join(f"sum({PACK} + y) FILTER (WHERE b = {k}), sum(p) FILTER (WHERE b = {k})" for k in range(10))
     shares = [
         f"SELECT d, sum({PACK} + c) FILTER (WHERE c < 2), sum({PACK} + c - 2) FILTER (WHERE c >= 2), {bins}, "
@@ -345,8 +358,9 @@ def _day_sums(results: list[list[tuple]]) -> dict[int, list]:
     """{learner day number: DAY_SUMS numbers} from the rows of `_day_queries`."""
     days: dict[int, list] = {}
     totals, shares = results[0], results[1:]
-    for d, reviews, before, ms in totals:
-        days.setdefault(d, [0] * DAY_SUMS)[:3] = [reviews, before, ms]
+    for d, reviews, before, ms, practice, practice_ms in totals:
+        sums = days.setdefault(d, [0] * DAY_SUMS)
+        sums[:3], sums[26:28] = [reviews, before, ms], [practice, practice_ms]
     for rows in shares:
         for d, *values in rows:
             sums = days.setdefault(d, [0] * DAY_SUMS)
@@ -355,61 +369,77 @@ def _day_sums(results: list[list[tuple]]) -> dict[int, list]:
     return days
 
 
-def _add_days(into: dict[int, list], more: dict[int, list]) -> dict[int, list]:
+def _add_days(into: dict, more: dict) -> dict:
     for d, values in more.items():
-        sums = into.setdefault(d, [0] * DAY_SUMS)
+        sums = into.setdefault(d, [0] * len(values))
         for k, value in enumerate(values):
             sums[k] += value
     return into
 
 
-def _cache_key(scope: _Scope) -> str:
-    """What the cached days depend on: the day-start hour, the local zone's day starts, each deck's curve."""
+def _cache_key(scope: _Scope, conn) -> str:
+    """What the cached days depend on: the day-start hour, the local zone's day starts, each deck's curve, and
+    (for the choice sums) which cards are choice or typed cards and their options: a re-import may change a
+    card's kind or options, which no trigger of the cache sees (a few tens of ms at 100,000 cards)."""
     import json
 
     zone = [clock.to_text(clock.day_start(date(2025, month, 15), scope.hour)) for month in (1, 7)]
-    return json.dumps([CACHE_VERSION, scope.hour, zone, sorted([d, list(c)] for d, c in scope.curves.items())])
+    choice = conn.execute("SELECT count(*), total(id), total(id * (kind = 'typed')), total(id * length(options)) "
+                          "FROM cards WHERE kind IN ('choice', 'typed')").fetchone()
+    return json.dumps([CACHE_VERSION, scope.hour, zone, sorted([d, list(c)] for d, c in scope.curves.items()),
+                       list(choice)])
 
 
 def _log_by_day(store: Store, scope: _Scope, tables: list[tuple], parts: int, today_start: datetime, pool):
     """Start reading the log summed by learner day on `pool`: the days before today from the cache when it
     holds them (brought up to date), else from the log; today's answers always. Returns a function that
-    waits for the sums (and keeps the cache up to date, on this thread's connection)."""
+    waits for the sums (and keeps the cache up to date, on this thread's connection): (the DAY_SUMS sums by
+    day, the choice sums by (day, format, tenth of R) of `_choice_sql`)."""
     import json
 
     indexed = has_stats_index(store.conn)
 
-    def run(lo, hi, indexed) -> list:
-        return [pool.submit(_query_rows, store.path, tables, sql) for sql in _day_queries(scope, parts, lo, hi, indexed)]
+    def run(lo, hi, indexed) -> tuple[list, object]:
+        days = [pool.submit(_query_rows, store.path, tables, sql) for sql in _day_queries(scope, parts, lo, hi, indexed)]
+        return days, pool.submit(_query_rows, store.path, tables, _choice_sql(scope, lo, hi))
 
-    def sums(futures) -> dict[int, list]:
-        return _day_sums([f.result() for f in futures])
+    def sums(futures) -> tuple[dict[int, list], dict[tuple, list]]:
+        days, choice = futures
+        return _day_sums([f.result() for f in days]), _choice_sums(choice.result())
+
+    def add(into, more):
+        return _add_days(into[0], more[0]), _add_days(into[1], more[1])
 
     end = clock.to_text(today_start)
     today = run(today_start, None, False)
     if scope.deck_id is not None and not scope.only_deck:  # one deck among others: no cache
         before = run(None, today_start, indexed)
-        return lambda: _add_days(sums(before), sums(today))
-    key = _cache_key(scope)
+        return lambda: add(sums(before), sums(today))
+    key = _cache_key(scope, store.conn)
     cached = store.stats_cache(key)
     if cached is not None and cached[0] <= end:
-        kept = {int(d): values for d, values in json.loads(cached[1]).items()}
-        since = run(clock.from_text(cached[0]), today_start, False) if cached[0] < end else []
+        kept_json = json.loads(cached[1])
+        kept = ({int(d): values for d, values in kept_json["days"].items()},
+                {(d, fmt, b): values for d, fmt, b, *values in kept_json["choice"]})
+        since = run(clock.from_text(cached[0]), today_start, False) if cached[0] < end else None
     else:
-        kept, since = {}, run(None, today_start, indexed)
+        kept, since = ({}, {}), run(None, today_start, indexed)
 
-    def finish() -> dict[int, list]:
-        days = _add_days(kept, sums(since)) if since else kept
+    def finish() -> tuple[dict[int, list], dict[tuple, list]]:
+        days = add(kept, sums(since)) if since else kept
         if cached is None or cached[0] != end:
-            store.keep_stats_cache(key, end, json.dumps(days))
-        return _add_days({d: list(v) for d, v in days.items()}, sums(today))
+            store.keep_stats_cache(key, end, json.dumps(
+                {"days": days[0], "choice": [[*k, *v] for k, v in sorted(days[1].items())]}))
+        return add(({d: list(v) for d, v in days[0].items()}, {k: list(v) for k, v in days[1].items()}),
+                   sums(today))
 
     return finish
 
 
 def _from_days(by_day: dict[int, list], today: date, first_day: date, window_start: date):
-    """The log's figures from its sums by learner day: {reviews, cells, bins, loss, same_day}, the retention cells of today, 7
-    and 30 days and all time, and the reviews (and, from `window_start`, seconds) of every day to today."""
+    """The log's figures from its sums by learner day: {reviews, cells, bins, loss, same_day, practice (per period),
+    practice_seconds}, the retention cells of today, 7 and 30 days and all time, and the reviews and practice
+    answers (and, from `window_start`, seconds of review) of every day to today."""
     epoch = date(1970, 1, 1)
     number = (today - epoch).days
     total = [0] * DAY_SUMS
@@ -421,25 +451,28 @@ def _from_days(by_day: dict[int, list], today: date, first_day: date, window_sta
         (young, young_passed), (mature, mature_passed) = divmod(values[3], PACK), divmod(values[4], PACK)
         return [young - young_passed, young_passed, mature - mature_passed, mature_passed]
 
-    recent = {}
+    recent, practice = {}, {}
     for name, n in PERIODS.items():
         part = [0, 0, 0, 0, 0]
+        practice[name] = 0
         for d in range(number - n + 1, number + 1):
             values = by_day.get(d)
             if values:
                 part[3] += values[3]
                 part[4] += values[4]
+                practice[name] += values[26]
         recent[name] = cells(part)
-    recent["all"] = cells(total)
+    recent["all"], practice["all"] = cells(total), total[26]
     bins = [(*divmod(total[5 + 2 * k], PACK), total[6 + 2 * k]) for k in range(10)]
     log = {"reviews": total[0], "cells": recent["all"], "bins": bins, "loss": total[25],
-           "same_day": total[1] - sum(b[0] for b in bins)}
+           "same_day": total[1] - sum(b[0] for b in bins), "practice": practice,
+           "practice_seconds": total[27] / 1000}
     daily = []
     for k in range((first_day - epoch).days, number + 1):
         values = by_day.get(k, [0] * DAY_SUMS)
         day = epoch + timedelta(days=k)
         daily.append({"date": day.isoformat(), "reviews": values[0],
-                      "seconds": values[2] / 1000 if day >= window_start else None})
+                      "seconds": values[2] / 1000 if day >= window_start else None, "practice": values[26]})
     return log, recent, daily
 
 
@@ -555,13 +588,18 @@ def _asked(question: str, answer: str | None, kind: str, ord_: int | None, typed
 
 
 def _trouble(conn, scope: _Scope) -> dict:
-    """The cards with the most lapses (leeches), and the wrong options chosen most often on choice cards."""
+    """The cards with the most lapses, each a leech when its lapses reach its deck's `leech_threshold`, and
+    the wrong options chosen most often on choice cards."""
     where = scope.decks("c.deck_id")
-    leeches = [{"card_id": r[0], "question": _asked(*r[4:]), "lapses": r[2], "reps": r[3],
-                "leech": r[2] >= LEECH_LAPSES}
+
+    def threshold(deck_id: int) -> int:
+        return scope.leech_thresholds.get(deck_id, scope.leech_threshold)
+
+    leeches = [{"card_id": r[0], "question": _asked(*r[4:9]), "lapses": r[2], "reps": r[3],
+                "leech": r[2] >= threshold(r[9]), "leech_threshold": threshold(r[9])}
                for r in conn.execute(
                    "SELECT s.card_id, c.question, s.lapses, s.reps, c.question, c.answer, c.kind, c.ord, "
-                   "c.typed_answer "
+                   "c.typed_answer, c.deck_id "
                    "FROM card_state s JOIN cards c ON c.id = s.card_id "
                    f"WHERE s.retired = 0 AND s.lapses > 0 {where} ORDER BY s.lapses DESC, s.card_id LIMIT 10")]
     wrong = [{"card_id": r[0], "question": _asked(r[1], r[4], *r[5:]), "choice": r[2], "times": r[3], "answer": r[4]}
@@ -586,26 +624,52 @@ def _format_sql(alias: str, card: str) -> str:
             "ELSE 'recall' END)")
 
 
-def _choice_sql(conn, scope: _Scope, today: date) -> tuple[str, dict]:
-    """One aggregate query for `_choice_figures`, by (format, tenth of predicted R): the calibration sums and,
-    per period, the true-retention sums of choice reviews from options. Run beside the pass over the log."""
-    bounds = {f"p{k}": clock.to_text(clock.day_start(today - timedelta(days=n - 1), scope.hour))
-              for k, n in enumerate(PERIODS.values())}
-    # choice and typed cards only (basic and cloze reviews, "recall", are the plain calibration's), picked by
-    # card id: the stats index has it, so other cards' reviews are passed over without reading their rows
-    where = "r.prev_state > 0 AND r.card_id IN (SELECT id FROM cards WHERE kind IN ('choice', 'typed'))"
+CHOICE_SUMS = 7  # per (learner day, format, tenth of R): see `_choice_sql`
+
+
+def _choice_sql(scope: _Scope, lo: datetime | None, hi: datetime | None) -> str:
+    """One aggregate query over the answers in [lo, hi), by (learner day, format, tenth of predicted R): the
+    calibration sums (n, passed, predicted R, expected pass rate) and the true-retention sums of choice reviews
+    from options (n, passed, guess-corrected). Part of the pass by learner day (and so of its cache)."""
+    # choice and typed cards only (basic and cloze reviews, "recall", are the plain calibration's): for the
+    # whole log (no `lo`), read a card at a time through the index on card ids (each row is read for its format
+    # anyway: about half the time of a pass over STATS_INDEX), else a range of days through the review-time index
+    bounds = "".join([f" AND r.reviewed_at >= '{clock.to_text(lo)}'" if lo else "",
+                      f" AND r.reviewed_at < '{clock.to_text(hi)}'" if hi else ""])
+    by_card = "" if lo is None else "+"
+    where = (f"+r.prev_state > 0 AND {by_card}r.card_id IN (SELECT id FROM cards WHERE kind IN ('choice', "
+             f"'typed')){bounds}")
     answers = (f"SELECT a.*, {_format_sql('a', 'k')} AS fmt, json_array_length(k.options) AS k "
-               f"FROM ({_answers(scope, where, ('reviewed_at', 'card_id', 'format'), has_stats_index(conn))}) a "
+               f"FROM ({_answers(scope, where, ('card_id', 'format'), with_day=True)}) a "
                "JOIN cards k ON k.id = a.card_id")
     counted = f"c IS NOT NULL AND k >= 2 AND fmt IN {CHOICE_FORMATS}"
-    periods = [f"{counted} AND reviewed_at >= :p{k}" for k in range(3)] + [counted]
-    sums = ", ".join(f"count(*) FILTER (WHERE {cond}), total(y) FILTER (WHERE {cond}), "
-                     f"total((y - 1.0 / k) / (1 - 1.0 / k)) FILTER (WHERE {cond})" for cond in periods)
-    sql = (f"SELECT fmt, b, count(p), total(y) FILTER (WHERE p IS NOT NULL), total(p), "
-           f"total(CASE WHEN fmt IN {CHOICE_FORMATS} AND k >= 2 THEN p + (1 - p) / k END), {sums} "
-           f"FROM ({answers}) GROUP BY fmt, b")
-    return sql, bounds
+    return (f"SELECT d, fmt, b, count(p), total(y) FILTER (WHERE p IS NOT NULL), total(p), "
+            f"total(CASE WHEN fmt IN {CHOICE_FORMATS} AND k >= 2 THEN p + (1 - p) / k END), "
+            f"count(*) FILTER (WHERE {counted}), total(y) FILTER (WHERE {counted}), "
+            f"total((y - 1.0 / k) / (1 - 1.0 / k)) FILTER (WHERE {counted}) "
+            f"FROM ({answers}) GROUP BY d, fmt, b")
 
+
+def _choice_sums(rows: list[tuple]) -> dict[tuple, list]:
+    """{(learner day number, format, tenth of R): CHOICE_SUMS numbers} from the rows of `_choice_sql`."""
+    return {(d, fmt, b): list(values) for d, fmt, b, *values in rows}
+
+
+def _choice_rows(by_day: dict[tuple, list], today: int) -> list[tuple]:
+    """`_choice_figures`' rows from the choice sums by day (`today`: today's day number): per (format, tenth
+    of R), the calibration sums of all days, then (n, passed, corrected) for today, 7 days, 30 days and all
+    time. Added in the order of the keys, so that the same sums give the same figures."""
+    groups: dict[tuple, list] = {}
+    for (d, fmt, b), (n, passed, predicted, expected, *counted) in sorted(by_day.items(), key=lambda kv: (
+            kv[0][1] or "", -1 if kv[0][2] is None else kv[0][2], kv[0][0])):
+        sums = groups.setdefault((fmt, b), [0] * 16)
+        for k, value in enumerate((n, passed, predicted, expected)):
+            sums[k] += value
+        for i, days in enumerate((*PERIODS.values(), None)):
+            if days is None or d > today - days:
+                for k, value in enumerate(counted):
+                    sums[4 + 3 * i + k] += value
+    return [(fmt, b, *sums) for (fmt, b), sums in groups.items()]
 
 
 def _choice_figures(rows: list[tuple]) -> dict:

@@ -90,3 +90,10 @@ def test_simulate_learner_prints_its_table():
     for row in rows:  # every card came back for review within 12 days: R and retention are figures
         assert row["reviews"] > 0 and 0.5 < row["mean_recall"] <= 1 and 0 <= row["retention"] <= 1
         assert len(row["per_seed"]) == 2
+
+
+def test_stats_speed_prints_its_table(tmp_path):
+    out = _run(str(BENCH / "stats_speed.py"), "--cards", "200", "--runs", "1", "--cache", str(tmp_path / "cache"))
+    assert 'python -c "import typer"' in out
+    for variant in ("choice cards as built", "no choice cards"):
+        assert f"srs stats, first run ({variant}" in out and f"srs stats, cached ({variant})" in out

@@ -382,3 +382,67 @@ def test_the_cache_of_past_days_gives_what_a_fresh_pass_gives(history, tmp_path)
     cached(NOW)
     cli("optimize", "--reset", now=NOW)  # rescheduling rewrites the state before each answer
     assert cached(NOW) == fresh(NOW)
+    # a re-import that gives the choice cards a fourth option changes k, which the choice figures of past
+    # days depend on (guess correction, expected pass rate): the cache is not used
+    before = cached(NOW)
+    (tmp_path / "a.md").write_text(DECK_A.replace("b\n\n", "b\n- [ ] wrong fourth\n\n"))
+    cli("import", str(tmp_path / "a.md"), now=NOW)
+    assert all(len(c["options"]) == 4 for c in cli.json("cards") if c.get("options"))
+    after = cached(NOW)
+    assert after == fresh(NOW)
+    assert after["true_retention_choice"]["all"]["corrected"] != before["true_retention_choice"]["all"]["corrected"]
+
+
+def test_practice_answers_are_shown_apart_from_reviews(cli, tmp_path, zone):
+    """Answers of `srs review --cram` change no schedule: `srs stats` counts them as practice, per period and
+    per day, never as reviews (total, today's, the daily chart, the calendar, study days and the streak)."""
+    (tmp_path / "deck.md").write_text("# Cram\n\n" + "".join(f"## Q {i}?\nA {i}\n\n" for i in range(6)))
+    cli("import", str(tmp_path / "deck.md"), now="2026-03-02T15:00:00Z")
+    cli("review", input="\n3\n" * 6 + "q\n", now="2026-03-02T15:00:00Z")
+    reviews = len(cli.json("log"))
+    assert reviews >= 6
+    for day, answers in (("2026-03-04T15:00:00Z", "\n1\n\n3\n\n3\n"), ("2026-03-06T15:00:00Z", "\n3\n")):
+        cli("review", "--cram", "Q", input=answers + "q\n", now=day)
+    log = cli.json("log")
+    assert Counter(r["kind"] for r in log)["cram"] == 4 and len(log) == reviews + 4
+    for repeat in range(2):  # a fresh pass, then the days before today from the cache
+        data = cli.json("stats", now="2026-03-06T20:00:00Z")
+        assert data["reviews"] == reviews and data["reviews_today"] == 0
+        assert data["practice"] == {"today": 1, "7d": 4, "30d": 4, "all": 4}
+        daily = {d["date"]: d for d in data["daily"]}
+        assert [(d, daily[d]["reviews"], daily[d]["practice"]) for d in ("2026-03-02", "2026-03-04", "2026-03-06")] \
+            == [("2026-03-02", reviews, 0), ("2026-03-04", 0, 3), ("2026-03-06", 0, 1)]
+        assert [c["date"] for c in data["calendar"]] == ["2026-03-02"]
+        assert data["study_days"] == 1 and data["streak"] == {"current": 0, "longest": 1}
+        assert sum(d["reviews"] for d in data["daily"]) == reviews
+    later = cli.json("stats", now="2026-03-12T20:00:00Z")  # the practice days now come from the cache
+    assert later["practice"] == {"today": 0, "7d": 1, "30d": 4, "all": 4} and later["reviews"] == reviews
+    out = cli("stats", now="2026-03-06T20:00:00Z").stdout
+    assert "Practice (--cram, not counted as reviews): 1 today · 4 in 7 days" in out
+    assert f"Statistics · all decks · {reviews} reviews" in out
+    cli("stats", "--html", str(tmp_path / "stats.html"), now="2026-03-06T20:00:00Z")
+    page = (tmp_path / "stats.html").read_text(encoding="utf-8")
+    assert f"{reviews} reviews" in page and "Practice (--cram, not counted as reviews): 1 today" in page
+
+
+def test_leeches_follow_each_decks_leech_threshold(history, tmp_path):
+    import shutil
+
+    db = tmp_path / "copy.db"
+    shutil.copy(history.db, db)
+    cli = Cli(db)
+    cards = {c["id"]: c for c in cli.json("cards")}
+    lapses = Counter(c["lapses"] for c in cards.values() if c["lapses"])
+    assert len(lapses) >= 2  # cards with different lapse counts, so that a threshold splits them
+    low, high = sorted(lapses)[0], sorted(lapses)[-1]
+    cli("config", "Deck A", "leech_threshold", str(high), now=NOW)
+    cli("config", "Deck B", "leech_threshold", str(low), now=NOW)
+    data = cli.json("stats", now=NOW)
+    threshold = {"Deck A": high, "Deck B": low}
+    assert data["leeches"]
+    for leech in data["leeches"]:
+        card = cards[leech["card_id"]]
+        assert leech["leech_threshold"] == threshold[card["deck"]]
+        assert leech["leech"] == (card["lapses"] >= threshold[card["deck"]])
+    assert any(x["leech"] for x in data["leeches"]) and not all(x["leech"] for x in data["leeches"])
+    assert cli.json("stats", "Deck B", now=NOW)["leeches"][0]["leech_threshold"] == low
