@@ -196,6 +196,7 @@ def _remove_leftovers(target: Path) -> None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether a process is still running (a leftover temporary file of a dead one can go)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -244,14 +244,7 @@ class Store:
         WAIT_MS, `on_busy` tells the learner once, then it waits on (Ctrl-C quits).
         Nothing the learner gave is dropped meanwhile: the caller's write is only delayed."""
         self._wait_for_check()
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as error:
-            if not _is_busy(error):
-                raise
-        if self.on_busy is not None:
-            self.on_busy()
+        told = False
         while True:  # each try waits WAIT_MS, then Python runs: Ctrl-C is heard within a second
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
@@ -259,6 +252,9 @@ class Store:
             except sqlite3.OperationalError as error:
                 if not _is_busy(error):
                     raise
+            if not told and self.on_busy is not None:
+                self.on_busy()
+            told = True
 
     def _write_if_free(self, work: Callable[[sqlite3.Connection], None]) -> bool:
         """Run `work` in one write transaction if the write lock is free right now (busy_timeout 0);

@@ -39,6 +39,7 @@ from typing import Iterable, Iterator
 import genanki
 
 from srs import kinds
+from srs.outputs import _alive
 from srs.anki.format import (
     BASIC_AFMT, BASIC_MODEL_ID, BASIC_MODEL_NAME, BASIC_QFMT, CHOICE_AFMT, CHOICE_MODEL_ID, CHOICE_MODEL_NAME,
     CHOICE_QFMT, CLOZE_AFMT, CLOZE_MODEL_ID, CLOZE_MODEL_NAME, CLOZE_QFMT, CSS, FIELDS, GUID_NAMESPACE,
@@ -565,11 +566,3 @@ def _remove_leftovers(directory: Path, prefix: str, suffix: str = "") -> None:
                 leftover.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
