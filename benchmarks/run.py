@@ -520,8 +520,8 @@ def bench_size(cards: int, args, env: dict, srs: list[str], has: dict, scratch: 
     target_db = work / "import.db"
 
     def fresh_copy() -> None:
-        for leftover in work.glob("import.db*"):
-            leftover.unlink()
+        for leftover in work.glob("import.db*"):  # the database, its -wal/-shm, its .media folder
+            shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
         shutil.copyfile(cached, target_db)
 
     imp = [*srs, "--db", str(target_db), "import", str(deck)]
