@@ -15,6 +15,10 @@ from typing import Callable
 
 def main(argv: list[str] | None = None) -> None:
     try:
+        import _signal  # loaded with Python (`signal` would import enum first)
+
+        if getattr(_signal.getsignal(_signal.SIGINT), "__name__", "") == "_interrupted_while_starting":
+            _signal.signal(_signal.SIGINT, _signal.default_int_handler)  # loaded: Ctrl-C is KeyboardInterrupt again
         _prepare_process()
         args = list(sys.argv[1:] if argv is None else argv)
         db = None

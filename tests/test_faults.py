@@ -814,3 +814,29 @@ def test_a_pause_in_review_folds_the_answers_into_the_database_file(tmp_path):
         assert sqlite3.connect(copy).execute("SELECT count(*) FROM reviews").fetchone()[0] == 3
     finally:
         term.close()
+
+
+def test_ctrl_c_while_the_srs_command_is_still_loading_is_one_line(db):
+    """The `srs` console script itself, interrupted while srs's modules are still being imported (a
+    traceback of the import before): one line and 130. Only Python's own start-up, before any code
+    of srs's runs, may still end with Python's traceback (no frame of srs's in it)."""
+    import re
+    import shutil
+    import signal
+    import time
+
+    script = shutil.which("srs", path=str(Path(sys.executable).parent))
+    if script is None:
+        pytest.skip("no srs console script beside this Python")
+    ours = re.compile(r'File "[^"]*[/\\]srs[/\\][^"]*\.py"')  # a frame in the srs package
+    interrupted = 0
+    for delay in [n / 1000 for n in range(14, 90, 2)]:  # every 2 ms across the import of srs and typer
+        proc = subprocess.Popen([script, "--db", str(db), "cards"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert not ours.search(err.decode(errors="replace")), (delay, err)
+        if proc.returncode == 130:
+            assert err.decode().strip().splitlines() == ["srs: interrupted"], err
+            interrupted += 1
+    assert interrupted >= 10
