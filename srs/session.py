@@ -544,7 +544,7 @@ class ReviewSession:
         review_id = self.store.record_answer(card.id, card.progress, review, after)
         if review_id is None:
             return False
-        if self.store.flags(card.id) and not card.progress.suspended:
+        if self.store.card_flags(card.id)[0] and not card.progress.suspended:
             self.notices.append("This card was suspended or buried elsewhere while shown: your answer is kept, "
                                 "and the card stays out of review.")
         right = correct if correct is not None else rating > 1

@@ -989,11 +989,6 @@ class Store:
                 conn.execute("DELETE FROM reviews WHERE id = ?", (review_id,))
         return None if row is None else row[0]
 
-    def flags(self, card_id: int) -> int:
-        """A card's suspension as stored: 0 none, 1 suspended, 2 buried for the day."""
-        row = self.conn.execute("SELECT suspended FROM card_state WHERE card_id = ?", (card_id,)).fetchone()
-        return 0 if row is None else row[0]
-
     def undo_answer(self, review_id: int) -> int | None:
         """Remove a logged answer and restore the card's schedule exactly as it was before it.
 
@@ -1044,10 +1039,7 @@ class Store:
     def set_buried(self, card_ids: list[int], until: str) -> list[int]:
         """Bury cards until a stored time (the start of the next learner day); a suspended or buried card
         stays as it is. Returns the ids buried now."""
-        with self.write() as conn:
-            return [card_id for card_id in card_ids if conn.execute(
-                "UPDATE card_state SET suspended = 2, buried_until = ? WHERE card_id = ? AND suspended = 0",
-                (until, card_id)).rowcount]
+        return self._flag(card_ids, self._BURY, lambda deck_id: (until,))
 
     def restore_suspension(self, card_id: int, suspended: int, buried_until: str | None,
                            only_if: tuple[int, str | None] | None = None) -> bool:
@@ -1439,8 +1431,9 @@ class Store:
         """Bury cards until a moment (`until`: per deck id, the start of its next learner day), as
         `suspended = 2` (see `_unbury`); suspended and buried cards are left as they are. Returns the
         cards buried."""
-        return self._flag(card_ids, "UPDATE card_state SET suspended = 2, buried_until = ? WHERE card_id = ? "
-                          "AND suspended = 0", lambda deck_id: (to_text(until[deck_id]),))
+        return self._flag(card_ids, self._BURY, lambda deck_id: (to_text(until[deck_id]),))
+
+    _BURY = "UPDATE card_state SET suspended = 2, buried_until = ? WHERE card_id = ? AND suspended = 0"
 
     def unbury(self, card_ids: list[int]) -> list[int]:
         return self._flag(card_ids, "UPDATE card_state SET suspended = 0, buried_until = NULL WHERE card_id = ? "
