@@ -1769,7 +1769,9 @@ class _Existing:
 
 
 # Unix microseconds of a stored time ('YYYY-MM-DDTHH:MM:SS.ffffffZ'), in SQL: a million times are read at once.
-_US = "(CAST(strftime('%s', {0}) AS INTEGER) * 1000000 + CAST(substr({0}, 21, 6) AS INTEGER))"
+# The whole seconds come from the text without its fraction: SQLite reads a fraction to the millisecond, so
+# strftime('%s') of a time at .9995 s or later would give the next second (and an export one second late).
+_US = "(CAST(strftime('%s', substr({0}, 1, 19)) AS INTEGER) * 1000000 + CAST(substr({0}, 21, 6) AS INTEGER))"
 
 
 def _ahead_sql(ahead: tuple[str, str] | None) -> tuple[str, tuple]:

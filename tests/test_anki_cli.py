@@ -528,3 +528,22 @@ def assert_complete_package(path: Path, folder: Path, expected_cards: int) -> No
         assert collection.db.scalar("select count() from revlog") == 12580
     finally:
         collection.close()
+
+
+def test_an_answer_in_the_last_millisecond_of_a_second_comes_back_once(cli, basics, tmp_path):
+    """An answer at .9997 s goes to Anki at its own second (SQLite's strftime('%s') would read the
+    fraction to the millisecond and give the next one), so a round trip recognises it as srs's own
+    and does not add it twice."""
+    cli("import", str(basics))
+    at = "2026-11-01T10:00:00.999700+00:00"
+    cli("review", input="\n3\nq\n", now=at)
+    store = Store(cli.db)
+    try:
+        [row] = list(store.review_rows())
+    finally:
+        store.close()
+    assert row[1] == ms(datetime.fromisoformat(at)) * 1000 + 700
+    out = tmp_path / "round.apkg"
+    export(cli, out, datetime.fromisoformat(at) + timedelta(hours=1), "--with-progress")
+    cli("import", "--with-progress", str(out), now="2026-11-01T12:00:00+00:00")
+    assert len(cli.json("log")) == 1
