@@ -466,8 +466,8 @@ class Store:
             result.reviews_added += added
             result.histories += added > 0
         matched = {old.id for old in pairs.values()}
-        conn.executemany("UPDATE cards SET origin = ? WHERE id = ?",
-                         [(origin, old.id) for old in pairs.values() if old.origin != origin])
+        conn.executemany("UPDATE cards SET origin = ? WHERE id = ?", [  # see `_claimable`
+            (origin, old.id) for old in pairs.values() if old.origin != origin and _adopts(old, origin, package)])
         gone = [] if spec.partial or package else [  # a package's: once all its decks are in
             (old.id,) for old in existing if old.id not in matched and not old.retired and _retired_by(old, origin)]
         conn.executemany("UPDATE cards SET retired = 1, updated_at = ? WHERE id = ?", [(stamp, g[0]) for g in gone])
@@ -544,11 +544,16 @@ class Store:
             if origin is None or origin in partial:
                 continue
             kept = brought.get(origin, set())
-            gone = [row for row in conn.execute(
-                "SELECT c.id, d.name, c.question FROM cards c JOIN decks d ON d.id = c.deck_id "
-                "WHERE c.origin = ? AND c.retired = 0 AND c.id < ?", (origin, first_new)) if row[0] not in kept]
-            if not gone:
+            ids = [row[0] for row in conn.execute("SELECT id FROM cards WHERE origin = ? AND retired = 0 AND id < ?",
+                                                  (origin, first_new)) if row[0] not in kept]
+            if not ids:
                 continue
+            gone = []
+            for start in range(0, len(ids), 500):
+                part = ids[start:start + 500]
+                gone += conn.execute(
+                    "SELECT c.id, d.name, c.question FROM cards c JOIN decks d ON d.id = c.deck_id "
+                    f"WHERE c.id IN ({', '.join('?' * len(part))}) ORDER BY c.position", part).fetchall()
             conn.executemany("UPDATE cards SET retired = 1, updated_at = ? WHERE id = ?", [(stamp, g[0]) for g in gone])
             conn.executemany("UPDATE card_state SET retired = 1 WHERE card_id = ?", [(g[0],) for g in gone])
             for card_id, deck, question in gone:
@@ -1870,14 +1875,23 @@ def _origin(source: str | None) -> tuple[str | None, bool]:
 
 def _claimable(old: _Existing, origin: str | None, package: bool) -> bool:
     """Whether an import from `origin` may match a stored card of its deck: its own cards; a file's cards
-    for a file (a lesson and the deck file written from it are the same cards); cards of unknown origin
-    (before srs kept it) of its kind (Anki notes' cards for a package). Another package's cards only as
-    the same Anki cards (`_anki_cards_in_store`); an import without a source, every card of the deck."""
+    (a lesson and the deck file written from it are the same cards, and so is srs's own export of them,
+    studied in Anki and imported back); cards of unknown origin (before srs kept it) of its kind (Anki
+    notes' cards for a package). Another package's cards only as the same Anki cards
+    (`_anki_cards_in_store`), never a package's cards for a file; without a source, every card of the deck."""
     if origin is None or old.origin == origin:
         return True
     if old.origin is None:
         return bool(old.linked) == package
-    return not package and not _origin(old.origin)[1]
+    return not _origin(old.origin)[1]
+
+
+def _adopts(old: _Existing, origin: str | None, package: bool) -> bool:
+    """Whether a card another source brought before becomes this source's (the one whose next import
+    retires it when it no longer has it): a card of unknown origin, or one of a source of the same kind
+    (the deck file after its lesson, the newer of two packages holding one Anki card). A file's card that
+    a package brings back (srs's own export, studied in Anki) stays the file's."""
+    return old.origin is None or _origin(old.origin)[1] == package
 
 
 def _retired_by(old: _Existing, origin: str | None) -> bool:

@@ -84,7 +84,8 @@ def test_one_anki_card_is_one_srs_card_whatever_deck_a_second_package_puts_it_in
     old = package(tmp_path / "backup-2019.apkg", {"computer-programming::EBNF": [
         ("g-chomsky", "The power of Chomsky's type 2?", "context-free"), ("g-bnf", "BNF?", "Backus-Naur form")]})
     new = package(tmp_path / "backup-2021.apkg", {"EBNF": [
-        ("g-chomsky", "The power of Chomsky's type 2?", "context-free grammars"), ("g-bnf", "BNF?", "Backus-Naur form")]})
+        ("g-chomsky", "The power of Chomsky's type 2?", "context-free grammars"),
+        ("g-bnf", "BNF?", "Backus-Naur form")]})
     cli("import", str(old), now=NOW)
     ids = {q: c["id"] for q, c in live(cli).items()}
     out = cli("import", str(new), now=NOW).stdout
