@@ -193,3 +193,22 @@ def test_real_packages_sharing_default_retire_nothing_of_each_other(tmp_path, cl
     out = cli("import", str(folder / name), now=NOW).stdout
     assert " 0 retired" in out and RETIRED not in out, out
     assert len(cli.json("cards", now=NOW)) > before
+
+
+def test_a_moved_deck_file_keeps_its_cards_and_retires_what_it_left_behind(tmp_path, cli):
+    """A deck file moved (or renamed) keeps its cards: they are matched by question as before, become
+    the new file's, and those it no longer has are retired (their file is gone)."""
+    old = tmp_path / "old.md"
+    old.write_text("# Moving\n\n## Kept?\nyes\n\n## Dropped?\nno\n")
+    cli("import", str(old), now=NOW)
+    ids = {q: c["id"] for q, c in live(cli).items()}
+    new = tmp_path / "sub" / "new.md"
+    new.parent.mkdir()
+    new.write_text("# Moving\n\n## Kept?\nyes\n")
+    old.unlink()
+    out = cli("import", str(new), now=NOW).stdout
+    assert "Moving: 0 added, 0 updated, 1 unchanged, 1 retired" in out, out
+    assert {q: c["id"] for q, c in live(cli).items()} == {"Kept?": ids["Kept?"]}
+    new.write_text("# Moving\n\n## Kept?\nyes\n\n## Dropped?\nno\n")  # putting it back brings it back
+    cli("import", str(new), now=NOW)
+    assert {q: c["id"] for q, c in live(cli).items()} == ids
