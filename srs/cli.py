@@ -146,6 +146,11 @@ def import_(
         store.record_packages(fingerprints, clock.now())
     if deck_file is not None:
         deck_file.commit()  # a rename in a folder already written to
+    import shutil
+
+    from srs.display import cut, safe
+
+    columns = shutil.get_terminal_size((80, 24)).columns
     out = _out()
     for result in results:
         line = (f"{result.deck}: {result.added} added, {result.updated} updated, {result.unchanged} unchanged, "
@@ -153,6 +158,8 @@ def import_(
         report = result.report
         if report.get("attached"):
             line += f", {report['attached']} given to the history a review log brought"
+        if report.get("elsewhere"):  # Anki cards the store had in another deck: one card each, left there
+            line += f", {report['elsewhere']} of them already in another deck (left there)"
         if "scheduler" in report:  # an Anki deck: its suspended cards and the answers brought in
             line += f", {result.suspended} suspended"
             if with_progress:
@@ -165,8 +172,12 @@ def import_(
         out.print(_plain(line))
         for question in report.get("unkeyed_questions", []):
             out.print(_plain(f"  unkeyed (the lesson does not decide it): {question}"))
-        for question in report.get("retired_cards", []):
-            out.print(_plain(f"  retired (no longer in the source; history kept): {question}"))
+        retired = report.get("retired_cards", [])
+        for question in retired[:RETIRED_SHOWN]:  # one line each, cut to the terminal's width
+            prefix = "  retired (no longer in the source; history kept): "
+            out.print(_plain(prefix + cut(safe(question), max(20, columns - len(prefix)))))
+        if len(retired) > RETIRED_SHOWN:
+            out.print(_plain(f"  ... and {len(retired) - RETIRED_SHOWN:,} more"))
         for question, old, new in report.get("changed_keys", []):
             out.print(_plain(f"  key changed: {question}: {old} -> {new}"))
         for question, old, new in report.get("kept_keys", []):
@@ -186,6 +197,9 @@ def import_(
         out.print(_plain(f"skipped {len(skipped)} file(s) of unknown type: " + ", ".join(map(str, skipped[:5]))))
     if any(r.unkeyed for r in results):
         out.print("Give the missing keys with 'srs key', or when the cards come up in 'srs review'.")
+
+
+RETIRED_SHOWN = 10  # retired cards the import report names, then "... and N more"
 
 
 def _plain(text: str):
@@ -888,6 +902,9 @@ def export_anki(
                + (f", {counts['media']:,} media file(s)" if counts.get("media") else "")
                + ("; left out (no cards to export): " + ", ".join(repr(name) for name in counts["left_out"])
                   if counts["left_out"] else "")))
+    if counts.get("twins"):  # srs cards of one Anki card (imported before srs kept one card per Anki card)
+        print(f"left out {len(counts['twins']):,} card(s) that are a second srs card of an Anki card already "
+              f"written (an Anki package holds each card once): {' '.join(map(str, sorted(counts['twins'])))}")
 
 
 # -- entry point ---------------------------------------------------------------------

@@ -3,7 +3,8 @@
 A card keeps its id (and so its history) when its source edits it. Matching runs in
 passes, each only over what the earlier ones left:
 
-1. the id the source gives (an Anki note guid), when there is one;
+1. the id the source gives (an Anki note guid), when there is one (an Anki card already in the
+   store, in any deck, is settled before: `known`);
 2. the same question (ignoring case and spacing), so reordering a file changes nothing;
 3. the most similar question among the rest, of the same kind (basic or choice): a
    typo fixed, a word changed. A pair is taken when the questions are nearly the
@@ -75,12 +76,14 @@ def normalise(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def match_cards(cards: list[CardSpec], existing: list) -> dict[int, object]:
-    """Map positions in `cards` to the existing rows (with .id, .question, .answer, .options, .source_id)."""
-    pairs: dict[int, object] = {}
+def match_cards(cards: list[CardSpec], existing: list, known: dict[int, object] | None = None) -> dict[int, object]:
+    """Map positions in `cards` to the existing rows (with .id, .question, .answer, .options, .source_id).
+    `known`: pairs settled before matching (an Anki card that is already in the store, found by its note
+    guid and ord): kept as they are, their cards and rows left out of the passes."""
+    pairs: dict[int, object] = dict(known or {})
     if not existing:  # a new deck: nothing to match
         return pairs
-    taken: set[int] = set()
+    taken: set[int] = {row.id for row in pairs.values()}
     by_source = {row.source_id: row for row in existing if row.source_id}
     by_question: dict[str, object] = {}
     for row in existing:  # live cards win over retired ones with the same question (and sibling ord)
@@ -88,6 +91,8 @@ def match_cards(cards: list[CardSpec], existing: list) -> dict[int, object]:
         if key not in by_question or (by_question[key].retired and not row.retired):
             by_question[key] = row
     for position, card in enumerate(cards):
+        if position in pairs:
+            continue
         row = by_source.get(card.source_id) if card.source_id else None
         if row is None:
             row = by_question.get((normalise(card.question), card.ord))

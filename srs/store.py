@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -378,17 +379,28 @@ class Store:
         the media files their notes reference: (name, stored file, sha256, size, source), see `srs.media`)."""
         with self.write():
             self._record_media(media, now)
-            results = [self._sync_deck(spec, now) for spec in specs]
+            first_new = self.conn.execute("SELECT coalesce(max(id), 0) + 1 FROM cards").fetchone()[0]
+            brought: dict[str | None, set[int]] = {}
+            results = [self._sync_deck(spec, now, brought) for spec in specs]
+            results += self._retire_left_behind(specs, results, brought, first_new, now)
         return results
 
-    def _sync_deck(self, spec: DeckSpec, now: datetime) -> ImportResult:
+    def _sync_deck(self, spec: DeckSpec, now: datetime, brought: dict[str | None, set[int]] | None = None
+                   ) -> ImportResult:
+        """One deck of an import. Its cards are matched (`srs.matching`) among the deck's cards its source may
+        take (`_claimable`), an Anki card already in the store in any deck being that card (its deck left as
+        it is, as Anki's importer leaves it); the deck's cards of this source it no longer has are retired
+        (a package's: in `_retire_left_behind`, once all its decks are in). `brought`: {origin: card ids}
+        of the cards each source brought, filled in."""
         from srs.matching import match_cards
 
         conn = self.conn
         stamp = to_text(now)
+        origin, package = _origin(spec.source)
         row = conn.execute("SELECT id FROM decks WHERE name = ?", (spec.name,)).fetchone()
         if row is None and spec.source:
             row = conn.execute("SELECT id FROM decks WHERE source = ?", (spec.source,)).fetchone()
+        created = row is None
         if row is None:
             deck_id = conn.execute(
                 "INSERT INTO decks (name, source, notes, settings, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -405,10 +417,13 @@ class Store:
         existing = [
             _Existing(*r) for r in conn.execute(
                 "SELECT id, kind, question, options, answer, key_source, explanation, source_id, tags, retired, position, "
-                "hint, typed_answer, ord, images, option_notes FROM cards WHERE deck_id = ? ORDER BY position",
+                "hint, typed_answer, ord, images, option_notes, origin, "
+                "EXISTS (SELECT 1 FROM card_notes n WHERE n.card_id = cards.id), deck_id "
+                "FROM cards WHERE deck_id = ? ORDER BY position",
                 (deck_id,))
         ]
-        pairs = match_cards(spec.cards, existing)
+        existing = [old for old in existing if _claimable(old, origin, package)]  # another source's cards: not ours
+        pairs = match_cards(spec.cards, existing, self._anki_cards_in_store(deck_id, spec, existing))
         history_only = bool(spec.report.get("history_only"))
         updates, inserts, moves, histories = [], [], [], []
         for position, card in enumerate(spec.cards):
@@ -417,6 +432,9 @@ class Store:
                 inserts.append((position, card))
                 continue
             answer, key_source = _kept_answer(card, old, result.report)
+            here = old.deck_id == deck_id  # else an Anki card already in another deck: it stays there
+            if not here:
+                result.report["elsewhere"] = result.report.get("elsewhere", 0) + 1
             new = (card.kind, card.question, _json(card.options), answer, key_source, card.explanation,
                    card.source_id, _json(card.tags or None), card.hint, card.typed_answer, card.ord,
                    _json(card.images or None), _json(card.option_notes or None))
@@ -424,11 +442,11 @@ class Store:
                        old.source_id, old.tags, old.hint, old.typed_answer, old.ord, old.images,
                        old.option_notes) or (
                     old.retired and not (history_only and old.retired == HISTORY_ONLY)):
-                updates.append((*new, position, stamp, old.id))
+                updates.append((*new, position if here else old.position, stamp, old.id))
                 result.updated += 1
             else:
                 result.unchanged += 1
-                if old.position != position:
+                if here and old.position != position:
                     moves.append((position, old.id))
             if card.kind == "choice" and answer is None:
                 result.unkeyed += 1
@@ -448,8 +466,10 @@ class Store:
             result.reviews_added += added
             result.histories += added > 0
         matched = {old.id for old in pairs.values()}
-        gone = [] if spec.partial else [
-            (old.id,) for old in existing if old.id not in matched and not old.retired]
+        conn.executemany("UPDATE cards SET origin = ? WHERE id = ?", [  # see `_claimable`
+            (origin, old.id) for old in pairs.values() if old.origin != origin and _adopts(old, origin, package)])
+        gone = [] if spec.partial or package else [  # a package's: once all its decks are in
+            (old.id,) for old in existing if old.id not in matched and not old.retired and _retired_by(old, origin)]
         conn.executemany("UPDATE cards SET retired = 1, updated_at = ? WHERE id = ?", [(stamp, g[0]) for g in gone])
         conn.executemany("UPDATE card_state SET retired = 1 WHERE card_id = ?", gone)
         result.retired = len(gone)
@@ -463,8 +483,14 @@ class Store:
             inserts = [(position, card) for position, card in inserts if id(card) not in kept]
         attached = {} if history_only else self._attach_history(deck_id, inserts, stamp, now, result)
         inserts = [insert for insert in inserts if insert[0] not in attached]
+        conn.executemany("UPDATE cards SET origin = ? WHERE id = ?", [(origin, a[1]) for a in attached.values()])
+        first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM cards").fetchone()[0]
         added = self._insert_cards(deck_id, inserts, stamp, now, result)
+        if inserts and origin is not None:  # the cards just added: every id from `first` on
+            conn.execute("UPDATE cards SET origin = ? WHERE id >= ?", (origin, first))
         result.added = len(inserts)
+        if brought is not None:
+            brought.setdefault(origin, set()).update(matched, (a[1] for a in attached.values()))
         if history_only:  # a review log's cards have no content: kept for their history only
             conn.execute("UPDATE cards SET retired = ? WHERE deck_id = ? AND retired = 0", (HISTORY_ONLY, deck_id))
             conn.execute("UPDATE card_state SET retired = ? WHERE deck_id = ? AND retired = 0",
@@ -473,7 +499,71 @@ class Store:
         result.suspended = conn.execute("SELECT count(*) FROM card_state WHERE deck_id = ? AND retired = 0 "
                                         "AND suspended = 1", (deck_id,)).fetchone()[0]
         self._link_notes(deck_id, spec, stamp, None if existing else added)
+        if created and not conn.execute("SELECT EXISTS (SELECT 1 FROM cards WHERE deck_id = ?)",
+                                        (deck_id,)).fetchone()[0]:
+            conn.execute("DELETE FROM decks WHERE id = ?", (deck_id,))  # all its cards were already in other decks
         return result
+
+    def _anki_cards_in_store(self, deck_id: int, spec: DeckSpec, existing: list[_Existing]) -> dict[int, _Existing]:
+        """{position: stored card} of the deck's Anki cards that the store already has (one Anki card, a note
+        guid and ord, is one srs card), found in any deck; those the deck's own cards match by source id are
+        left to `match_cards`. Where two stored cards are one Anki card (imported before srs kept to this),
+        the one in this deck is taken, else a live one, else the oldest."""
+        own = {old.source_id for old in existing if old.source_id}
+        wanted: dict[tuple[str, int], int] = {}
+        for position, card in enumerate(spec.cards):
+            if card.note is not None and card.source_id not in own:
+                wanted.setdefault((card.note.guid, card.note.ord), position)
+        if not wanted:
+            return {}
+        guids = list(dict.fromkeys(guid for guid, _ in wanted))
+        found: dict[tuple[str, int], _Existing] = {}
+        for start in range(0, len(guids), 500):
+            part = guids[start:start + 500]
+            for guid, ord_, *row in self.conn.execute(
+                    "SELECT n.guid, cn.ord, c.id, c.kind, c.question, c.options, c.answer, c.key_source, "
+                    "c.explanation, c.source_id, c.tags, c.retired, c.position, c.hint, c.typed_answer, c.ord, "
+                    "c.images, c.option_notes, c.origin, 1, c.deck_id FROM notes n "
+                    "JOIN card_notes cn ON cn.note_id = n.id JOIN cards c ON c.id = cn.card_id "
+                    f"WHERE n.guid IN ({', '.join('?' * len(part))}) "
+                    "ORDER BY c.deck_id != ?, c.retired != 0, c.id", [*part, deck_id]):
+                found.setdefault((guid, ord_), _Existing(*row))
+        return {position: found[key] for key, position in wanted.items() if key in found}
+
+    def _retire_left_behind(self, specs: list[DeckSpec], results: list[ImportResult],
+                            brought: dict[str | None, set[int]], first_new: int, now: datetime) -> list[ImportResult]:
+        """Retire the live cards of each imported source that none of its decks brought this time: an Anki
+        package's cards no longer in it (whatever deck they are in), a deck file's cards left in the deck of
+        its former title. Cards added by this import (ids from `first_new`) are its own. Each is counted in
+        its deck's result; returns the results of decks this import did not name."""
+        conn = self.conn
+        stamp = to_text(now)
+        partial = {_origin(spec.source)[0] for spec in specs if spec.partial}
+        extra: list[ImportResult] = []
+        for origin in dict.fromkeys(_origin(spec.source)[0] for spec in specs):
+            if origin is None or origin in partial:
+                continue
+            kept = brought.get(origin, set())
+            ids = [row[0] for row in conn.execute("SELECT id FROM cards WHERE origin = ? AND retired = 0 AND id < ?",
+                                                  (origin, first_new)) if row[0] not in kept]
+            if not ids:
+                continue
+            gone = []
+            for start in range(0, len(ids), 500):
+                part = ids[start:start + 500]
+                gone += conn.execute(
+                    "SELECT c.id, d.name, c.question FROM cards c JOIN decks d ON d.id = c.deck_id "
+                    f"WHERE c.id IN ({', '.join('?' * len(part))}) ORDER BY c.position", part).fetchall()
+            conn.executemany("UPDATE cards SET retired = 1, updated_at = ? WHERE id = ?", [(stamp, g[0]) for g in gone])
+            conn.executemany("UPDATE card_state SET retired = 1 WHERE card_id = ?", [(g[0],) for g in gone])
+            for card_id, deck, question in gone:
+                result = next((r for r in results + extra if r.deck == deck and _origin(r.source)[0] == origin), None)
+                if result is None:
+                    result = ImportResult(deck=deck, source=origin)
+                    extra.append(result)
+                result.retired += 1
+                result.report.setdefault("retired_cards", []).append(question)
+        return extra
 
     def _source_ids_in_store(self, source_ids: list[str]) -> set[str]:
         found: set[str] = set()
@@ -1766,6 +1856,50 @@ class _Existing:
     ord: int = 0
     images: str | None = None
     option_notes: str | None = None
+    origin: str | None = None  # the source that brought it (see `_origin`)
+    linked: int = 0  # a card of an Anki note
+    deck_id: int | None = None
+
+
+_PACKAGE_SOURCE = re.compile(r"(.+\.(?:apkg|colpkg))#-?\d+", re.IGNORECASE)  # an Anki package's deck (srs.anki.reader)
+
+
+def _origin(source: str | None) -> tuple[str | None, bool]:
+    """The origin a deck's source gives its cards (`cards.origin`): the file it came from, one for all the
+    decks of an Anki package; and whether that is an Anki package."""
+    if source is None:
+        return None, False
+    package = _PACKAGE_SOURCE.fullmatch(source)
+    return (package.group(1), True) if package else (source, False)
+
+
+def _claimable(old: _Existing, origin: str | None, package: bool) -> bool:
+    """Whether an import from `origin` may match a stored card of its deck: its own cards; a file's cards
+    (a lesson and the deck file written from it are the same cards, and so is srs's own export of them,
+    studied in Anki and imported back); cards of unknown origin (before srs kept it) of its kind (Anki
+    notes' cards for a package). Another package's cards only as the same Anki cards
+    (`_anki_cards_in_store`), never a package's cards for a file; without a source, every card of the deck."""
+    if origin is None or old.origin == origin:
+        return True
+    if old.origin is None:
+        return bool(old.linked) == package
+    return not _origin(old.origin)[1]
+
+
+def _adopts(old: _Existing, origin: str | None, package: bool) -> bool:
+    """Whether a card another source brought before becomes this source's (the one whose next import
+    retires it when it no longer has it): a card of unknown origin, or one of a source of the same kind
+    (the deck file after its lesson, the newer of two packages holding one Anki card). A file's card that
+    a package brings back (srs's own export, studied in Anki) stays the file's."""
+    return old.origin is None or _origin(old.origin)[1] == package
+
+
+def _retired_by(old: _Existing, origin: str | None) -> bool:
+    """Whether a file's import retires a card of its deck that it did not bring: a card it brought before,
+    or one of a deck file no longer there (the file was moved or renamed); never a card of unknown origin."""
+    if origin is None or old.origin == origin:
+        return True
+    return old.origin is not None and not os.path.exists(old.origin)
 
 
 # Unix microseconds of a stored time ('YYYY-MM-DDTHH:MM:SS.ffffffZ'), in SQL: a million times are read at once.

@@ -344,6 +344,7 @@ class _Collection:
         self.siblings: dict[tuple, int] = {}  # (deck, sibling key) -> note id: cloze numbers of one text
         self.pending: StoredCard | None = None  # a basic card held until the next shows whether it is reversed
         self.own_notes = 0
+        self.twins: list[int] = []  # our cards left out: a second srs card of an Anki card already written
         if progress:
             conn.execute(STAGING)
 
@@ -371,7 +372,8 @@ class _Collection:
         if spec.note is not None:
             nid, cid, ord_ = self._anki_note(spec.note, deck)
             if cid is None:
-                return nid  # a second srs card for the same card of the note
+                self.twins.append(card.id)  # a second srs card for the same card of the note: Anki has one
+                return nid
         else:
             how = kinds.of(spec).anki(spec)
             model = MODELS[model_name or how.model]
@@ -467,7 +469,8 @@ class _Collection:
         self._write_note_types()
         self._configure()
         notes = self.own_notes + len(self.anki_notes)
-        return {"notes": notes, "cards": len(self.cards), "revlog": self.revlog}
+        twins = {"twins": self.twins} if self.twins else {}  # named by the export's report
+        return {"notes": notes, "cards": len(self.cards), "revlog": self.revlog, **twins}
 
     def _write_note_types(self) -> None:
         """The imported notes' own note types, as Anki's legacy schema keeps them (ids, fields and
