@@ -150,9 +150,4 @@ def read_sources(paths: list[str], *, with_progress: bool = False, notices: list
             if spec.source and spec.source.startswith(str(path)):  # one spelling of a file, wherever it is run from
                 spec.source = str(path.resolve()) + spec.source[len(str(path)):]
             specs.append(spec)
-    seen: dict[str, str | None] = {}
-    for spec in specs:
-        if spec.name in seen:
-            raise SrsError(f"deck {spec.name!r} is also defined in {seen[spec.name]}", spec.source)
-        seen[spec.name] = spec.source
-    return specs, skipped
+    return specs, skipped  # sources may share a deck name (Anki's "Default"): each keeps its own cards (store)

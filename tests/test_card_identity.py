@@ -212,3 +212,18 @@ def test_a_moved_deck_file_keeps_its_cards_and_retires_what_it_left_behind(tmp_p
     new.write_text("# Moving\n\n## Kept?\nyes\n\n## Dropped?\nno\n")  # putting it back brings it back
     cli("import", str(new), now=NOW)
     assert {q: c["id"] for q, c in live(cli).items()} == ids
+
+
+def test_sources_sharing_a_deck_name_import_together_in_one_command(tmp_path, cli):
+    """Two packages and a deck file that all name `Default`, in one `srs import`: each brings its own
+    cards (this was refused as a deck "also defined" in another source), and re-importing them
+    together changes nothing."""
+    first = package(tmp_path / "first.apkg", {"Default": [("g-a", "Alpha?", "a")]})
+    second = package(tmp_path / "second.apkg", {"Default": [("g-c", "Gamma?", "c")]})
+    deck = tmp_path / "m.md"
+    deck.write_text("# Default\n\n## my q\nmy a\n")
+    cli("import", str(first), str(second), str(deck), now=NOW)
+    assert set(live(cli)) == {"Alpha?", "Gamma?", "my q"}
+    out = cli("import", str(first), str(second), str(deck), now=NOW).stdout
+    assert "retired (" not in out and " 0 added" in out, out
+    assert set(live(cli)) == {"Alpha?", "Gamma?", "my q"}
