@@ -328,12 +328,13 @@ def cards(
 STATE_SHORT = {"new": "new", "learning": "learn", "review": "review", "relearning": "relearn"}
 
 
-def _cut(text: str, width: int) -> str:
-    """Text in exactly `width` terminal columns: cut after a whole word with '…' (`display.cut`), padded."""
-    from srs.display import cut
+def _cut(text: str, width: int, deck: bool = False) -> str:
+    """Text in exactly `width` terminal columns: cut after a whole word with '…' (`display.cut`; a deck name
+    by `display.cut_deck`, its subdeck kept), padded."""
+    from srs.display import cut, cut_deck
     from srs.display import width as cells
 
-    text = cut(text, width)
+    text = (cut_deck if deck else cut)(text, width)
     return text + " " * max(0, width - (len(text) if text.isascii() else cells(text)))
 
 
@@ -342,7 +343,7 @@ def _card_line(card: Optional[dict], width: int) -> str:
     state, due day (local), recall probability now."""
     from srs.display import safe
 
-    deck_width = 12 if width >= 70 else 10
+    deck_width = 16 if width >= 80 else 12 if width >= 70 else 10  # room for a subdeck's name (`…::Two Pointers`)
     question_width = max(10, width - (6 + 1 + deck_width + 1 + 1 + 7 + 1 + 10 + 1 + 4))
     if card is None:
         fields = ("id", "deck", "question", "state", "due", "R")
@@ -351,7 +352,7 @@ def _card_line(card: Optional[dict], width: int) -> str:
         recall = card["retrievability"]
         fields = (str(card["id"]), safe(card["deck"]), safe(card["question"].split("\n", 1)[0]), state,
                   _local(card["due"])[:10], "-" if recall is None else f"{100 * recall:.0f}%")
-    return (f"{fields[0]:>6} {_cut(fields[1], deck_width)} {_cut(fields[2], question_width)}"
+    return (f"{fields[0]:>6} {_cut(fields[1], deck_width, deck=card is not None)} {_cut(fields[2], question_width)}"
             f" {fields[3]:<7} {fields[4]:<10} {fields[5]:>4}").rstrip()
 
 

@@ -375,12 +375,12 @@ def run_review(session: ReviewSession, console: Console, keys: Keys) -> None:
 def _header(session: ReviewSession, asked, console: Console, keys: Keys) -> None:
     counts = session.remaining()
     flagged = " · ⚑ flagged" if session.flagged(asked.card) else ""
-    from srs.display import cut, width
+    from srs.display import cut_deck, width
 
     counts_text = f"new {counts['new']} · learning {counts['learning']} · review {counts['review']} · "
     card_text = f" · #{asked.card.id}{flagged}"  # the id `srs card ID`, `srs suspend ID`... take: never cut off
     room = max(12, console.width - width(counts_text) - width(card_text) - 4)
-    console.rule(Text(counts_text + cut(safe(asked.card.deck), room) + card_text, style="dim"), align="left")
+    console.rule(Text(counts_text + cut_deck(safe(asked.card.deck), room) + card_text, style="dim"), align="left")
     keys.media.question(session, asked.card, asked.text, len(asked.options))
 
 
