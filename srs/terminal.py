@@ -356,6 +356,10 @@ def run_review(session: ReviewSession, console: Console, keys: Keys) -> None:
     counts = session.remaining()
     console.print(Text(f"To review: {counts['new']} new · {counts['learning']} learning · "
                        f"{counts['review']} review", style="bold"))
+    if session.cram_left_out:  # `--cram`: the cards found that practice does not take
+        left_out = session.cram_left_out
+        console.print(f"{left_out:,} suspended or buried card{'s' if left_out != 1 else ''} left out, as Anki's "
+                      "filtered decks leave them.", style="dim")
     try:
         while (card := session.next_card()) is not None:
             _review_one(session, card, console, keys)
