@@ -489,16 +489,14 @@ def _targets(store, args: List[str]) -> list[int]:
 
 
 def _report(store, changed: list[int], total: int, did: str, already: str) -> None:
-    """What an action changed: each card changed (the first 20), then the counts."""
-    from srs.read_outs import iso
-    from srs.store import STATE_NAMES
+    """What an action changed: each card changed (the first 20), as `srs cards` lists it (its question as
+    asked: a cloze card's deletion as [...]), then the counts."""
+    from srs.read_outs import _card_dict
 
     out = sys.stdout
     for card_id in changed[:20]:
-        row = store.card_row(card_id)
-        out.write(_card_line({"id": row[0], "deck": row[1], "question": row[3], "state": STATE_NAMES[row[10]],
-                              "suspended": row[18] == 1, "buried": row[18] == 2, "due": iso(row[14]),
-                              "retrievability": None}, 80)[:-5].rstrip() + "\n")
+        card = _card_dict(store.card_row(card_id), None)
+        out.write(_card_line({**card, "retrievability": None}, 80)[:-5].rstrip() + "\n")
     if len(changed) > 20:
         out.write(f"... and {len(changed) - 20:,} more\n")
     line = f"{len(changed):,} card(s) {did}"
