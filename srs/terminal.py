@@ -525,13 +525,27 @@ def _review_card(session: ReviewSession, card: StoredCard, console: Console, key
         keys.media.answer()
         duration_ms = int((time.monotonic() - started) * 1000)
         shown = session.show(card)  # the states each rating gives, computed now; the answer applies them
-        console.print(Text("  ·  ".join(f"{scheduling.RATINGS[r]} ({r}) {shown.texts[r]}" for r in scheduling.RATINGS),
-                           style="cyan"))
+        console.print(Text(rating_line(shown.texts, console.width), style="cyan"))
         picked = asked.how in ("choose", "type")
         outcome = _rate(session, card, shown, checked.suggested, duration_ms, response, picked, console, keys)
         if outcome != "back":
             return outcome
         console.print("Your answer is taken back; answer again.", style="yellow")
+
+
+def rating_line(texts: dict[int, str], columns: int) -> str:
+    """What each rating would give ("Again (1) 1m  ·  Hard (2) 6m  ·  ..."), in `columns`: a line that
+    does not fit breaks between two buttons, never between a button and its interval."""
+    from srs.display import width
+
+    buttons = [f"{scheduling.RATINGS[r]} ({r}) {texts[r]}" for r in scheduling.RATINGS]
+    lines = [buttons[0]]
+    for button in buttons[1:]:
+        if width(lines[-1] + "  ·  " + button) <= columns:
+            lines[-1] += "  ·  " + button
+        else:
+            lines.append(button)
+    return "\n".join(lines)
 
 
 # Each question prompt returns (outcome, response): outcome DONE or AGAIN when a command ended the card
