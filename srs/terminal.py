@@ -409,10 +409,12 @@ def _command_of(key: str, letters: bool = True) -> str | None:
 
 
 def _command(session: ReviewSession, card: StoredCard, command: str | None, console: Console,
-             keys: Keys | None = None) -> str | None:
+             keys: Keys | None = None, letters: bool = True) -> str | None:
     """Carry out a command at any prompt: DONE (the card on screen is done with: answered, suspended,
     buried, or another card comes back), STAY (ask again at the same prompt), AGAIN (show the card
-    again: it was edited); None when `command` is None."""
+    again: it was edited); None when `command` is None. `letters`: the prompt takes command letters
+    (False at a choice prompt, where only the symbols are commands): a message names the key that
+    works at the prompt it is given at."""
     if command is None:
         return None
     if command == "quit":
@@ -440,7 +442,8 @@ def _command(session: ReviewSession, card: StoredCard, command: str | None, cons
         console.print("This card cannot be buried (it is suspended).", style="yellow")
         return STAY
     if command == "flag":
-        console.print("Flagged ⚑ (f again takes the flag off)." if session.flag(card) else "Flag taken off.",
+        again = "f" if letters else "*"  # the flag key of this prompt (see LETTER_HELP, SYMBOL_HELP)
+        console.print(f"Flagged ⚑ ({again} again takes the flag off)." if session.flag(card) else "Flag taken off.",
                       style="yellow")
         return STAY
     if command == "edit":
@@ -580,7 +583,7 @@ def _choose(session: ReviewSession, asked, console: Console, keys: Keys) -> tupl
             unsure, key = True, key[len(kinds.UNSURE):].strip()
             if not key:
                 continue
-        outcome = _command(session, card, _command_of(key, letters=False), console, keys)
+        outcome = _command(session, card, _command_of(key, letters=False), console, keys, letters=False)
         if outcome in (DONE, AGAIN):
             return outcome, None
         if outcome == STAY:
@@ -721,10 +724,12 @@ def _print_pick(asked, checked, console: Console, keys: Keys) -> None:
         console.print(Text(label, style="bold green") + plain(graded.response))
     else:
         console.print(Text("✗ Wrong. The answer is: ", style="bold red") + plain(asked.card.spec.answer, "green"))
-        if checked.sure_wrong:  # a confident error: worth a second look
-            more = checked.explanation or checked.option_note or checked.right_note
+        if checked.sure_wrong:  # a confident error: worth a second look, at what is shown below (only that)
+            below = (": read why below." if checked.option_note  # "Why not: ..."
+                     else ": read why the answer is right below." if checked.right_note  # "Why it is right: ..."
+                     else ": read the explanation below." if checked.explanation else ".")
             console.print(Text("! You were sure of ", style="bold reverse red") + plain(graded.response, "bold reverse red")
-                          + Text(": read why below." if more else ".", style="bold reverse red"))
+                          + Text(below, style="bold reverse red"))
     if checked.option_note:
         style = "bold" if checked.sure_wrong else ""
         print_text(console, keys.media.text(kinds.with_image_marks(checked.option_note)), style,
