@@ -522,9 +522,8 @@ def card_page(info: dict, now, console: Console) -> None:
     facts.add_row("Recall now", percent(r), "", "")
     console.print(facts)
     nexts = Text("Next: ", style="dim")
-    for k, (name, outcome) in enumerate(card["next"].items()):
-        delta = datetime.fromisoformat(outcome["due"]) - now
-        nexts.append(("  ·  " if k else "") + f"{name.capitalize()} {format_interval(delta)}")
+    for k, (name, outcome) in enumerate(card["next"].items()):  # as the review's buttons show them
+        nexts.append(("  ·  " if k else "") + f"{name.capitalize()} {outcome['interval_text']}")
     console.print(nexts)
 
     _section(console, f"History ({plural(len(card['history']), 'answer')})")

@@ -342,12 +342,13 @@ def cards(
 STATE_SHORT = {"new": "new", "learning": "learn", "review": "review", "relearning": "relearn"}
 
 
-def _cut(text: str, width: int) -> str:
-    """Text in exactly `width` terminal columns: cut after a whole word with '…' (`display.cut`), padded."""
-    from srs.display import cut
+def _cut(text: str, width: int, deck: bool = False) -> str:
+    """Text in exactly `width` terminal columns: cut after a whole word with '…' (`display.cut`; a deck name
+    by `display.cut_deck`, its subdeck kept), padded."""
+    from srs.display import cut, cut_deck
     from srs.display import width as cells
 
-    text = cut(text, width)
+    text = (cut_deck if deck else cut)(text, width)
     return text + " " * max(0, width - (len(text) if text.isascii() else cells(text)))
 
 
@@ -356,7 +357,7 @@ def _card_line(card: Optional[dict], width: int) -> str:
     state, due day (local), recall probability now."""
     from srs.display import safe
 
-    deck_width = 12 if width >= 70 else 10
+    deck_width = 16 if width >= 80 else 12 if width >= 70 else 10  # room for a subdeck's name (`…::Two Pointers`)
     question_width = max(10, width - (6 + 1 + deck_width + 1 + 1 + 7 + 1 + 10 + 1 + 4))
     if card is None:
         fields = ("id", "deck", "question", "state", "due", "R")
@@ -365,7 +366,7 @@ def _card_line(card: Optional[dict], width: int) -> str:
         recall = card["retrievability"]
         fields = (str(card["id"]), safe(card["deck"]), safe(card["question"].split("\n", 1)[0]), state,
                   _local(card["due"])[:10], "-" if recall is None else f"{100 * recall:.0f}%")
-    return (f"{fields[0]:>6} {_cut(fields[1], deck_width)} {_cut(fields[2], question_width)}"
+    return (f"{fields[0]:>6} {_cut(fields[1], deck_width, deck=card is not None)} {_cut(fields[2], question_width)}"
             f" {fields[3]:<7} {fields[4]:<10} {fields[5]:>4}").rstrip()
 
 
@@ -502,16 +503,14 @@ def _targets(store, args: List[str]) -> list[int]:
 
 
 def _report(store, changed: list[int], total: int, did: str, already: str) -> None:
-    """What an action changed: each card changed (the first 20), then the counts."""
-    from srs.read_outs import iso
-    from srs.store import STATE_NAMES
+    """What an action changed: each card changed (the first 20), as `srs cards` lists it (its question as
+    asked: a cloze card's deletion as [...]), then the counts."""
+    from srs.read_outs import _card_dict
 
     out = sys.stdout
     for card_id in changed[:20]:
-        row = store.card_row(card_id)
-        out.write(_card_line({"id": row[0], "deck": row[1], "question": row[3], "state": STATE_NAMES[row[10]],
-                              "suspended": row[18] == 1, "buried": row[18] == 2, "due": iso(row[14]),
-                              "retrievability": None}, 80)[:-5].rstrip() + "\n")
+        card = _card_dict(store.card_row(card_id), None)
+        out.write(_card_line({**card, "retrievability": None}, 80)[:-5].rstrip() + "\n")
     if len(changed) > 20:
         out.write(f"... and {len(changed) - 20:,} more\n")
     line = f"{len(changed):,} card(s) {did}"

@@ -28,7 +28,7 @@ def width(text: str) -> int:
 
 def cut(text: str, limit: int) -> str:
     """Text on one line in at most `limit` columns: cut after a whole word (inside a word only when the
-    first word alone is longer than the room), with '…'."""
+    first word alone is longer than the room), with '…'. A deck name is cut by `cut_deck`."""
     text = " ".join(text.split())
     if limit <= 0:
         return ""
@@ -43,16 +43,44 @@ def cut(text: str, limit: int) -> str:
     head = "".join(kept)
     if text[len(head)] != " " and " " in head:  # the cut falls inside a word: end at the word before
         head = head[:head.rfind(" ")]
-    elif text[len(head)] != " " and "::" in head:  # a deck's parent::child: end after the parent
-        head = head[:head.rfind("::") + 2]
     return head.rstrip() + "…"
 
 
+def cut_deck(name: str, limit: int) -> str:
+    """A deck name on one line in at most `limit` columns, its last part (the subdeck, what tells sibling
+    decks apart) kept whole: whole parts of its path give way to one '…', the most parts kept that fit,
+    the first ones rather than the middle ones (`LeetCode::…::Two Pointers`, `…::english::Vocab::2019`,
+    `…::Two Pointers`). A last part too long even for that keeps its last whole words (`…Chapter 1`,
+    `…Intervals`), or else is cut as any text (`Conditiona…`), as is a name of one part (`cut`). The one
+    rule for every place a deck name is cut: `srs status`, the card lists, the review header."""
+    name = " ".join(name.split())
+    if limit <= 0:
+        return ""
+    if width(name) <= limit or "::" not in name:
+        return cut(name, limit)
+    parts = name.split("::")
+    best = None  # (parts kept, leading parts kept, text)
+    for lead in range(len(parts) - 1):
+        for trail in range(1, len(parts) - lead):
+            text = "::".join(parts[:lead] + ["…"] + parts[len(parts) - trail:])
+            if width(text) <= limit and (best is None or (lead + trail, lead) > best[:2]):
+                best = (lead + trail, lead, text)
+    if best is not None:
+        return best[2]
+    last = parts[-1]  # the last part alone is too long: its last words after "…", else its start (`cut`)
+    words = last.split(" ")
+    for start in range(len(words)):
+        tail = " ".join(words[start:])
+        if width(tail) <= limit - 1:
+            return "…" + tail
+    return cut(last, limit)
+
+
 def table(headers: list[str], rows: list[list], max_first: int = 40) -> str:
-    """A plain aligned table; the first column (a name) is cut to `max_first` columns after a whole word."""
+    """A plain aligned table; the first column (a deck name) is cut to `max_first` columns (`cut_deck`)."""
     cells = [[safe(str(v)).replace("\n", " ") for v in row] for row in rows]
     for row in cells:
-        row[0] = cut(row[0], max_first)
+        row[0] = cut_deck(row[0], max_first)
     widths = [max([width(h)] + [width(row[i]) for row in cells]) for i, h in enumerate(headers)]
 
     def line(values):
@@ -72,7 +100,7 @@ STATUS_NARROW = ["Deck", "New", "Learn", "Now", "Today", "Susp.", "Unkeyed", "To
 
 def status_text(data: dict, columns: int | None = None) -> str:
     """`srs status` for people: a table of the decks and when the next card is due, within the terminal's
-    width (`columns`; narrower headings and a legend below 100 columns, deck names cut after a word)."""
+    width (`columns`; narrower headings and a legend below 100 columns, deck names cut by `cut_deck`)."""
     if not data["decks"]:
         return "No decks yet. Import some: srs import decks/"
     if columns is None:

@@ -224,9 +224,11 @@ def retrievability(settings, card_id: int, progress, when: datetime, days: int =
 
 
 def next_outcomes(store: Store, card_id: int, when: datetime) -> dict:
-    """What each rating would give now: the due time and the interval (whole learner days for a card that
-    goes to review, else fractional days). They are the states a review started now shows with the card
-    (`ReviewSession.show`: the same fuzz seed and the deck's load balancer), so answering gives exactly these."""
+    """What each rating would give now: the due time, the interval (whole learner days for a card that
+    goes to review, else fractional days) and `interval_text`, what the review's button shows for it
+    ("1d", "10m": `ReviewSession.show`'s texts, `scheduling.interval_text`). They are the states a review
+    started now shows with the card (`ReviewSession.show`: the same fuzz seed and the deck's load
+    balancer), so answering gives exactly these."""
     from srs import scheduling
     from srs.scheduling import Settings
     from srs.session import ReviewSession
@@ -239,5 +241,6 @@ def next_outcomes(store: Store, card_id: int, when: datetime) -> dict:
         after = shown.states[rating]
         days = scheduling.interval_days(settings, after)
         interval = days if days is not None else round((after.due - shown.at).total_seconds() / 86400, 6)
-        out[name.lower()] = {"due": iso(clock.to_text(after.due)), "interval_days": interval}
+        out[name.lower()] = {"due": iso(clock.to_text(after.due)), "interval_days": interval,
+                             "interval_text": shown.texts[rating]}
     return out

@@ -182,6 +182,7 @@ class ReviewSession:
     extra_new: int = 0  # new cards allowed today beyond the limits (`srs review --new N`), for this session
     ahead_days: int = 0  # also review cards due within this many learner days (`srs review --ahead N`)
     cram: list[int] | None = None  # practice these cards, states untouched (`srs review --cram QUERY`)
+    cram_left_out: int = 0  # cards of `cram` left out of the practice: suspended or buried (`_practisable`)
     _returning: int | None = None  # a card brought back by undo, shown next
     notices: list[str] = field(default_factory=list)  # races lost, for the learner: see take_notice
     actions: list[Action] = field(default_factory=list)  # what `undo` takes back, last first
@@ -196,7 +197,7 @@ class ReviewSession:
             self.decks = [_Deck(d["id"], Settings.from_dict({**shared, **d["settings"]})) for d in self.store.decks()]
             self.collection = Settings.from_dict(shared)  # its limits bound all decks together (Anki's parent limits)
         self._shuffle = random.Random()
-        self._cram = None if self.cram is None else list(self.cram)  # the practice queue still to show
+        self._cram = None if self.cram is None else self._practisable(self.cram)  # the practice queue still to show
         self._done: dict = {}  # today's answer counts per deck, see _answered_by_deck
         self._shown: Shown | None = None  # the card on screen
         self._unfolded = 0  # answers committed since the last WAL checkpoint
@@ -206,6 +207,22 @@ class ReviewSession:
             self.store.hold_checkpoints()  # answers commit without a WAL checkpoint inside; see close()
 
     # -- the queue ------------------------------------------------------------------
+
+    def _practisable(self, card_ids: list[int]) -> list[int]:
+        """The cards a practice session (`--cram`) takes: those found that are neither suspended nor buried
+        (a burial whose learner day is over no longer counts), as Anki's filtered decks never take either,
+        whatever the search says. `cram_left_out` counts the others; none left is an error."""
+        stamp = clock.to_text(self.now())
+        kept = []
+        for card_id in card_ids:
+            suspended, buried_until, _ = self.store.card_flags(card_id)
+            if not suspended or (suspended == 2 and buried_until is not None and buried_until <= stamp):
+                kept.append(card_id)
+        self.cram_left_out = len(card_ids) - len(kept)
+        if card_ids and not kept:
+            raise SrsError(f"the {len(card_ids):,} card(s) found are all suspended or buried, and practice leaves "
+                           "those out (as Anki's filtered decks do): unsuspend or unbury them first")
+        return kept
 
     def _today(self, now: datetime) -> dict[int, tuple[str, int, int]]:
         """Per deck: the end of its learner day, and how many new cards and reviews it may still show today.

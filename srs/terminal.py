@@ -356,6 +356,10 @@ def run_review(session: ReviewSession, console: Console, keys: Keys) -> None:
     counts = session.remaining()
     console.print(Text(f"To review: {counts['new']} new · {counts['learning']} learning · "
                        f"{counts['review']} review", style="bold"))
+    if session.cram_left_out:  # `--cram`: the cards found that practice does not take
+        left_out = session.cram_left_out
+        console.print(f"{left_out:,} suspended or buried card{'s' if left_out != 1 else ''} left out, as Anki's "
+                      "filtered decks leave them.", style="dim")
     try:
         while (card := session.next_card()) is not None:
             _review_one(session, card, console, keys)
@@ -375,12 +379,12 @@ def run_review(session: ReviewSession, console: Console, keys: Keys) -> None:
 def _header(session: ReviewSession, asked, console: Console, keys: Keys) -> None:
     counts = session.remaining()
     flagged = " · ⚑ flagged" if session.flagged(asked.card) else ""
-    from srs.display import cut, width
+    from srs.display import cut_deck, width
 
     counts_text = f"new {counts['new']} · learning {counts['learning']} · review {counts['review']} · "
     card_text = f" · #{asked.card.id}{flagged}"  # the id `srs card ID`, `srs suspend ID`... take: never cut off
     room = max(12, console.width - width(counts_text) - width(card_text) - 4)
-    console.rule(Text(counts_text + cut(safe(asked.card.deck), room) + card_text, style="dim"), align="left")
+    console.rule(Text(counts_text + cut_deck(safe(asked.card.deck), room) + card_text, style="dim"), align="left")
     keys.media.question(session, asked.card, asked.text, len(asked.options))
 
 
@@ -405,10 +409,12 @@ def _command_of(key: str, letters: bool = True) -> str | None:
 
 
 def _command(session: ReviewSession, card: StoredCard, command: str | None, console: Console,
-             keys: Keys | None = None) -> str | None:
+             keys: Keys | None = None, letters: bool = True) -> str | None:
     """Carry out a command at any prompt: DONE (the card on screen is done with: answered, suspended,
     buried, or another card comes back), STAY (ask again at the same prompt), AGAIN (show the card
-    again: it was edited); None when `command` is None."""
+    again: it was edited); None when `command` is None. `letters`: the prompt takes command letters
+    (False at a choice prompt, where only the symbols are commands): a message names the key that
+    works at the prompt it is given at."""
     if command is None:
         return None
     if command == "quit":
@@ -436,7 +442,8 @@ def _command(session: ReviewSession, card: StoredCard, command: str | None, cons
         console.print("This card cannot be buried (it is suspended).", style="yellow")
         return STAY
     if command == "flag":
-        console.print("Flagged ⚑ (f again takes the flag off)." if session.flag(card) else "Flag taken off.",
+        again = "f" if letters else "*"  # the flag key of this prompt (see LETTER_HELP, SYMBOL_HELP)
+        console.print(f"Flagged ⚑ ({again} again takes the flag off)." if session.flag(card) else "Flag taken off.",
                       style="yellow")
         return STAY
     if command == "edit":
@@ -521,13 +528,27 @@ def _review_card(session: ReviewSession, card: StoredCard, console: Console, key
         keys.media.answer()
         duration_ms = int((time.monotonic() - started) * 1000)
         shown = session.show(card)  # the states each rating gives, computed now; the answer applies them
-        console.print(Text("  ·  ".join(f"{scheduling.RATINGS[r]} ({r}) {shown.texts[r]}" for r in scheduling.RATINGS),
-                           style="cyan"))
+        console.print(Text(rating_line(shown.texts, console.width), style="cyan"))
         picked = asked.how in ("choose", "type")
         outcome = _rate(session, card, shown, checked.suggested, duration_ms, response, picked, console, keys)
         if outcome != "back":
             return outcome
         console.print("Your answer is taken back; answer again.", style="yellow")
+
+
+def rating_line(texts: dict[int, str], columns: int) -> str:
+    """What each rating would give ("Again (1) 1m  ·  Hard (2) 6m  ·  ..."), in `columns`: a line that
+    does not fit breaks between two buttons, never between a button and its interval."""
+    from srs.display import width
+
+    buttons = [f"{scheduling.RATINGS[r]} ({r}) {texts[r]}" for r in scheduling.RATINGS]
+    lines = [buttons[0]]
+    for button in buttons[1:]:
+        if width(lines[-1] + "  ·  " + button) <= columns:
+            lines[-1] += "  ·  " + button
+        else:
+            lines.append(button)
+    return "\n".join(lines)
 
 
 # Each question prompt returns (outcome, response): outcome DONE or AGAIN when a command ended the card
@@ -562,7 +583,7 @@ def _choose(session: ReviewSession, asked, console: Console, keys: Keys) -> tupl
             unsure, key = True, key[len(kinds.UNSURE):].strip()
             if not key:
                 continue
-        outcome = _command(session, card, _command_of(key, letters=False), console, keys)
+        outcome = _command(session, card, _command_of(key, letters=False), console, keys, letters=False)
         if outcome in (DONE, AGAIN):
             return outcome, None
         if outcome == STAY:
@@ -703,10 +724,12 @@ def _print_pick(asked, checked, console: Console, keys: Keys) -> None:
         console.print(Text(label, style="bold green") + plain(graded.response))
     else:
         console.print(Text("✗ Wrong. The answer is: ", style="bold red") + plain(asked.card.spec.answer, "green"))
-        if checked.sure_wrong:  # a confident error: worth a second look
-            more = checked.explanation or checked.option_note or checked.right_note
+        if checked.sure_wrong:  # a confident error: worth a second look, at what is shown below (only that)
+            below = (": read why below." if checked.option_note  # "Why not: ..."
+                     else ": read why the answer is right below." if checked.right_note  # "Why it is right: ..."
+                     else ": read the explanation below." if checked.explanation else ".")
             console.print(Text("! You were sure of ", style="bold reverse red") + plain(graded.response, "bold reverse red")
-                          + Text(": read why below." if more else ".", style="bold reverse red"))
+                          + Text(below, style="bold reverse red"))
     if checked.option_note:
         style = "bold" if checked.sure_wrong else ""
         print_text(console, keys.media.text(kinds.with_image_marks(checked.option_note)), style,

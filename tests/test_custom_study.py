@@ -132,3 +132,28 @@ def test_a_card_studied_ahead_is_not_shown_again_in_a_wide_window(tmp_path, cli)
     assert sorted(r["card_id"] for r in log if r["kind"] == "review") == sorted({r["card_id"] for r in log})
     assert len({r["card_id"] for r in log if r["kind"] == "review"}) == 12
     assert "To review: 0 new · 0 learning · 12 review" in out
+
+
+def test_cram_leaves_out_suspended_and_buried_cards_whatever_the_search(tmp_path, cli):
+    """Review finding 7: Anki's filtered decks never take a suspended or buried card, even when the
+    search names them (`is:suspended`); neither does `--cram`."""
+    (tmp_path / "deck.md").write_text(BASIC + "## The capital of {{c1::France}} is {{c2::Paris}}.\n\n")
+    cli("import", str(tmp_path / "deck.md"), now=at(T0))
+    cloze = cli.json("cards", "kind:cloze", now=at(T0))
+    assert len(cloze) == 2
+    cli("suspend", "1", now=at(T0))
+    result = cli("review", "--cram", "is:suspended", input="\n3\nq\n", ok=False, now=at(T0))
+    assert result.exit_code == 1 and "suspended or buried" in str(result.exception)
+    assert [r["kind"] for r in cli.json("log")] == []  # nothing practised
+    # answering one cloze card buries its sibling until tomorrow; cramming the cloze cards then takes one
+    out = cli("review", "--cram", "kind:cloze", input="\n3\n" * 3 + "q\n", now=at(T0)).stdout
+    assert "To review: 2 new" in out  # neither is buried yet: cram answers bury nothing
+    cli("bury", str(cloze[1]["id"]), now=at(T0))
+    out = cli("review", "--cram", "kind:cloze or is:suspended", input="\n3\n" * 3 + "q\n", now=at(T0)).stdout
+    assert "To review: 1 new · 0 learning · 0 review" in out
+    assert "2 suspended or buried cards left out" in out
+    practised = [r["card_id"] for r in cli.json("log")][2:]
+    assert practised == [cloze[0]["id"]]
+    tomorrow = T0 + timedelta(days=1)  # the burial is over: the sibling is practised again
+    out = cli("review", "--cram", "kind:cloze", input="q\n", now=at(tomorrow)).stdout
+    assert "To review: 2 new" in out and "left out" not in out
