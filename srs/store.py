@@ -1750,14 +1750,16 @@ def _kept_answer(card: CardSpec, old: "_Existing", report: dict) -> tuple[str | 
 
 @contextmanager
 def _migration_lock(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock (flock, independent of SQLite's own locks) on the database file while
-    it is migrated, so that a second srs opening it at that moment waits, then finds it migrated."""
+    """An exclusive advisory lock (flock) on the database's folder while the database is migrated, so that
+    a second srs opening it at that moment waits, then finds it migrated. Not on the database file: closing
+    any descriptor of that file would drop the POSIX locks SQLite holds on it for this process, and another
+    srs closing would then take the database for unused and delete its WAL under this connection."""
     try:
         import fcntl
     except ImportError:  # not on this system: SQLite's busy timeout is all there is
         yield
         return
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path.parent, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -377,3 +377,34 @@ def test_stats_index_in_the_migration_is_the_one_stats_reads():
     apply(conn)
     sql = {row[0] for row in conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
     assert STATS_INDEX in sql and WRONG_CHOICES_INDEX in sql
+
+
+def test_a_database_migrated_on_opening_keeps_its_connection_s_locks(tmp_path):
+    """Opening a database that needs migrating (every new one) must not drop the SQLite locks of this
+    process: the migration lock once opened and closed the database file itself, and closing any
+    descriptor of a file drops all the POSIX locks a process holds on it. Another srs closing then took
+    the database for unused, checkpointed it and deleted its WAL and shared memory under this
+    connection (in the test suite, a later connection of the process then read the database as
+    damaged)."""
+    from datetime import datetime, timezone
+
+    from srs.model import CardSpec, DeckSpec
+
+    db = tmp_path / "srs.db"
+    store = Store(db)  # created and migrated, kept open (as a review session keeps it)
+    try:
+        for command in ("status", "stats"):  # other srs commands open and close it
+            assert run_srs("--db", str(db), command).returncode == 0
+            assert Path(f"{db}-wal").exists(), command  # they saw this connection, and left the WAL in place
+        second = Store(db)  # and another connection of this process reads it whole
+        try:
+            assert second.conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+        finally:
+            second.close()
+        store.sync_decks([DeckSpec(name="Kept", cards=[CardSpec(question="Still here?", answer="yes")])],
+                         datetime(2026, 11, 2, 10, tzinfo=timezone.utc))
+        assert store.conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    finally:
+        store.close()
+    result = run_srs("--db", str(db), "cards", "--json", env={"SRS_NOW": "2026-11-02T11:00:00+00:00"})
+    assert [card["question"] for card in __import__("json").loads(result.stdout)] == ["Still here?"]
