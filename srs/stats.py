@@ -47,7 +47,7 @@ from datetime import date, datetime, timedelta
 
 from srs import clock
 from srs.scheduling import Settings
-from srs.store import CRAM, Store
+from srs.store import CRAM, HISTORY_ONLY, Store
 
 MATURE_DAYS = 21
 PERIODS = {"today": 1, "7d": 7, "30d": 30}
@@ -589,19 +589,25 @@ def _asked(question: str, answer: str | None, kind: str, ord_: int | None, typed
 
 def _trouble(conn, scope: _Scope) -> dict:
     """The cards with the most lapses, each a leech when its lapses reach its deck's `leech_threshold`, and
-    the wrong options chosen most often on choice cards."""
+    the wrong options chosen most often on choice cards.
+
+    History-only cards (`srs import-history`) count too: their lapses are those of their history (replayed
+    into card_state like any card's), and they are named as `srs card ID` and `srs log` name them, by
+    their id and their placeholder text (the log's own card id); `history_only` marks them."""
     where = scope.decks("c.deck_id")
 
     def threshold(deck_id: int) -> int:
         return scope.leech_thresholds.get(deck_id, scope.leech_threshold)
 
     leeches = [{"card_id": r[0], "question": _asked(*r[4:9]), "lapses": r[2], "reps": r[3],
-                "leech": r[2] >= threshold(r[9]), "leech_threshold": threshold(r[9])}
+                "leech": r[2] >= threshold(r[9]), "leech_threshold": threshold(r[9]),
+                "history_only": r[10] == HISTORY_ONLY}
                for r in conn.execute(
                    "SELECT s.card_id, c.question, s.lapses, s.reps, c.question, c.answer, c.kind, c.ord, "
-                   "c.typed_answer, c.deck_id "
+                   "c.typed_answer, c.deck_id, s.retired "
                    "FROM card_state s JOIN cards c ON c.id = s.card_id "
-                   f"WHERE s.retired = 0 AND s.lapses > 0 {where} ORDER BY s.lapses DESC, s.card_id LIMIT 10")]
+                   f"WHERE s.retired IN (0, {HISTORY_ONLY}) AND s.lapses > 0 {where} "
+                   "ORDER BY s.lapses DESC, s.card_id LIMIT 10")]
     wrong = [{"card_id": r[0], "question": _asked(r[1], r[4], *r[5:]), "choice": r[2], "times": r[3], "answer": r[4]}
              for r in conn.execute(
                  "SELECT w.card_id, c.question, w.choice, w.n, c.answer, c.kind, c.ord, c.typed_answer "
