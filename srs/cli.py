@@ -72,6 +72,14 @@ def _deck_id(store, deck: Optional[str]) -> Optional[int]:
     return None if deck is None else store.deck_id(deck)
 
 
+def _deck_tree(store, deck: Optional[str]):
+    """The deck named and its subdecks (`Store.deck_tree`), as review, stats, optimize and export take it."""
+    return None if deck is None else store.deck_tree(deck)
+
+
+DECK_HELP = "Only this deck and its subdecks (DECK::...), as in Anki (default: all decks)."
+
+
 # -- import --------------------------------------------------------------------------
 
 
@@ -200,7 +208,7 @@ def _plain(text: str):
 @app.command()
 def review(
     ctx: typer.Context,
-    deck: Optional[str] = typer.Argument(None, help="Only this deck (default: all decks)."),
+    deck: Optional[str] = typer.Argument(None, help=DECK_HELP),
     ahead: int = typer.Option(0, "--ahead", metavar="DAYS", min=0, max=3650,
                               help="Also review cards due within DAYS learner days (early reviews, scheduled "
                               "by FSRS from the days actually elapsed), with no review limit."),
@@ -225,7 +233,8 @@ def review(
     from srs.terminal import Keys, run_review
 
     store = _store(ctx)
-    deck_id = _deck_id(store, deck)
+    tree = _deck_tree(store, deck)
+    deck_id = None if tree is None else tree.id
     practice = None
     if cram is not None:
         if ahead or new:
@@ -233,10 +242,12 @@ def review(
         from srs import clock
         from srs.query import Search, parse
 
-        practice = [row[0] for row in Search(store, clock.now()).rows(parse(cram), deck_id)]
+        found = Search(store, clock.now()).rows(parse(cram), deck_id if tree and len(tree.ids) == 1 else None)
+        practice = [row[0] for row in found if tree is None or row[19] in tree.ids]  # 19: the card's deck id
         if not practice:
             raise SrsError(f"no card matches {cram!r} (see 'srs cards {_quote(cram)}')")
-    session = ReviewSession(store, deck_id, extra_new=new, ahead_days=ahead, cram=practice)
+    session = ReviewSession(store, deck_id, deck_ids=None if tree is None else tree.ids, extra_new=new,
+                            ahead_days=ahead, cram=practice)
     console = _out(soft_wrap=False)
     run_review(session, console, Keys(console))
 
@@ -425,7 +436,11 @@ def config(
     (choice cards), bury_new_siblings, bury_review_siblings, bury_learning_siblings,
     leech_threshold, leech_action. The limits new_per_day and reviews_per_day set
     without a deck bound the whole collection when reviewing all decks (and are each
-    deck's own unless it sets one); with a deck, they bound that deck. Both hold at once.
+    deck's own unless it sets one); with a deck, they bound that deck and, as in Anki, its
+    subdecks together when it is reviewed with them. All hold at once.
+
+    A deck's settings are its own: setting them on a parent deck (A) does not change its
+    subdecks (A::B), as each Anki deck has its own preset; set each subdeck you mean.
 
     Examples: srs config; srs config new_per_day 10; srs config "My deck" desired_retention 0.85
     """
@@ -597,7 +612,7 @@ def tag(
 @app.command("stats")
 def stats_(
     ctx: typer.Context,
-    deck: Optional[str] = typer.Argument(None, help="Only this deck (default: all decks)."),
+    deck: Optional[str] = typer.Argument(None, help=DECK_HELP),
     days: int = typer.Option(30, "--days", min=1, max=3650, help="Days of activity shown, and of forecast."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     html_file: Optional[Path] = typer.Option(None, "--html", help="Also write the report as a self-contained "
@@ -615,7 +630,7 @@ def stats_(
     store = _store(ctx)
     if html_file is not None:
         outputs.check_target(html_file)  # before the work: not the database, not a device
-    data = compute(store, clock.now(), _deck_id(store, deck), days)
+    data = compute(store, clock.now(), _deck_tree(store, deck), days)
     if html_file is not None:
         from srs.charts import page
 
@@ -861,8 +876,8 @@ def check(
 def export_anki(
     ctx: typer.Context,
     out: Path = typer.Argument(..., help="The Anki package to write (.apkg); replaced if it exists.", dir_okay=False),
-    decks: Optional[List[str]] = typer.Option(None, "--deck", help="Only this deck (repeat for several; default: "
-                                              "all decks)."),
+    decks: Optional[List[str]] = typer.Option(None, "--deck", help="Only this deck and its subdecks (DECK::...; "
+                                              "repeat for several; default: all decks)."),
     with_progress: bool = typer.Option(False, "--with-progress", help="Also export each card's scheduling, FSRS "
                                        "memory state and review history."),
 ) -> None:
