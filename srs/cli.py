@@ -651,7 +651,8 @@ def stats_(
 @app.command()
 def optimize(
     ctx: typer.Context,
-    deck: Optional[str] = typer.Argument(None, help="Only this deck (default: all decks together)."),
+    deck: Optional[str] = typer.Argument(None, help="Only this deck and its subdecks (DECK::...), as in Anki "
+                                         "(default: all decks together); adopted, the set is each one's own."),
     apply: bool = typer.Option(False, "--apply", help="Adopt the fitted parameters (when they pass the test on "
                                "later reviews) and reschedule, without asking."),
     reset: bool = typer.Option(False, "--reset", help="Go back to FSRS-6's default parameters (a deck: drop its "
@@ -677,7 +678,7 @@ def optimize(
     if sum((apply, reset, retention)) > 1:
         raise SrsError("choose one of --apply, --reset and --retention")
     store = _store(ctx)
-    deck_id = _deck_id(store, deck)
+    deck_id = _deck_tree(store, deck)
     bar = _Bar(threshold=0 if retention else fitting.BIG)
     try:
         pending = store.pending_reschedules()
@@ -698,13 +699,13 @@ def optimize(
         if as_json:
             print(json.dumps(data, indent=2))
         else:
-            (_print_retention if retention else _print_reset)(data, deck)
+            (_print_retention if retention else _print_reset)(data, deck_id)
         return
     keys = ("before", "after", "adopted", "parameters", "reviews", "held_out", "recommended", "effect")
     if as_json:
         print(json.dumps({key: data[key] for key in keys}, indent=2))
         return
-    _print_fit(data, deck)
+    _print_fit(data, deck_id)
     if not data["recommended"]:
         return
     if not data["adopted"] and sys.stdin.isatty() and typer.confirm("Adopt them and reschedule?", default=False):
@@ -725,8 +726,14 @@ def _quote(text: str) -> str:
     return shlex.quote(text)
 
 
-def _print_fit(data: dict, deck: Optional[str]) -> None:
-    where = f"deck {deck!r}" if deck else "all decks"
+def _deck_label(tree) -> str:
+    """A deck as optimize's report names it: with its subdecks when it has any (a parent: only those)."""
+    return (f"deck {tree.name!r}" + (" with its subdecks" if len(tree.ids) > 1 else "")
+            if tree.id is not None else f"the subdecks of {tree.name!r}")
+
+
+def _print_fit(data: dict, tree) -> None:
+    where = _deck_label(tree) if tree else "all decks"
     held = data["held_out"]
     split = held["split"]
     print(f"Fitted FSRS parameters to {data['reviews']:,} reviews made a day or more apart ({where}).")
@@ -753,15 +760,17 @@ def _print_fit(data: dict, deck: Optional[str]) -> None:
               f"{effect['review_cards']:,} cards)")
 
 
-def _print_reset(data: dict, deck: Optional[str]) -> None:
+def _print_reset(data: dict, tree) -> None:
     what = "FSRS-6 default parameters" if data["defaults"] else "the parameters fitted for all decks"
-    print(f"{'Deck ' + repr(deck) if deck else 'All decks'} now follow{'s' if deck else ''} {what}; "
+    one = tree is not None and tree.id is not None and len(tree.ids) == 1
+    who = _deck_label(tree) if tree else "all decks"
+    print(f"{who[0].upper() + who[1:]} now follow{'s' if one else ''} {what}; "
           f"{data['reviews_replayed']:,} reviews replayed to reschedule the cards.")
 
 
-def _print_retention(data: dict, deck: Optional[str]) -> None:
+def _print_retention(data: dict, tree) -> None:
     print(f"A year of study: {data['cards']:,} studied cards, {data['new_cards']:,} new at "
-          f"{data['new_per_day']} a day ({'deck ' + repr(deck) if deck else 'all decks'}).")
+          f"{data['new_per_day']} a day ({_deck_label(tree) if tree else 'all decks'}).")
     print(f"{'Retention':>9}{'Reviews/day':>13}{'Minutes/day':>13}{'Remembered':>12}{'Seconds/card':>14}")
     for row in data["retentions"]:
         marks = [m for m, on in (("current", row["desired_retention"] == data["current"]),
@@ -772,7 +781,12 @@ def _print_retention(data: dict, deck: Optional[str]) -> None:
     print(f"Recommended: {data['recommended']:.2f}, the least study time per card remembered after a year.")
     if data["recommended"] == min(r["desired_retention"] for r in data["retentions"]):
         print("It is the lowest simulated: each step down saves time and costs knowledge; choose by the table.")
-    print(f"Set it with: srs config {repr(deck) + ' ' if deck else ''}desired_retention {data['recommended']:.2f}")
+    if tree is not None and (tree.id is None or len(tree.ids) > 1):  # config sets one deck: each deck of the tree
+        print(f"Set it for each deck with: srs config DECK desired_retention {data['recommended']:.2f} "
+              f"({len(tree.ids)} decks)")
+    else:
+        print(f"Set it with: srs config {_quote(tree.name) + ' ' if tree else ''}desired_retention "
+              f"{data['recommended']:.2f}")
 
 
 class _Bar:

@@ -47,6 +47,13 @@ def deck_key(name: str) -> str:
     return "::".join(" ".join(part.split()).casefold() for part in name.split("::"))
 
 
+def _in_decks(column: str, decks: "int | tuple[int, ...]") -> tuple[str, tuple]:
+    """SQL (and its arguments) for `column` in one deck or in a deck with its subdecks (`DeckTree.ids`)."""
+    if isinstance(decks, int):
+        return f"{column} = ?", (decks,)
+    return f"{column} IN ({', '.join('?' * len(decks)) or 'NULL'})", tuple(decks)
+
+
 @dataclass(frozen=True)
 class DeckTree:
     """A deck as a learner names it, with its subdecks: what review, stats, optimize and export take."""
@@ -1173,10 +1180,14 @@ class Store:
             f"SELECT count(*) FROM reviews r JOIN cards c ON c.id = r.card_id WHERE c.deck_id IN "
             f"({','.join('?' * len(deck_ids))})", deck_ids).fetchone()[0]
 
-    def history_rows(self, deck_id: int | None = None) -> Iterator[tuple]:
-        """Every answer of a deck (of all decks when None) by card then time, since each card's last reset:
-        (card_id, deck_id, reviewed_at in Unix seconds, rating, reviewed_at as stored, format asked in)."""
-        where, args = ("AND c.deck_id = ? ", (deck_id,)) if deck_id is not None else ("", ())
+    def history_rows(self, deck_id: int | tuple[int, ...] | None = None) -> Iterator[tuple]:
+        """Every answer of a deck (or of several: a deck's tree; of all decks when None) by card then time, since
+        each card's last reset: (card_id, deck_id, reviewed_at in Unix seconds, rating, reviewed_at as stored,
+        format asked in)."""
+        where, args = ("", ())
+        if deck_id is not None:
+            where, args = _in_decks("c.deck_id", deck_id)
+            where = f"AND {where} "
         return self.conn.execute(  # answers before a card's reset to new do not count (as in Anki and fsrs-rs)
             "SELECT r.card_id, c.deck_id, CAST(strftime('%s', r.reviewed_at) AS INTEGER), r.rating, r.reviewed_at, "
             "r.format "
@@ -1185,27 +1196,29 @@ class Store:
             "ORDER BY r.card_id, r.reviewed_at, r.id",
             args)
 
-    def studied_card_rows(self, deck_id: int | None = None) -> list[tuple]:
+    def studied_card_rows(self, deck_id: int | tuple[int, ...] | None = None) -> list[tuple]:
         """Active studied cards with a memory state, history-only ones included (optimize's simulation):
         (card_id, deck_id, stability, difficulty, due and last_review in Unix seconds, lapses)."""
-        scope, args = ("s.deck_id = ?", (deck_id,)) if deck_id is not None else ("1", ())
+        scope, args = _in_decks("s.deck_id", deck_id) if deck_id is not None else ("1", ())
         return self.conn.execute(
             "SELECT s.card_id, s.deck_id, s.stability, s.difficulty, CAST(strftime('%s', s.due) AS INTEGER), "
             "CAST(strftime('%s', s.last_review) AS INTEGER), s.lapses FROM card_state s WHERE " + scope +
             " AND s.retired != 1 AND s.suspended = 0 AND s.state > 0 AND s.stability > 0", args).fetchall()
 
-    def new_card_counts(self, deck_id: int | None = None) -> dict[int, int]:
+    def new_card_counts(self, deck_id: int | tuple[int, ...] | None = None) -> dict[int, int]:
         """Active new cards by deck id."""
-        scope, args = ("s.deck_id = ?", (deck_id,)) if deck_id is not None else ("1", ())
+        scope, args = _in_decks("s.deck_id", deck_id) if deck_id is not None else ("1", ())
         return dict(self.conn.execute(
             f"SELECT s.deck_id, count(*) FROM card_state s WHERE {scope} AND s.retired = 0 AND s.suspended = 0 "
             "AND s.state = 0 GROUP BY s.deck_id", args).fetchall())
 
-    def answer_tallies(self, deck_id: int | None, max_answer_ms: int) -> tuple[dict, dict, dict]:
-        """From the log of a deck (all decks when None): answers by rating of first answers, answers by rating of
-        passed reviews, and {(kind, rating): (answers, mean seconds)} of timed answers, times capped."""
-        join, args = ("JOIN cards c ON c.id = r.card_id WHERE c.deck_id = ? AND", (deck_id,)) \
-            if deck_id is not None else ("WHERE", ())
+    def answer_tallies(self, deck_id: int | tuple[int, ...] | None, max_answer_ms: int) -> tuple[dict, dict, dict]:
+        """From the log of a deck (or of several; all decks when None): answers by rating of first answers, answers
+        by rating of passed reviews, and {(kind, rating): (answers, mean seconds)} of timed answers, times capped."""
+        join, args = "WHERE", ()
+        if deck_id is not None:
+            where, args = _in_decks("c.deck_id", deck_id)
+            join = f"JOIN cards c ON c.id = r.card_id WHERE {where} AND"
         first = dict(self.conn.execute(
             f"SELECT r.rating, count(*) FROM reviews r {join} r.prev_reps = 0 GROUP BY r.rating", args).fetchall())
         passed = dict(self.conn.execute(
