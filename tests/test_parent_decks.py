@@ -110,3 +110,94 @@ def _optimize_a_tree(cli, true, now):
         "The subdecks of 'Sim' now follow FSRS-6 default parameters")
     for deck in ("Sim::A", "Sim::B"):
         assert "parameters = FSRS-6 defaults" in cli("config", deck, now=now).stdout
+
+
+# -- property: the limits of a tree of decks, as Anki's -----------------------------------------------------------
+
+PATHS = ["P", "P::a", "P::a::x", "P::b", "Q::a", "Q::b::y", "R"]  # P a deck with subdecks; Q a parent with none
+
+
+def _limits_example(data):
+    """Decks drawn from PATHS, each with some new cards and (or not) a new_per_day of its own; the limit for all
+    decks; which deck (or parent, or all decks) is reviewed."""
+    from hypothesis import strategies as st
+
+    chosen = data.draw(st.lists(st.sampled_from(PATHS), min_size=1, unique=True))
+    cards = {name: data.draw(st.integers(0, 4)) for name in chosen}
+    own = {name: data.draw(st.one_of(st.none(), st.integers(0, 5))) for name in chosen}
+    shared = data.draw(st.integers(0, 8))
+    names = sorted({"::".join(n.split("::")[:k]) for n in chosen for k in range(1, n.count("::") + 2)})
+    reviewed = data.draw(st.one_of(st.none(), st.sampled_from(names)))
+    return cards, own, shared, reviewed
+
+
+def _most(cards, own, shared, reviewed) -> int:
+    """The most new cards the limits allow, worked out on the tree: a node shows at most its limit (its own
+    new_per_day, else the global one; a parent with no deck: none, unless it is the one reviewed or the root of
+    all decks) of what it and its subnodes have."""
+    def below(node):
+        return [n for n in set(cards) | {p for c in cards for p in _parents(c)}
+                if n.count("::") == node.count("::") + 1 and n.startswith(node + "::")]
+
+    def most(node, top):
+        have = cards.get(node, 0) + sum(most(child, False) for child in below(node))
+        if node in cards:
+            return min(have, shared if own[node] is None else own[node])
+        return min(have, shared) if top else have
+
+    if reviewed is None:
+        return min(shared, sum(most(root, False) for root in {c.split("::")[0] for c in cards}))
+    return most(reviewed, True)
+
+
+def _parents(name: str) -> list[str]:
+    parts = name.split("::")
+    return ["::".join(parts[:k]) for k in range(1, len(parts))]
+
+
+def test_every_limit_of_a_tree_holds_and_the_queue_fills_it():
+    import tempfile
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from srs import clock
+    from srs.model import CardSpec, DeckSpec
+    from srs.session import ReviewSession
+    from srs.store import Store
+
+    now = datetime(2026, 3, 2, 10, tzinfo=timezone.utc)
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.data())
+    def check(data):
+        cards, own, shared, reviewed = _limits_example(data)
+        with tempfile.TemporaryDirectory() as folder:
+            store = Store(Path(folder) / "srs.db")
+            store.sync_decks([DeckSpec(name, [CardSpec(question=f"{name} {k}?", answer="a") for k in range(count)],
+                                       source=f"{name}.md") for name, count in cards.items()], now)
+            ids = {d["name"]: d["id"] for d in store.decks()}
+            for name, limit in own.items():
+                if limit is not None:
+                    store.set_deck_setting(ids[name], "new_per_day", limit)
+            store.set_global_setting("new_per_day", shared)
+            tree = None if reviewed is None else store.deck_tree(reviewed)
+            session = ReviewSession(store, None if tree is None else tree.id, now=lambda: now,
+                                    deck_ids=None if tree is None else tree.ids)
+            planned = session.remaining()["new"]
+            while (card := session.next_card()) is not None:
+                session.answer(card, 4, 2000)
+            session.close()
+            start, end = (clock.to_text(t) for t in clock.day_bounds(now, 4))
+            done = {name: store.answered_by_deck(start, end).get(ids[name], (0, 0))[0] for name in cards}
+            store.close()
+        expected = _most(cards, own, shared, reviewed)
+        assert sum(done.values()) == planned == expected, (cards, own, shared, reviewed, done)
+        for node in set(cards) | {p for c in cards for p in _parents(c)}:  # no deck or parent over its limit
+            total = sum(n for name, n in done.items() if name == node or name.startswith(node + "::"))
+            if node in cards:
+                assert total <= (shared if own[node] is None else own[node]), (node, done)
+
+    check()
