@@ -678,7 +678,7 @@ def optimize(
     if sum((apply, reset, retention)) > 1:
         raise SrsError("choose one of --apply, --reset and --retention")
     store = _store(ctx)
-    deck_id = _deck_tree(store, deck)
+    tree = _deck_tree(store, deck)
     bar = _Bar(threshold=0 if retention else fitting.BIG)
     try:
         pending = store.pending_reschedules()
@@ -686,11 +686,11 @@ def optimize(
             print("Finishing a rescheduling that was interrupted...", file=sys.stderr)
             fitting.finish_pending(store, bar)
         if retention:
-            data = fitting.retention_table(store, deck_id, now=clock.now(), progress=bar)
+            data = fitting.retention_table(store, tree, now=clock.now(), progress=bar)
         elif reset:
-            data = fitting.reset(store, deck_id, now=clock.now(), progress=bar)
+            data = fitting.reset(store, tree, now=clock.now(), progress=bar)
         else:
-            data = fitting.propose(store, deck_id, now=clock.now(), progress=bar)
+            data = fitting.propose(store, tree, now=clock.now(), progress=bar)
             if data["recommended"] and apply:
                 fitting.adopt(store, data, now=clock.now(), progress=bar)
     finally:
@@ -699,13 +699,13 @@ def optimize(
         if as_json:
             print(json.dumps(data, indent=2))
         else:
-            (_print_retention if retention else _print_reset)(data, deck_id)
+            (_print_retention if retention else _print_reset)(data, tree)
         return
     keys = ("before", "after", "adopted", "parameters", "reviews", "held_out", "recommended", "effect")
     if as_json:
         print(json.dumps({key: data[key] for key in keys}, indent=2))
         return
-    _print_fit(data, deck_id)
+    _print_fit(data, tree)
     if not data["recommended"]:
         return
     if not data["adopted"] and sys.stdin.isatty() and typer.confirm("Adopt them and reschedule?", default=False):
