@@ -197,7 +197,8 @@ class ReviewSession:
             shared = self.store.global_settings()
             chosen = self.store.decks()
             if self.deck_ids is not None:
-                chosen = [d for d in chosen if d["id"] in set(self.deck_ids)]
+                wanted = set(self.deck_ids)
+                chosen = [d for d in chosen if d["id"] in wanted]
             self.decks = [_Deck(d["id"], Settings.from_dict({**shared, **d["settings"]})) for d in chosen]
             self._limit_groups(chosen, Settings.from_dict(shared))
         self._shuffle = random.Random()
