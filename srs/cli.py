@@ -72,6 +72,14 @@ def _deck_id(store, deck: Optional[str]) -> Optional[int]:
     return None if deck is None else store.deck_id(deck)
 
 
+def _deck_tree(store, deck: Optional[str]):
+    """The deck named and its subdecks (`Store.deck_tree`), as review, stats, optimize and export take it."""
+    return None if deck is None else store.deck_tree(deck)
+
+
+DECK_HELP = "Only this deck and its subdecks (DECK::...), as in Anki (default: all decks)."
+
+
 # -- import --------------------------------------------------------------------------
 
 
@@ -214,7 +222,7 @@ def _plain(text: str):
 @app.command()
 def review(
     ctx: typer.Context,
-    deck: Optional[str] = typer.Argument(None, help="Only this deck (default: all decks)."),
+    deck: Optional[str] = typer.Argument(None, help=DECK_HELP),
     ahead: int = typer.Option(0, "--ahead", metavar="DAYS", min=0, max=3650,
                               help="Also review cards due within DAYS learner days (early reviews, scheduled "
                               "by FSRS from the days actually elapsed), with no review limit."),
@@ -239,7 +247,8 @@ def review(
     from srs.terminal import Keys, run_review
 
     store = _store(ctx)
-    deck_id = _deck_id(store, deck)
+    tree = _deck_tree(store, deck)
+    deck_id = None if tree is None else tree.id
     practice = None
     if cram is not None:
         if ahead or new:
@@ -247,10 +256,12 @@ def review(
         from srs import clock
         from srs.query import Search, parse
 
-        practice = [row[0] for row in Search(store, clock.now()).rows(parse(cram), deck_id)]
+        found = Search(store, clock.now()).rows(parse(cram), deck_id if tree and len(tree.ids) == 1 else None)
+        practice = [row[0] for row in found if tree is None or row[19] in tree.ids]  # 19: the card's deck id
         if not practice:
             raise SrsError(f"no card matches {cram!r} (see 'srs cards {_quote(cram)}')")
-    session = ReviewSession(store, deck_id, extra_new=new, ahead_days=ahead, cram=practice)
+    session = ReviewSession(store, deck_id, deck_ids=None if tree is None else tree.ids, extra_new=new,
+                            ahead_days=ahead, cram=practice)
     console = _out(soft_wrap=False)
     run_review(session, console, Keys(console))
 
@@ -440,7 +451,11 @@ def config(
     (choice cards), bury_new_siblings, bury_review_siblings, bury_learning_siblings,
     leech_threshold, leech_action. The limits new_per_day and reviews_per_day set
     without a deck bound the whole collection when reviewing all decks (and are each
-    deck's own unless it sets one); with a deck, they bound that deck. Both hold at once.
+    deck's own unless it sets one); with a deck, they bound that deck and, as in Anki, its
+    subdecks together when it is reviewed with them. All hold at once.
+
+    A deck's settings are its own: setting them on a parent deck (A) does not change its
+    subdecks (A::B), as each Anki deck has its own preset; set each subdeck you mean.
 
     Examples: srs config; srs config new_per_day 10; srs config "My deck" desired_retention 0.85
     """
@@ -610,7 +625,7 @@ def tag(
 @app.command("stats")
 def stats_(
     ctx: typer.Context,
-    deck: Optional[str] = typer.Argument(None, help="Only this deck (default: all decks)."),
+    deck: Optional[str] = typer.Argument(None, help=DECK_HELP),
     days: int = typer.Option(30, "--days", min=1, max=3650, help="Days of activity shown, and of forecast."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     html_file: Optional[Path] = typer.Option(None, "--html", help="Also write the report as a self-contained "
@@ -628,7 +643,7 @@ def stats_(
     store = _store(ctx)
     if html_file is not None:
         outputs.check_target(html_file)  # before the work: not the database, not a device
-    data = compute(store, clock.now(), _deck_id(store, deck), days)
+    data = compute(store, clock.now(), _deck_tree(store, deck), days)
     if html_file is not None:
         from srs.charts import page
 
@@ -649,7 +664,8 @@ def stats_(
 @app.command()
 def optimize(
     ctx: typer.Context,
-    deck: Optional[str] = typer.Argument(None, help="Only this deck (default: all decks together)."),
+    deck: Optional[str] = typer.Argument(None, help="Only this deck and its subdecks (DECK::...), as in Anki "
+                                         "(default: all decks together); adopted, the set is each one's own."),
     apply: bool = typer.Option(False, "--apply", help="Adopt the fitted parameters (when they pass the test on "
                                "later reviews) and reschedule, without asking."),
     reset: bool = typer.Option(False, "--reset", help="Go back to FSRS-6's default parameters (a deck: drop its "
@@ -675,7 +691,7 @@ def optimize(
     if sum((apply, reset, retention)) > 1:
         raise SrsError("choose one of --apply, --reset and --retention")
     store = _store(ctx)
-    deck_id = _deck_id(store, deck)
+    tree = _deck_tree(store, deck)
     bar = _Bar(threshold=0 if retention else fitting.BIG)
     try:
         pending = store.pending_reschedules()
@@ -683,11 +699,11 @@ def optimize(
             print("Finishing a rescheduling that was interrupted...", file=sys.stderr)
             fitting.finish_pending(store, bar)
         if retention:
-            data = fitting.retention_table(store, deck_id, now=clock.now(), progress=bar)
+            data = fitting.retention_table(store, tree, now=clock.now(), progress=bar)
         elif reset:
-            data = fitting.reset(store, deck_id, now=clock.now(), progress=bar)
+            data = fitting.reset(store, tree, now=clock.now(), progress=bar)
         else:
-            data = fitting.propose(store, deck_id, now=clock.now(), progress=bar)
+            data = fitting.propose(store, tree, now=clock.now(), progress=bar)
             if data["recommended"] and apply:
                 fitting.adopt(store, data, now=clock.now(), progress=bar)
     finally:
@@ -696,13 +712,13 @@ def optimize(
         if as_json:
             print(json.dumps(data, indent=2))
         else:
-            (_print_retention if retention else _print_reset)(data, deck)
+            (_print_retention if retention else _print_reset)(data, tree)
         return
     keys = ("before", "after", "adopted", "parameters", "reviews", "held_out", "recommended", "effect")
     if as_json:
         print(json.dumps({key: data[key] for key in keys}, indent=2))
         return
-    _print_fit(data, deck)
+    _print_fit(data, tree)
     if not data["recommended"]:
         return
     if not data["adopted"] and sys.stdin.isatty() and typer.confirm("Adopt them and reschedule?", default=False):
@@ -723,8 +739,14 @@ def _quote(text: str) -> str:
     return shlex.quote(text)
 
 
-def _print_fit(data: dict, deck: Optional[str]) -> None:
-    where = f"deck {deck!r}" if deck else "all decks"
+def _deck_label(tree) -> str:
+    """A deck as optimize's report names it: with its subdecks when it has any (a parent: only those)."""
+    return (f"deck {tree.name!r}" + (" with its subdecks" if len(tree.ids) > 1 else "")
+            if tree.id is not None else f"the subdecks of {tree.name!r}")
+
+
+def _print_fit(data: dict, tree) -> None:
+    where = _deck_label(tree) if tree else "all decks"
     held = data["held_out"]
     split = held["split"]
     print(f"Fitted FSRS parameters to {data['reviews']:,} reviews made a day or more apart ({where}).")
@@ -751,15 +773,17 @@ def _print_fit(data: dict, deck: Optional[str]) -> None:
               f"{effect['review_cards']:,} cards)")
 
 
-def _print_reset(data: dict, deck: Optional[str]) -> None:
+def _print_reset(data: dict, tree) -> None:
     what = "FSRS-6 default parameters" if data["defaults"] else "the parameters fitted for all decks"
-    print(f"{'Deck ' + repr(deck) if deck else 'All decks'} now follow{'s' if deck else ''} {what}; "
+    one = tree is not None and tree.id is not None and len(tree.ids) == 1
+    who = _deck_label(tree) if tree else "all decks"
+    print(f"{who[0].upper() + who[1:]} now follow{'s' if one else ''} {what}; "
           f"{data['reviews_replayed']:,} reviews replayed to reschedule the cards.")
 
 
-def _print_retention(data: dict, deck: Optional[str]) -> None:
+def _print_retention(data: dict, tree) -> None:
     print(f"A year of study: {data['cards']:,} studied cards, {data['new_cards']:,} new at "
-          f"{data['new_per_day']} a day ({'deck ' + repr(deck) if deck else 'all decks'}).")
+          f"{data['new_per_day']} a day ({_deck_label(tree) if tree else 'all decks'}).")
     print(f"{'Retention':>9}{'Reviews/day':>13}{'Minutes/day':>13}{'Remembered':>12}{'Seconds/card':>14}")
     for row in data["retentions"]:
         marks = [m for m, on in (("current", row["desired_retention"] == data["current"]),
@@ -770,7 +794,12 @@ def _print_retention(data: dict, deck: Optional[str]) -> None:
     print(f"Recommended: {data['recommended']:.2f}, the least study time per card remembered after a year.")
     if data["recommended"] == min(r["desired_retention"] for r in data["retentions"]):
         print("It is the lowest simulated: each step down saves time and costs knowledge; choose by the table.")
-    print(f"Set it with: srs config {repr(deck) + ' ' if deck else ''}desired_retention {data['recommended']:.2f}")
+    if tree is not None and (tree.id is None or len(tree.ids) > 1):  # config sets one deck: each deck of the tree
+        print(f"Set it for each deck with: srs config DECK desired_retention {data['recommended']:.2f} "
+              f"({len(tree.ids)} decks)")
+    else:
+        print(f"Set it with: srs config {_quote(tree.name) + ' ' if tree else ''}desired_retention "
+              f"{data['recommended']:.2f}")
 
 
 class _Bar:
@@ -874,8 +903,8 @@ def check(
 def export_anki(
     ctx: typer.Context,
     out: Path = typer.Argument(..., help="The Anki package to write (.apkg); replaced if it exists.", dir_okay=False),
-    decks: Optional[List[str]] = typer.Option(None, "--deck", help="Only this deck (repeat for several; default: "
-                                              "all decks)."),
+    decks: Optional[List[str]] = typer.Option(None, "--deck", help="Only this deck and its subdecks (DECK::...; "
+                                              "repeat for several; default: all decks)."),
     with_progress: bool = typer.Option(False, "--with-progress", help="Also export each card's scheduling, FSRS "
                                        "memory state and review history."),
 ) -> None:

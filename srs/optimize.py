@@ -104,21 +104,44 @@ def default_parameters() -> list[float]:
     return list(DEFAULT_PARAMETERS)
 
 
+Deck = Optional[int]  # a deck's id, None for all decks; or a `srs.store.DeckTree`: a deck with its subdecks
+
+
+def _decks(deck) -> "int | tuple[int, ...] | None":
+    """What the store's readers take for a scope: None (all decks), a deck id, or (a deck with subdecks, or a
+    parent that is no deck of its own) the ids of the tree."""
+    from srs.store import DeckTree
+
+    if isinstance(deck, DeckTree):
+        return deck.id if deck.ids == (deck.id,) else deck.ids
+    return deck
+
+
+def _own(deck) -> int | None:
+    """The deck whose parameters are in force for a scope (None: the global ones, as for a parent that is no
+    deck of its own)."""
+    from srs.store import DeckTree
+
+    return deck.id if isinstance(deck, DeckTree) else deck
+
+
 def current_parameters(store, deck_id: int | None = None) -> list[float]:
     values = store.deck_settings(deck_id) if deck_id is not None else store.global_settings()
     return list(values.get("parameters") or default_parameters())
 
 
-def load_history(store, deck_id: int | None = None, progress: ProgressFn = None) -> History:
-    """The FSRS items of a deck (or of all decks), each card's reviews in time order."""
+def load_history(store, deck_id: Deck = None, progress: ProgressFn = None) -> History:
+    """The FSRS items of a deck (with its subdecks when a `DeckTree`; or of all decks), each card's reviews in
+    time order."""
     rs = fsrs_rs()
     FSRSItem, FSRSReview = rs.FSRSItem, rs.FSRSReview
 
     from srs.scheduling import Settings
 
     hours = {d["id"]: Settings.from_dict(store.deck_settings(d["id"])).day_start_hour for d in store.decks()}
-    total = store.count_reviews(None if deck_id is None else [deck_id])
-    rows = store.history_rows(deck_id)
+    decks = _decks(deck_id)
+    total = store.count_reviews(None if decks is None else [decks] if isinstance(decks, int) else list(decks))
+    rows = store.history_rows(decks)
     history = History()
     items, card_ids, times, positions = history.items, history.card_ids, history.times, history.positions
     current, last_day, reviews, hour, sequence = None, None, [], 4, []
@@ -266,15 +289,22 @@ def split_evaluation(store, deck_id: int | None = None, *, train_fraction: float
     return out
 
 
-def propose(store, deck_id: int | None = None, *, now: datetime, progress: ProgressFn = None) -> dict:
+def propose(store, deck_id: Deck = None, *, now: datetime, progress: ProgressFn = None) -> dict:
     """Fit, test on later reviews, and (when recommended) say what adopting would change. Records the fitted
     set (not adopted); nothing else changes. The result is what `srs optimize --json` prints, plus
-    `parameter_set_id` and `deck_id` for `adopt`."""
+    `parameter_set_id` and `deck_id` for `adopt`.
+
+    A deck with subdecks (a `DeckTree`) is fitted on the reviews of the whole tree, tested against the
+    parameters of the deck named (the global ones for a parent that is no deck of its own), and the set is
+    recorded for each deck of the tree, which adopting gives it (as Anki's "save to all subdecks"):
+    `deck_ids` and `parameter_set_ids` then say which."""
+    tree = deck_id
+    decks, deck_id = _decks(tree), _own(tree)
     finish_pending(store, progress)
-    history = load_history(store, deck_id, progress)
+    history = load_history(store, tree, progress)
     count = len(history.items)
     if count < MIN_REVIEWS:
-        where = "in this deck" if deck_id is not None else "in all decks"
+        where = "in this deck" if decks is not None else "in all decks"
         raise SrsError(f"too little history to fit FSRS parameters: {count} review(s) made a day or more after the "
                        f"card's previous review {where}; at least {MIN_REVIEWS} are needed")
     current = current_parameters(store, deck_id)
@@ -287,18 +317,25 @@ def propose(store, deck_id: int | None = None, *, now: datetime, progress: Progr
     before, after = evaluate(current, history), evaluate(fitted, history)
     recommended = (test["after"]["log_loss"] <= test["before"]["log_loss"]
                    and test["after"]["rmse_bins"] <= test["before"]["rmse_bins"] and fitted != current)
-    changes = effect(store, deck_id, fitted, now, progress) if recommended else None
+    changes = effect(store, tree, fitted, now, progress) if recommended else None
+    owners = list(decks) if isinstance(decks, tuple) else [decks]
     with store.write():
-        set_id = store.record_parameter_set(now, deck_id, fitted, count, _optimizer_name(), before, after, False,
-                                            test)
+        set_ids = [store.record_parameter_set(now, owner, fitted, count, _optimizer_name(), before, after, False,
+                                              test) for owner in owners]
     return {"before": before, "after": after, "adopted": False, "parameters": fitted, "reviews": count,
-            "held_out": test, "recommended": recommended, "effect": changes, "parameter_set_id": set_id,
-            "deck_id": deck_id}
+            "held_out": test, "recommended": recommended, "effect": changes, "parameter_set_id": set_ids[0],
+            "deck_id": deck_id, "deck_ids": decks if isinstance(decks, tuple) else None, "parameter_set_ids": set_ids}
 
 
 def adopt(store, proposal: dict, *, now: datetime, progress: ProgressFn = None) -> int:
     """Put a proposed set in force and reschedule its scope; returns the reviews replayed."""
     deck_id = proposal["deck_id"]
+    if proposal.get("deck_ids"):  # a deck's tree: each of its decks takes the set as its own
+        with store.write():
+            jobs = [store.start_reschedule(now, d, [d], proposal["parameters"], "adopt", set_id)
+                    for d, set_id in zip(proposal["deck_ids"], proposal["parameter_set_ids"])]
+        proposal["adopted"] = True
+        return sum(_run(store, job, progress) for job in jobs)
     with store.write():
         job = store.start_reschedule(now, deck_id, _scope(store, deck_id), proposal["parameters"], "adopt",
                                      proposal["parameter_set_id"])
@@ -306,19 +343,22 @@ def adopt(store, proposal: dict, *, now: datetime, progress: ProgressFn = None) 
     return _run(store, job, progress)
 
 
-def reset(store, deck_id: int | None = None, *, now: datetime, progress: ProgressFn = None) -> dict:
+def reset(store, deck_id: Deck = None, *, now: datetime, progress: ProgressFn = None) -> dict:
     """Back to FSRS-6's defaults: the global set removed (or a deck's own set, which then follows the global
-    one), and the scope rescheduled. Returns what changed."""
+    one; a deck with subdecks: each one's), and the scope rescheduled. Returns what changed."""
     finish_pending(store, progress)
-    scope = _scope(store, deck_id)
+    decks, deck_id = _decks(deck_id), _own(deck_id)
     with store.write():
-        job = store.start_reschedule(now, deck_id, scope, None, "reset")
-    replayed = _run(store, job, progress)
+        if isinstance(decks, tuple):
+            jobs = [store.start_reschedule(now, d, [d], None, "reset") for d in decks]
+        else:
+            jobs = [store.start_reschedule(now, deck_id, _scope(store, deck_id), None, "reset")]
+    replayed = sum(_run(store, job, progress) for job in jobs)
     parameters = current_parameters(store, deck_id)  # a deck reset follows the global set
     return {"reviews_replayed": replayed, "parameters": parameters, "defaults": parameters == default_parameters()}
 
 
-def optimize(store, deck_id: int | None = None, *, now: datetime, progress: ProgressFn = None,
+def optimize(store, deck_id: Deck = None, *, now: datetime, progress: ProgressFn = None,
              apply: bool = False) -> dict:
     """`propose`, then `adopt` when recommended and `apply`."""
     proposal = propose(store, deck_id, now=now, progress=progress)
@@ -337,13 +377,16 @@ def _run(store, job: int, progress: ProgressFn) -> int:
     return store.reschedule(job, done)
 
 
-def _scope(store, deck_id: int | None) -> list[int]:
-    """The decks a scope's parameters govern: the deck, or (all decks) those without a set of their own."""
+def _scope(store, deck_id: "int | tuple[int, ...] | None") -> list[int]:
+    """The decks a scope's parameters govern: the deck (a deck's tree: each of its decks), or (all decks) those
+    without a set of their own."""
+    if isinstance(deck_id, tuple):
+        return list(deck_id)
     return [d["id"] for d in store.decks()
             if (d["id"] == deck_id if deck_id is not None else "parameters" not in d["settings"])]
 
 
-def effect(store, deck_id: int | None, parameters: list[float], now: datetime, progress: ProgressFn = None) -> dict:
+def effect(store, deck_id: Deck, parameters: list[float], now: datetime, progress: ProgressFn = None) -> dict:
     """What adopting `parameters` would change, from a replay of every reviewed card of the scope (nothing
     written): active cards due today (before the end of the learner day) and in the 7 learner days after,
     before and after, and for cards in review both times, the median interval (due - last review, days)
@@ -351,7 +394,7 @@ def effect(store, deck_id: int | None, parameters: list[float], now: datetime, p
     from srs import clock
     from srs.scheduling import Settings, replay
 
-    decks = _scope(store, deck_id)
+    decks = _scope(store, _decks(deck_id))
     rows = store.reviewed_card_rows(decks)
     settings = {d: {**store.deck_settings(d), "parameters": parameters} for d in decks}
     ends = {}
@@ -412,7 +455,7 @@ NEW_RUNS = 4  # simulations of the new-card flow averaged per retention
 MAX_ANSWER_MS = 60_000  # longer answers count as this long (Anki's default cap)
 
 
-def retention_table(store, deck_id: int | None = None, *, now: datetime, progress: ProgressFn = None,
+def retention_table(store, deck_id: Deck = None, *, now: datetime, progress: ProgressFn = None,
                     seed: int = 42) -> dict:
     """Simulate a year of study at each desired retention in RETENTIONS; recommend one.
 
@@ -433,20 +476,22 @@ def retention_table(store, deck_id: int | None = None, *, now: datetime, progres
     rs = fsrs_rs()
     Card, optimal_retention, simulate = rs.Card, rs.optimal_retention, rs.simulate
 
-    decks = [d for d in store.decks() if deck_id is None or d["id"] == deck_id]
+    scope, deck_id = _decks(deck_id), _own(deck_id)
+    chosen = None if scope is None else {scope} if isinstance(scope, int) else set(scope)
+    decks = [d for d in store.decks() if chosen is None or d["id"] in chosen]
     settings = {d["id"]: Settings.from_dict(store.deck_settings(d["id"])) for d in decks}
     main = Settings.from_dict(store.deck_settings(deck_id) if deck_id is not None else store.global_settings())
     main_parameters = current_parameters(store, deck_id)
-    existing = store.studied_card_rows(deck_id)
-    new_counts = store.new_card_counts(deck_id)
+    existing = store.studied_card_rows(scope)
+    new_counts = store.new_card_counts(scope)
     new_cards = sum(new_counts.values())
     new_per_day = sum(settings[d].new_per_day for d in new_counts if d in settings)
     if not existing and not (new_cards and new_per_day):
         raise SrsError("nothing to simulate: no studied cards and no new cards to learn"
-                       + (" in this deck" if deck_id is not None else ""))
+                       + (" in this deck" if scope is not None else ""))
     sample = random.Random(seed).sample(existing, min(len(existing), SAMPLE))
     scale = len(existing) / len(sample) if sample else 0.0
-    probs, costs = _learner_shares(store, deck_id)
+    probs, costs = _learner_shares(store, scope)
     epoch_now = int(now.timestamp())
     deck_parameters = {d: current_parameters(store, d) for d in settings}
     rows = []

@@ -174,7 +174,9 @@ class _Deck:
 @dataclass
 class ReviewSession:
     store: Store
-    deck_id: int | None = None
+    deck_id: int | None = None  # alone: only this deck (`srs key`, a card shown by `srs card`)
+    # a deck with its subdecks (`Store.deck_tree`: `srs review DECK`); `deck_id` is then its own deck, if any
+    deck_ids: tuple[int, ...] | None = field(default=None, kw_only=True)
     now: Callable[[], datetime] = clock.now
     answered: list[Answered] = field(default_factory=list)
     balancer: scheduling.Balancer | None = None  # chooses the day inside the fuzz window; None: each deck's own
@@ -189,13 +191,17 @@ class ReviewSession:
     effects: Effects | None = None  # what the last answer did besides scheduling its card
 
     def __post_init__(self) -> None:
-        if self.deck_id is not None:
+        if self.deck_id is not None and self.deck_ids is None:
             self.decks = [_Deck(self.deck_id, Settings.from_dict(self.store.deck_settings(self.deck_id)))]
-            self.collection = None
+            self._limits, self._limits_of = [], {}
         else:
             shared = self.store.global_settings()
-            self.decks = [_Deck(d["id"], Settings.from_dict({**shared, **d["settings"]})) for d in self.store.decks()]
-            self.collection = Settings.from_dict(shared)  # its limits bound all decks together (Anki's parent limits)
+            chosen = self.store.decks()
+            if self.deck_ids is not None:
+                wanted = set(self.deck_ids)
+                chosen = [d for d in chosen if d["id"] in wanted]
+            self.decks = [_Deck(d["id"], Settings.from_dict({**shared, **d["settings"]})) for d in chosen]
+            self._limit_groups(chosen, Settings.from_dict(shared))
         self._shuffle = random.Random()
         self._cram = None if self.cram is None else self._practisable(self.cram)  # the practice queue still to show
         self._done: dict = {}  # today's answer counts per deck, see _answered_by_deck
@@ -224,13 +230,41 @@ class ReviewSession:
                            "those out (as Anki's filtered decks do): unsuspend or unbury them first")
         return kept
 
+    def _limit_groups(self, decks: list[dict], shared: Settings) -> None:
+        """The limits that bound several decks together, as Anki's parent decks do: every deck chosen
+        bounds itself and its chosen subdecks (`A` bounds `A` and `A::...`), and the whole choice is
+        bounded by the collection's limits (`srs config new_per_day N` without a deck) when reviewing all
+        decks or a parent that is no deck of its own (whose settings are the collection's, as any deck's
+        it does not set). `_limits`: (settings, deck ids) each; `_limits_of`: deck id -> its groups."""
+        from srs.store import deck_key
+
+        settings = {deck.id: deck.settings for deck in self.decks}
+        ids = tuple(d["id"] for d in decks)
+        by_key: dict[str, int] = {}
+        for d in decks:
+            by_key.setdefault(deck_key(d["name"]), d["id"])
+        members: dict[int, list[int]] = {}  # a deck with subdecks chosen -> itself and those subdecks
+        for d in decks:
+            parts = deck_key(d["name"]).split("::")
+            for depth in range(1, len(parts)):
+                parent = by_key.get("::".join(parts[:depth]))
+                if parent is not None and parent != d["id"]:
+                    members.setdefault(parent, [parent]).append(d["id"])
+        self._limits = [(settings[parent], tuple(group)) for parent, group in members.items()]
+        if self.deck_id is None:  # all decks, or a parent known only by its subdecks' names
+            self._limits.append((shared, ids))
+        self._limits_of = {}
+        for index, (_, group) in enumerate(self._limits):
+            for deck_id in group:
+                self._limits_of.setdefault(deck_id, []).append(index)
+
     def _today(self, now: datetime) -> dict[int, tuple[str, int, int]]:
         """Per deck: the end of its learner day, and how many new cards and reviews it may still show today.
 
-        Both limits hold at once: the deck's own, and (reviewing all decks) the collection's
-        (`srs config new_per_day N` without a deck): a deck's allowance is at most what the collection
-        has left, and `_collection_left` says how much that is. Today's answers are read once for all
-        decks that share a day-start hour."""
+        Every limit holds at once: the deck's own, and those of the groups it is in (`_limit_groups`:
+        its parent decks', and reviewing all decks the collection's): a deck's allowance is at most
+        what each of them has left, and `_groups_left` says how much that is. Today's answers are read
+        once for all decks that share a day-start hour."""
         out = {}
         for hour in {deck.settings.day_start_hour for deck in self.decks}:
             start, end = (clock.to_text(t) for t in clock.day_bounds(now, hour))
@@ -243,10 +277,11 @@ class ReviewSession:
                     out[deck.id] = (end, max(deck.settings.new_per_day + self.extra_new - new_done, 0),
                                     AHEAD_LIMIT if self.ahead_days else
                                     max(deck.settings.reviews_per_day - reviews_done, 0))
-        left = self._collection_left(now)
-        if left is not None:
-            out = {deck: (end, min(new, left[0]), reviews if self.ahead_days else min(reviews, left[1]))
-                   for deck, (end, new, reviews) in out.items()}
+        lefts = self._groups_left(now)
+        for deck, groups in self._limits_of.items():
+            end, new, reviews = out[deck]
+            out[deck] = (end, min([new] + [lefts[g][0] for g in groups]),
+                         min([reviews] + [lefts[g][1] for g in groups]))
         return out
 
     def _ahead(self, deck, now: datetime) -> tuple[str, str] | None:
@@ -257,27 +292,30 @@ class ReviewSession:
         start, end = clock.day_bounds(now, deck.settings.day_start_hour)
         return clock.to_text(end), clock.to_text(start)
 
-    def _collection_left(self, now: datetime) -> tuple[int, int] | None:
-        """(new cards, reviews) the whole collection may still show today, when reviewing all decks (None
-        for one deck): its limits less today's answers in every deck, over the collection's learner day."""
-        if self.collection is None:
-            return None
-        start, end = (clock.to_text(t) for t in clock.day_bounds(now, self.collection.day_start_hour))
-        done = self._answered_by_deck(start, end)
-        new_done = sum(pair[0] for pair in done.values())
-        reviews_done = sum(pair[1] for pair in done.values())
-        return (max(self.collection.new_per_day + self.extra_new - new_done, 0),
-                max(self.collection.reviews_per_day - reviews_done, 0))
-
-    def _shared(self, counts: list[int], left: int | None) -> list[int]:
-        """Per-deck counts (each within its deck's limit) cut so that their sum stays within the
-        collection's allowance `left`, decks in order (None: reviewing one deck, no cut)."""
-        if left is None:
-            return counts
+    def _groups_left(self, now: datetime) -> list[tuple[int, int]]:
+        """(new cards, reviews) each group of `_limit_groups` may still show today: its limits less today's
+        answers in its decks, over its learner day (studying ahead: no review limit)."""
         out = []
-        for count in counts:
-            out.append(min(count, left))
-            left -= out[-1]
+        for settings, group in self._limits:
+            start, end = (clock.to_text(t) for t in clock.day_bounds(now, settings.day_start_hour))
+            done = self._answered_by_deck(start, end)
+            new_done = sum(done[d][0] for d in group if d in done)
+            reviews_done = sum(done[d][1] for d in group if d in done)
+            out.append((max(settings.new_per_day + self.extra_new - new_done, 0),
+                        AHEAD_LIMIT if self.ahead_days else max(settings.reviews_per_day - reviews_done, 0)))
+        return out
+
+    def _shared(self, counts: list[int], which: int, lefts: list[tuple[int, int]]) -> list[int]:
+        """Per-deck counts (each within its deck's limit) cut so that each group's sum stays within what
+        it has left (`lefts`, from `_groups_left`; `which`: 0 new cards, 1 reviews), decks in order."""
+        room = [left[which] for left in lefts]
+        out = []
+        for deck, count in zip(self.decks, counts):
+            groups = self._limits_of.get(deck.id, ())
+            count = min([count] + [room[g] for g in groups])
+            for g in groups:
+                room[g] -= count
+            out.append(count)
         return out
 
     def _answered_by_deck(self, start: str, end: str) -> dict[int, list[int]]:
@@ -338,18 +376,16 @@ class ReviewSession:
         store = self.store
         today = self._today(now)
         ahead_text = clock.to_text(now + LEARN_AHEAD)
+        news, reviews = [], []
         for deck in self.decks:
             _, new_left, reviews_left = today[deck.id]
-            counts["new"] += store.count_new(deck.id, new_left)
-            counts["review"] += store.count_due_reviews(deck.id, today[deck.id][0], reviews_left,
-                                                        self._ahead(deck, now))
+            news.append(store.count_new(deck.id, new_left))
+            reviews.append(store.count_due_reviews(deck.id, today[deck.id][0], reviews_left, self._ahead(deck, now)))
             # learning cards as next_card shows them: those due within the learn-ahead (due_by_deck too)
             counts["learning"] += store.count_due_learning(deck.id, ahead_text, inclusive=True)
-        left = self._collection_left(now)
-        if left is not None:  # studying ahead has no review limit (as _today)
-            counts["new"] = min(counts["new"], left[0])
-            if not self.ahead_days:
-                counts["review"] = min(counts["review"], left[1])
+        lefts = self._groups_left(now)  # the groups' allowances (studying ahead has no review limit, as _today)
+        counts["new"] = sum(self._shared(news, 0, lefts))
+        counts["review"] = sum(self._shared(reviews, 1, lefts))
         return counts
 
     def _cram_bucket(self, card_id: int) -> str:
@@ -372,9 +408,9 @@ class ReviewSession:
         ahead_text = clock.to_text(now + LEARN_AHEAD)
         reviews = [store.count_due_reviews(deck.id, today[deck.id][0], today[deck.id][2]) for deck in self.decks]
         news = [store.count_new(deck.id, today[deck.id][1]) for deck in self.decks]
-        left = self._collection_left(now)  # all decks: the collection's allowance shared out in deck order
-        reviews = self._shared(reviews, None if left is None else left[1])
-        news = self._shared(news, None if left is None else left[0])
+        lefts = self._groups_left(now)  # the collection's and parent decks' allowances shared out in deck order
+        reviews = self._shared(reviews, 1, lefts)
+        news = self._shared(news, 0, lefts)
         out = {}
         for deck, review, new in zip(self.decks, reviews, news):
             # next_card shows learning cards due now first, and those due within the learn-ahead once no

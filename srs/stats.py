@@ -1,6 +1,6 @@
 """Retention statistics, computed in SQL: true retention, activity, forecast, the collection, calibration.
 
-`compute(store, now, deck_id, days)` returns plain dicts and lists (what `srs stats --json`
+`compute(store, now, deck, days)` returns plain dicts and lists (what `srs stats --json`
 prints); `srs.charts` draws them. Every figure over the review log is an aggregate query
 (one pass over the whole log for true retention and calibration, index range counts
 for the days), never a Python loop over reviews.
@@ -47,7 +47,7 @@ from datetime import date, datetime, timedelta
 
 from srs import clock
 from srs.scheduling import Settings
-from srs.store import CRAM, Store
+from srs.store import CRAM, HISTORY_ONLY, DeckTree, Store
 
 MATURE_DAYS = 21
 PERIODS = {"today": 1, "7d": 7, "30d": 30}
@@ -105,15 +105,19 @@ def memory_params(settings: Settings) -> tuple[float, float]:
 
 
 class _Scope:
-    """What the queries depend on: the deck filter, the day-start hour and each deck's forgetting curve."""
+    """What the queries depend on: the deck filter, the day-start hour and each deck's forgetting curve.
 
-    def __init__(self, store: Store, deck_id: int | None):
-        self.deck_id = deck_id
+    A deck is taken with its subdecks (`Store.deck_tree`); its own settings give the day-start hour and the
+    default leech threshold (a parent that is no deck of its own: the settings for all decks)."""
+
+    def __init__(self, store: Store, tree: DeckTree | None):
         every = [d["id"] for d in store.decks()]
-        self.only_deck = every == [deck_id]  # then no query needs to filter by deck
-        ids = [deck_id] if deck_id is not None else every
+        self.deck_ids = None if tree is None else sorted(tree.ids)  # None: all decks
+        self.only_deck = self.deck_ids == sorted(every)  # then no query needs to filter by deck
+        ids = every if tree is None else self.deck_ids
         settings = {i: Settings.from_dict(store.deck_settings(i)) for i in ids}
-        main = settings[deck_id] if deck_id is not None else Settings.from_dict(store.global_settings())
+        main = (settings[tree.id] if tree is not None and tree.id is not None
+                else Settings.from_dict(store.global_settings()))
         self.hour = main.day_start_hour
         self.curves = {i: memory_params(s) for i, s in settings.items()} or {0: memory_params(main)}
         self.leech_thresholds = {i: s.leech_threshold for i, s in settings.items()}
@@ -123,13 +127,16 @@ class _Scope:
         """A filter on card ids for the deck (empty for all decks, or for the only deck). Unless
         `through_index`, the planner may not read the reviews through the index on card ids (random
         reads of the table, a card at a time), only check each row against the deck's cards."""
-        if self.deck_id is None or self.only_deck:
+        if self.deck_ids is None or self.only_deck:
             return ""
         plus = "" if through_index else "+"
-        return f" AND {plus}{column} IN (SELECT card_id FROM card_state WHERE deck_id = {int(self.deck_id)})"
+        return f" AND {plus}{column} IN (SELECT card_id FROM card_state WHERE deck_id IN ({self._ids()}))"
 
     def decks(self, column: str) -> str:
-        return "" if self.deck_id is None else f" AND {column} = {int(self.deck_id)}"
+        return "" if self.deck_ids is None else f" AND {column} IN ({self._ids()})"
+
+    def _ids(self) -> str:
+        return ",".join(str(int(i)) for i in self.deck_ids) or "NULL"
 
     def curve(self, deck: str) -> tuple[str, str]:
         """SQL for (decay, factor): constants when all decks share a curve, else chosen by `deck`."""
@@ -139,10 +146,13 @@ class _Scope:
                      for k in (0, 1))
 
 
-def compute(store: Store, now: datetime, deck_id: int | None = None, days: int = 30) -> dict:
-    """Every figure `srs stats` shows, as plain data; `days`: the days of activity and of forecast."""
+def compute(store: Store, now: datetime, deck: DeckTree | int | None = None, days: int = 30) -> dict:
+    """Every figure `srs stats` shows, as plain data; `deck`: a deck with its subdecks (`Store.deck_tree`),
+    or one deck's id alone, or None for all decks; `days`: the days of activity and of forecast."""
     days = max(1, days)
-    scope = _Scope(store, deck_id)
+    if isinstance(deck, int):
+        deck = DeckTree(_deck_name(store, deck), deck, (deck,))
+    scope = _Scope(store, deck)
     conn = store.conn
     today = clock.learner_day(now, scope.hour)
     first = conn.execute(f"SELECT min(reviewed_at) FROM reviews r WHERE 1 {scope.cards('r.card_id')}").fetchone()[0]
@@ -166,7 +176,7 @@ def compute(store: Store, now: datetime, deck_id: int | None = None, days: int =
     window_start = (today - timedelta(days=days - 1)).isoformat()
     year_ago = (today - timedelta(days=370)).isoformat()
     return {
-        "deck": None if deck_id is None else _deck_name(store, deck_id),
+        "deck": None if deck is None else deck.name,
         "now": clock.to_text(now),
         "today": today.isoformat(),
         "day_start_hour": scope.hour,
@@ -412,7 +422,7 @@ def _log_by_day(store: Store, scope: _Scope, tables: list[tuple], parts: int, to
 
     end = clock.to_text(today_start)
     today = run(today_start, None, False)
-    if scope.deck_id is not None and not scope.only_deck:  # one deck among others: no cache
+    if scope.deck_ids is not None and not scope.only_deck:  # some decks among others: no cache
         before = run(None, today_start, indexed)
         return lambda: add(sums(before), sums(today))
     key = _cache_key(scope, store.conn)
@@ -513,7 +523,7 @@ def _streaks(daily: list[dict]) -> dict:
 def _forecast(conn, scope: _Scope, today: date) -> dict:
     """Cards due on each coming learner day (today's count includes the overdue ones), read through the
     queue index."""
-    decks = [scope.deck_id] if scope.deck_id is not None else [r[0] for r in conn.execute("SELECT id FROM decks")]
+    decks = scope.deck_ids if scope.deck_ids is not None else [r[0] for r in conn.execute("SELECT id FROM decks")]
     queue = (f"FROM card_state WHERE deck_id IN ({','.join(str(int(i)) for i in decks) or 'NULL'}) AND retired = 0 "
              "AND suspended = 0 AND state IN (1, 2, 3)")
     rows = conn.execute(
@@ -589,19 +599,25 @@ def _asked(question: str, answer: str | None, kind: str, ord_: int | None, typed
 
 def _trouble(conn, scope: _Scope) -> dict:
     """The cards with the most lapses, each a leech when its lapses reach its deck's `leech_threshold`, and
-    the wrong options chosen most often on choice cards."""
+    the wrong options chosen most often on choice cards.
+
+    History-only cards (`srs import-history`) count too: their lapses are those of their history (replayed
+    into card_state like any card's), and they are named as `srs card ID` and `srs log` name them, by
+    their id and their placeholder text (the log's own card id); `history_only` marks them."""
     where = scope.decks("c.deck_id")
 
     def threshold(deck_id: int) -> int:
         return scope.leech_thresholds.get(deck_id, scope.leech_threshold)
 
     leeches = [{"card_id": r[0], "question": _asked(*r[4:9]), "lapses": r[2], "reps": r[3],
-                "leech": r[2] >= threshold(r[9]), "leech_threshold": threshold(r[9])}
+                "leech": r[2] >= threshold(r[9]), "leech_threshold": threshold(r[9]),
+                "history_only": r[10] == HISTORY_ONLY}
                for r in conn.execute(
                    "SELECT s.card_id, c.question, s.lapses, s.reps, c.question, c.answer, c.kind, c.ord, "
-                   "c.typed_answer, c.deck_id "
+                   "c.typed_answer, c.deck_id, s.retired "
                    "FROM card_state s JOIN cards c ON c.id = s.card_id "
-                   f"WHERE s.retired = 0 AND s.lapses > 0 {where} ORDER BY s.lapses DESC, s.card_id LIMIT 10")]
+                   f"WHERE s.retired IN (0, {HISTORY_ONLY}) AND s.lapses > 0 {where} "
+                   "ORDER BY s.lapses DESC, s.card_id LIMIT 10")]
     wrong = [{"card_id": r[0], "question": _asked(r[1], r[4], *r[5:]), "choice": r[2], "times": r[3], "answer": r[4]}
              for r in conn.execute(
                  "SELECT w.card_id, c.question, w.choice, w.n, c.answer, c.kind, c.ord, c.typed_answer "

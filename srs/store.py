@@ -42,6 +42,28 @@ def default_db_path() -> Path:
     return user_data_path("srs", appauthor=False) / "srs.db"
 
 
+def deck_key(name: str) -> str:
+    """A deck name as a learner's typing is compared with it: any case, spacing as typed, the parts of an Anki
+    parent path (`A::B`) kept apart (`A` names `A` and `A::*`, as Anki's deck tree and `deck:` search)."""
+    return "::".join(" ".join(part.split()).casefold() for part in name.split("::"))
+
+
+def _in_decks(column: str, decks: "int | tuple[int, ...]") -> tuple[str, tuple]:
+    """SQL (and its arguments) for `column` in one deck or in a deck with its subdecks (`DeckTree.ids`)."""
+    if isinstance(decks, int):
+        return f"{column} = ?", (decks,)
+    return f"{column} IN ({', '.join('?' * len(decks)) or 'NULL'})", tuple(decks)
+
+
+@dataclass(frozen=True)
+class DeckTree:
+    """A deck as a learner names it, with its subdecks: what review, stats, optimize and export take."""
+
+    name: str  # as stored (a parent with no deck row of its own: spelt as its subdecks spell it)
+    id: int | None  # the deck of that name; None for a parent that exists only in its subdecks' names
+    ids: tuple[int, ...]  # that deck and every subdeck (`name::...`), in name order
+
+
 @dataclass
 class ImportResult:
     deck: str
@@ -330,26 +352,55 @@ class Store:
         return [{"id": r[0], "name": r[1], "source": r[2], "notes": r[3], "settings": json.loads(r[4])} for r in rows]
 
     def deck_id(self, name: str) -> int:
-        """The deck a learner names: its exact name, else the name in any case, else the one deck whose
-        name starts with it (in any case, accents and spacing as typed); several: an error listing them."""
-        row = self.conn.execute("SELECT id FROM decks WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            row = self.conn.execute("SELECT id FROM decks WHERE name = ? COLLATE NOCASE", (name,)).fetchone()
-        if row is not None:
-            return row[0]
-        return self._deck_by_prefix(name)
+        """The one deck a learner names (as `deck_tree` finds it), without its subdecks: what `srs config`
+        changes. A parent that is no deck of its own (only its subdecks' names begin with it) is refused."""
+        tree = self.deck_tree(name)
+        if tree.id is None:
+            shown = [d["name"] for d in self.decks() if d["id"] in tree.ids]
+            raise SrsError(f"{name!r} is no deck of its own, only the parent of {len(shown)} deck(s): "
+                           + "; ".join(repr(n) for n in shown[:5]) + ("; ..." if len(shown) > 5 else "")
+                           + " (name one of them)")
+        return tree.id
 
-    def _deck_by_prefix(self, name: str) -> int:
-        wanted = " ".join(name.split()).casefold()
+    def deck_tree(self, name: str) -> DeckTree:
+        """The deck a learner names, with its subdecks (`A` is `A` and `A::...`, as in Anki and `deck:`
+        search): its exact name, else the name in any case (spacing as typed), else a parent that only its
+        subdecks' names spell (Anki's `computer-programming` of `computer-programming::languages`), else the
+        one deck or parent whose name starts with it (`srs review ai`, `leetcode::nee`); a beginning that
+        several share is refused with their names, as is a name no deck has."""
         decks = self.decks()
-        found = [d for d in decks if wanted and " ".join(d["name"].split()).casefold().startswith(wanted)]
-        if len(found) == 1:
-            return found[0]["id"]
-        if found:
-            raise SrsError(f"{name!r} names several decks: " + "; ".join(repr(d["name"]) for d in found)
+        row = self.conn.execute("SELECT id, name FROM decks WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            row = self.conn.execute("SELECT id, name FROM decks WHERE name = ? COLLATE NOCASE", (name,)).fetchone()
+        if row is not None:  # a deck of exactly that name, and the decks under it
+            below = deck_key(row[1]) + "::"
+            return DeckTree(row[1], row[0], tuple(d["id"] for d in decks
+                                                  if d["id"] == row[0] or deck_key(d["name"]).startswith(below)))
+        wanted = deck_key(name)
+        keyed = [(deck_key(d["name"]), d) for d in decks]
+        roots: dict[str, dict] = {}  # the decks (or parents) the name begins, each with its first deck
+        if wanted.strip(": "):
+            for key, deck in keyed:
+                if key.startswith(wanted + "::"):  # a parent named whole: it wins over any longer name
+                    roots = {wanted: deck}
+                    break
+                if key.startswith(wanted):
+                    cut = key.find("::", len(wanted))
+                    roots.setdefault(key if cut < 0 else key[:cut], deck)
+        if not roots:
+            known = ", ".join(d["name"] for d in decks) or "none yet; run 'srs import'"
+            raise SrsError(f"no deck named {name!r} (decks: {known})")
+
+        def spelt(key: str, deck: dict) -> str:  # a root as its first deck spells it
+            return "::".join(deck["name"].split("::")[:key.count("::") + 1])
+
+        if len(roots) > 1:
+            raise SrsError(f"{name!r} names several decks: " + "; ".join(repr(spelt(k, d)) for k, d in roots.items())
                            + " (type more of the name)")
-        known = ", ".join(d["name"] for d in decks) or "none yet; run 'srs import'"
-        raise SrsError(f"no deck named {name!r} (decks: {known})")
+        (key, first), = roots.items()
+        ids = tuple(d["id"] for k, d in keyed if k == key or k.startswith(key + "::"))
+        own = [d for k, d in keyed if k == key]
+        return DeckTree(own[0]["name"], own[0]["id"], ids) if own else DeckTree(spelt(key, first), None, ids)
 
     def deck_settings(self, deck_id: int) -> dict:
         """The settings in force for a deck: its own over the global ones (over defaults, in scheduling)."""
@@ -1219,10 +1270,14 @@ class Store:
             f"SELECT count(*) FROM reviews r JOIN cards c ON c.id = r.card_id WHERE c.deck_id IN "
             f"({','.join('?' * len(deck_ids))})", deck_ids).fetchone()[0]
 
-    def history_rows(self, deck_id: int | None = None) -> Iterator[tuple]:
-        """Every answer of a deck (of all decks when None) by card then time, since each card's last reset:
-        (card_id, deck_id, reviewed_at in Unix seconds, rating, reviewed_at as stored, format asked in)."""
-        where, args = ("AND c.deck_id = ? ", (deck_id,)) if deck_id is not None else ("", ())
+    def history_rows(self, deck_id: int | tuple[int, ...] | None = None) -> Iterator[tuple]:
+        """Every answer of a deck (or of several: a deck's tree; of all decks when None) by card then time, since
+        each card's last reset: (card_id, deck_id, reviewed_at in Unix seconds, rating, reviewed_at as stored,
+        format asked in)."""
+        where, args = ("", ())
+        if deck_id is not None:
+            where, args = _in_decks("c.deck_id", deck_id)
+            where = f"AND {where} "
         return self.conn.execute(  # answers before a card's reset to new do not count (as in Anki and fsrs-rs)
             "SELECT r.card_id, c.deck_id, CAST(strftime('%s', r.reviewed_at) AS INTEGER), r.rating, r.reviewed_at, "
             "r.format "
@@ -1231,27 +1286,29 @@ class Store:
             "ORDER BY r.card_id, r.reviewed_at, r.id",
             args)
 
-    def studied_card_rows(self, deck_id: int | None = None) -> list[tuple]:
+    def studied_card_rows(self, deck_id: int | tuple[int, ...] | None = None) -> list[tuple]:
         """Active studied cards with a memory state, history-only ones included (optimize's simulation):
         (card_id, deck_id, stability, difficulty, due and last_review in Unix seconds, lapses)."""
-        scope, args = ("s.deck_id = ?", (deck_id,)) if deck_id is not None else ("1", ())
+        scope, args = _in_decks("s.deck_id", deck_id) if deck_id is not None else ("1", ())
         return self.conn.execute(
             "SELECT s.card_id, s.deck_id, s.stability, s.difficulty, CAST(strftime('%s', s.due) AS INTEGER), "
             "CAST(strftime('%s', s.last_review) AS INTEGER), s.lapses FROM card_state s WHERE " + scope +
             " AND s.retired != 1 AND s.suspended = 0 AND s.state > 0 AND s.stability > 0", args).fetchall()
 
-    def new_card_counts(self, deck_id: int | None = None) -> dict[int, int]:
+    def new_card_counts(self, deck_id: int | tuple[int, ...] | None = None) -> dict[int, int]:
         """Active new cards by deck id."""
-        scope, args = ("s.deck_id = ?", (deck_id,)) if deck_id is not None else ("1", ())
+        scope, args = _in_decks("s.deck_id", deck_id) if deck_id is not None else ("1", ())
         return dict(self.conn.execute(
             f"SELECT s.deck_id, count(*) FROM card_state s WHERE {scope} AND s.retired = 0 AND s.suspended = 0 "
             "AND s.state = 0 GROUP BY s.deck_id", args).fetchall())
 
-    def answer_tallies(self, deck_id: int | None, max_answer_ms: int) -> tuple[dict, dict, dict]:
-        """From the log of a deck (all decks when None): answers by rating of first answers, answers by rating of
-        passed reviews, and {(kind, rating): (answers, mean seconds)} of timed answers, times capped."""
-        join, args = ("JOIN cards c ON c.id = r.card_id WHERE c.deck_id = ? AND", (deck_id,)) \
-            if deck_id is not None else ("WHERE", ())
+    def answer_tallies(self, deck_id: int | tuple[int, ...] | None, max_answer_ms: int) -> tuple[dict, dict, dict]:
+        """From the log of a deck (or of several; all decks when None): answers by rating of first answers, answers
+        by rating of passed reviews, and {(kind, rating): (answers, mean seconds)} of timed answers, times capped."""
+        join, args = "WHERE", ()
+        if deck_id is not None:
+            where, args = _in_decks("c.deck_id", deck_id)
+            join = f"JOIN cards c ON c.id = r.card_id WHERE {where} AND"
         first = dict(self.conn.execute(
             f"SELECT r.rating, count(*) FROM reviews r {join} r.prev_reps = 0 GROUP BY r.rating", args).fetchall())
         passed = dict(self.conn.execute(

@@ -107,7 +107,8 @@ def export_decks(store, path, decks: list[str] | None = None, *, with_progress: 
     with store.snapshot():  # answers given meanwhile (another session) are all in or all out
         if decks:
             names = {deck["id"]: deck["name"] for deck in store.decks()}
-            chosen = [(deck_id, names[deck_id]) for deck_id in dict.fromkeys(store.deck_id(name) for name in decks)]
+            chosen = [(deck_id, names[deck_id])  # each deck named with its subdecks (`Store.deck_tree`)
+                      for deck_id in dict.fromkeys(i for name in decks for i in store.deck_tree(name).ids)]
         else:
             chosen = [(deck["id"], deck["name"]) for deck in store.decks()]
         options = {normalize_deck_name(name): DeckOptions.from_settings(store.deck_settings(deck_id))
