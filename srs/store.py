@@ -550,7 +550,7 @@ class Store:
         result.suspended = conn.execute("SELECT count(*) FROM card_state WHERE deck_id = ? AND retired = 0 "
                                         "AND suspended = 1", (deck_id,)).fetchone()[0]
         self._link_notes(deck_id, spec, stamp, None if existing else added)
-        if created and not conn.execute("SELECT EXISTS (SELECT 1 FROM cards WHERE deck_id = ?)",
+        if created and spec.cards and not conn.execute("SELECT EXISTS (SELECT 1 FROM cards WHERE deck_id = ?)",
                                         (deck_id,)).fetchone()[0]:
             conn.execute("DELETE FROM decks WHERE id = ?", (deck_id,))  # all its cards were already in other decks
         return result
