@@ -71,7 +71,10 @@ def interval_ms_sql(t: str = "") -> str:
 
 
 def seconds_sql(column: str) -> str:
-    """Unix seconds (truncated) of a stored time: what learner days are counted from (day starts are whole)."""
+    """Unix seconds of a stored time: what learner days are counted from (day starts are whole). SQLite
+    reads the fraction to the millisecond, so a time from .9995 s on counts as the next second (a review
+    in the last half millisecond before a day start counts on that day); the expression stays as
+    STATS_INDEX has it, since the planner reads the index only for the very same expression."""
     return f"CAST(strftime('%s', {column}) AS INTEGER)"
 
 
