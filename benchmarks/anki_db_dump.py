@@ -10,7 +10,9 @@ import path (speed work) stores exactly the same thing.
 Each import is a real `srs import` process at a fixed SRS_NOW, into a database at the same
 path each time (paths are stored as deck sources). Every table's rows are dumped sorted,
 and the media folder's files by name and hash. Left out: `_sqlite_migrations.applied_at`,
-the one time not read from srs's clock (sqlite-utils stamps it with the real time).
+the one time not read from srs's clock (sqlite-utils stamps it with the real time), and
+`imported_packages.fingerprint`, a hash of the package and of the code of `srs/anki/` (any
+change to that code changes it, on purpose: `srs.sources.package_fingerprint`).
 `--full DIR` also writes each dump to DIR/<package>[-progress].txt, for a diff.
 """
 
@@ -26,7 +28,7 @@ import sys
 from pathlib import Path
 
 NOW = "2026-06-01T12:00:00Z"
-SKIPPED = {("_sqlite_migrations", "applied_at")}  # wall-clock time (see above)
+SKIPPED = {("_sqlite_migrations", "applied_at"), ("imported_packages", "fingerprint")}  # (see above)
 
 
 def dump(db: Path) -> list[str]:
