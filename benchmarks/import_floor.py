@@ -17,6 +17,9 @@ Steps, each the least any such import must do (so the sum is a lower bound, not 
   statement per table, and committed (WAL and its checkpoint, as srs writes);
 - srs: the real `srs import` (in process, as benchmarks/run.py times it).
 
+"text, srs's reducer" times srs's own `learner_text` on the same sides (answers after their
+answer rule), for a second floor: the same steps with a reduction that is right.
+
 The anki column is `import_anki_package` as run.py times it, and also with the closing of the
 collection (where Anki writes its own WAL back): srs's timing includes its commit and close.
 """
@@ -85,6 +88,15 @@ def text_step(sides: list[str]) -> list[str]:
         text = _ANY_TAG.sub("", side)
         out.append(html.unescape(text) if "&" in text else text)
     return out
+
+
+def srs_text_step(sides: list[str]) -> None:
+    """The same sides reduced by srs's own reducer (questions, and answers after their answer rule)."""
+    from srs.anki.text import after_answer_rule, learner_text
+
+    for number, side in enumerate(sides):
+        question = number % 2 == 0
+        learner_text(side if question else after_answer_rule(side), question=question)
 
 
 def stored_rows(package: Path, folder: Path) -> dict[str, tuple[list[str], list[tuple]]]:
@@ -176,6 +188,9 @@ def main() -> None:
             started = time.perf_counter()
             text_step(sides)
             measured["text"] = time.perf_counter() - started
+            started = time.perf_counter()
+            srs_text_step(sides)
+            measured["text, srs's reducer"] = time.perf_counter() - started
             db = work / "floor.db"
             Store(db).close()  # the schema, made outside the clock (as run.py does for srs)
             started = time.perf_counter()
@@ -190,16 +205,18 @@ def main() -> None:
             shutil.rmtree(work)
         median = {key: statistics.median(values) * 1000 for key, values in times.items()}
         floor = sum(median[key] for key in ("open", "render", "text", "store"))
+        reduced = floor - median["text"] + median["text, srs's reducer"]
         print(f"{package.name}: {len(cards):,} cards, {sum(map(len, sides)) / 1e6:.1f} MB of rendered HTML "
               f"(median of {args.runs} runs, ms)")
         for key, value in median.items():
             print(f"  {key:22s} {value:7.1f}")
         print(f"  {'floor (open+render+text+store)':22s} {floor:7.1f}")
+        print(f"  {'the same with srs reducer':22s} {reduced:7.1f}")
         if "anki import" in median:
-            print(f"  floor / anki import {floor / median['anki import']:.2f}x, with close "
-                  f"{floor / median['anki import + close']:.2f}x; srs / anki import "
-                  f"{median['srs import'] / median['anki import']:.2f}x, with close "
-                  f"{median['srs import'] / median['anki import + close']:.2f}x")
+            for label, value in (("floor", floor), ("floor with srs's reducer", reduced),
+                                 ("srs import", median["srs import"])):
+                print(f"  {label} / anki import {value / median['anki import']:.2f}x, "
+                      f"with close {value / median['anki import + close']:.2f}x")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     sys.stdout.flush()
