@@ -103,12 +103,6 @@ def read_apkg(path, *, with_progress: bool = False, notices: list[str] | None = 
             decks = _read_collection(conn, str(path), name, with_progress=with_progress, notices=notices)
     finally:
         if collecting:
-            # What was made while the collector was off is kept (the decks): moved to the oldest
-            # generation, so that the first young collection does not walk all of it (15 ms on
-            # 2,700 cards); garbage among it is found by the next full collection, as usual.
-            if gc.get_freeze_count() == 0:  # (unfreezing would also give back what a caller froze)
-                gc.freeze()
-                gc.unfreeze()
             gc.enable()
     if any(card.note is not None and card.note.media for deck in decks for card in deck.cards):
         media = package_media(path)
