@@ -12,6 +12,7 @@ The hot paths (status, the review queue, recording an answer) use plain `sqlite3
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring
 import os
 import re
 import sqlite3
@@ -1992,7 +1993,13 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # = json.dumps(value, ens
 
 
 def _json(value) -> str | None:
-    return None if value is None else _ENCODE(value)
+    if value is None:
+        return None
+    if type(value) is list and all(type(item) is str for item in value):
+        # A list of strings (tags, a note's fields and media) written as the encoder writes it, without
+        # the encoder object it makes per call (1.8 us a list; 11,000 lists for a 2,700-card package)
+        return "[" + ", ".join(map(encode_basestring, value)) + "]"
+    return _ENCODE(value)
 
 
 # The state columns of a card that has none yet, with their defaults (as the table gives them).

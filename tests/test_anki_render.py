@@ -140,15 +140,21 @@ def rendered_html(path: Path, monkeypatch) -> dict[str, tuple[str, str]]:
     import srs.anki.reader as reader
 
     out = {}
-    render = reader.render_card
+    render, spec = reader.render_card, reader._Renderer.spec
+    card: list[str] = []  # the id of the card being read (special fields are given only to templates naming them)
+
+    def spec_spy(self, notetype, nid, fields, ord_, cid, *args):
+        card[:] = [str(cid)]
+        return spec(self, notetype, nid, fields, ord_, cid, *args)
 
     def spy(qnodes, anodes, note, ordinal, **kwargs):
         result = render(qnodes, anodes, note, ordinal, **kwargs)
-        out[kwargs["specials"]["CardID"]] = result
+        out[card[0]] = result
         return result
 
     with monkeypatch.context() as patch:
         patch.setattr(reader, "render_card", spy)
+        patch.setattr(reader._Renderer, "spec", spec_spy)
         read_apkg(path)
     return out
 

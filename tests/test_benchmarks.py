@@ -97,3 +97,37 @@ def test_stats_speed_prints_its_table(tmp_path):
     assert 'python -c "import typer"' in out
     for variant in ("choice cards as built", "no choice cards"):
         assert f"srs stats, first run ({variant}" in out and f"srs stats, cached ({variant})" in out
+
+
+def _small_package(path: Path) -> Path:
+    import genanki
+
+    model = genanki.Model(1_700_000_101, "Floor", fields=[{"name": "Front"}, {"name": "Back"}],
+                          templates=[{"name": "Card 1", "qfmt": "<div class=q>{{Front}}</div>",
+                                      "afmt": "{{FrontSide}}<hr id=answer><div>{{Back}}</div>"}])
+    deck = genanki.Deck(1_700_000_102, "Floor")
+    for number in range(20):
+        deck.add_note(genanki.Note(model=model, fields=[f"<b>word {number}</b> &amp; more", f"<i>meaning</i> {number}"]))
+    genanki.Package(deck).write_to_file(str(path))
+    return path
+
+
+def test_import_floor_prints_each_step(tmp_path):
+    out = _run(str(BENCH / "import_floor.py"), str(_small_package(tmp_path / "small.apkg")), "--runs", "1")
+    assert "small.apkg: 20 cards" in out
+    for step in ("anki import", "open", "render", "text", "store", "srs import", "floor (open+render+text+store)"):
+        assert f"  {step} " in out, out
+    assert "floor / anki import" in out
+
+
+def test_anki_db_dump_gives_the_same_hashes_twice(tmp_path):
+    folder = tmp_path / "packages"
+    folder.mkdir()
+    _small_package(folder / "small.apkg")
+    runs = [_run(str(BENCH / "anki_db_dump.py"), str(folder), "--work", str(tmp_path / f"work-{n}"),
+                 "--full", str(tmp_path / f"full-{n}")) for n in range(2)]
+    lines = runs[0].splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["small.apkg", "small.apkg-progress"]
+    assert runs[0] == runs[1]
+    dump = (tmp_path / "full-0" / "small.apkg.txt").read_text()
+    assert dump.startswith("exit 0") and "table cards (" in dump and "20 rows" in dump

@@ -23,7 +23,8 @@ from srs import clock, kinds
 from srs.anki import states
 from srs.anki.format import FIELDS, HTML_MARK, REVLOG_KINDS, normalize_deck_name, note_kind, our_field, our_images
 from srs.anki.package import open_collection, package_media, pb_int, pb_text, protobuf_fields
-from srs.anki.render import CardTooLarge, NoteFields, TemplateError, parse_template, render_card, typed_answers
+from srs.anki.render import (SPECIAL_FIELDS, CardTooLarge, NoteFields, TemplateError, parse_template, render_card,
+                             typed_answers)
 from srs.anki.text import after_answer_rule, choices_from_html, field_text, html_to_text, learner_text
 from srs.media import note_media
 from srs.model import CardSpec, DeckSpec, NoteSpec, NoteType, Review, SrsError
@@ -57,6 +58,14 @@ class _Notetype:
         key = (index, word)
         if key not in self._uses:
             self._uses[key] = any(word in side for side in self.templates[index])
+        return self._uses[key]
+
+    def uses_specials(self, index: int) -> bool:
+        """Whether template `index` mentions any of Anki's special fields (Tags, Deck, CardID...):
+        a template that mentions none renders the same without them, unless it is a cloze."""
+        key = (index, "")
+        if key not in self._uses:
+            self._uses[key] = any(self.uses(index, name) for name in SPECIAL_FIELDS)
         return self._uses[key]
 
     def parsed(self, index: int) -> tuple:
@@ -379,11 +388,13 @@ class _Renderer:
         try:
             qnodes, anodes = notetype.parsed(index)
             note = self._fields(notetype, nid, fields)
-            specials = {"Tags": " ".join(tags.split()), "Type": notetype.name, "Deck": deck,
-                        "Subdeck": deck.rsplit("::", 1)[-1], "Card": notetype.template_names[index],
-                        "CardID": str(cid)}
-            if notetype.uses(index, "CardFlag"):
-                specials["CardFlag"] = f"flag{self._flag(cid)}"
+            specials = {}
+            if cloze or notetype.uses_specials(index):  # (a cloze card's count includes their clozes)
+                specials = {"Tags": " ".join(tags.split()), "Type": notetype.name, "Deck": deck,
+                            "Subdeck": deck.rsplit("::", 1)[-1], "Card": notetype.template_names[index],
+                            "CardID": str(cid)}
+                if notetype.uses(index, "CardFlag"):
+                    specials["CardFlag"] = f"flag{self._flag(cid)}"
             rendered = render_card(qnodes, anodes, note, ord_, cloze=cloze, specials=specials)
         except CardTooLarge as error:
             self.too_large = str(error)

@@ -551,7 +551,7 @@ def _render_sides(qnodes, anodes, note, ordinal, cloze, specials, fields, nonemp
     if cloze:
         numbers = set(note.cloze_numbers())
         for name, value in specials.items():
-            if name not in note.values:
+            if name not in note.values and "{{c" in value:  # (cloze_numbers' own first test, without a call)
                 numbers |= cloze_numbers(value)
         if ordinal + 1 not in numbers:
             return None

@@ -386,6 +386,7 @@ def choices_from_html(fragment: str, as_html: bool = False) -> list[str]:
 
 
 ANSWER_RULE = re.compile(r"<hr[^>]*\bid\s*=\s*[\"']?answer[\"']?[^>]*>", re.IGNORECASE)
+_RULE = re.compile(r"<hr\b[^>]{0,200}>", re.IGNORECASE)
 
 
 def after_answer_rule(back_html: str) -> str:
@@ -393,7 +394,7 @@ def after_answer_rule(back_html: str) -> str:
     if "answer" not in back_html:
         return back_html
     start = 0
-    for match in re.finditer(r"<hr\b[^>]{0,200}>", back_html, flags=re.IGNORECASE):
+    for match in _RULE.finditer(back_html):
         if ANSWER_RULE.fullmatch(match.group()):
             start = match.end()
     return back_html[start:]
