@@ -327,6 +327,97 @@ def test_ctrl_c_at_any_moment_is_one_line_and_130(db, tmp_path):
     assert interrupted >= 3 and dump(db)
 
 
+# A Ctrl-C that lands inside a __del__, a weakref callback (the import lock's...) or an atexit function cannot be
+# raised there: Python prints "Exception ignored in ..." with a traceback and goes on. These put one there on
+# purpose (a finaliser that raises KeyboardInterrupt, as the interrupt does when it lands in it), at a chosen
+# moment of a real command in a process of its own.
+FINALISER_INTERRUPTS = """
+import sys, time, weakref
+from contextlib import contextmanager
+import srs.entry, srs.read_outs, srs.store
+
+class Interrupted:  # a Ctrl-C landing in this object's finaliser
+    def __del__(self):
+        raise KeyboardInterrupt
+
+def callback(ref):  # ... or in a weakref callback
+    raise KeyboardInterrupt
+
+where = sys.argv[1]
+Store = srs.store.Store
+if where == "status":  # the quick path: before anything is printed
+    status = srs.read_outs.status
+    def patched(store, now):
+        class Thing: pass
+        thing = Thing()
+        ref = weakref.ref(thing, callback)
+        del thing
+        time.sleep(0.5)  # the status goes on: the Ctrl-C reaches it here (were it lost, it would print it)
+        return status(store, now)
+    srs.read_outs.status = patched
+elif where == "status-end":  # the very end of the quick path: the command may finish first
+    status = srs.read_outs.status
+    def patched(store, now):
+        data = status(store, now)
+        Interrupted()
+        return data
+    srs.read_outs.status = patched
+elif where == "import":  # an import's write transaction, after its cards are in, before COMMIT
+    write = Store.write
+    @contextmanager
+    def patched(self):
+        with write(self) as conn:
+            before = conn.execute("SELECT count(*) FROM cards").fetchone()[0]
+            yield conn
+            if conn.execute("SELECT count(*) FROM cards").fetchone()[0] > before:
+                Interrupted()
+                time.sleep(0.5)  # still before COMMIT: the Ctrl-C reaches the import here
+    Store.write = patched
+elif where == "answer":  # right after an answer is committed, before the next card
+    record = Store.record_answer
+    def patched(self, *args):
+        review_id = record(self, *args)
+        Interrupted()
+        time.sleep(0.5)  # (were it lost, the review would go on to the next card)
+        return review_id
+    Store.record_answer = patched
+srs.entry.main(sys.argv[2:])
+"""
+
+
+def interrupt_in_finaliser(where: str, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", FINALISER_INTERRUPTS, where, *args], input=input, text=True,
+                          capture_output=True, timeout=60)
+
+
+def test_ctrl_c_inside_a_weakref_callback_ends_the_command_in_one_line_and_130(db):
+    result = interrupt_in_finaliser("status", "--db", str(db), "status")
+    assert (result.returncode, result.stderr, result.stdout) == (130, "srs: interrupted\n", ""), result.stderr
+
+
+def test_ctrl_c_inside_a_finaliser_as_the_command_ends_is_still_130(db):
+    result = interrupt_in_finaliser("status-end", "--db", str(db), "status")
+    assert (result.returncode, result.stderr) == (130, "srs: interrupted\n"), result.stderr
+
+
+def test_ctrl_c_inside_a_finaliser_during_an_import_writes_nothing(db, tmp_path):
+    before = dump(db)
+    deck = tmp_path / "more.md"
+    deck.write_text("# More\n\n" + "".join(f"## More {i}?\nYes {i}\n\n" for i in range(5)))
+    result = interrupt_in_finaliser("import", "--db", str(db), "import", str(deck))
+    assert (result.returncode, result.stderr) == (130, "srs: interrupted\n"), result.stderr
+    assert dump(db) == before  # the transaction rolled back whole: no card, no deck
+    assert run_srs("--db", str(db), "import", str(deck)).returncode == 0  # and the same import then goes in
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM cards").fetchone()[0] == 15
+
+
+def test_ctrl_c_inside_a_finaliser_after_an_answer_keeps_it_and_stops_the_review(db):
+    result = interrupt_in_finaliser("answer", "--db", str(db), "review", input="\n3\n\n3\n\n3\n")
+    assert result.returncode == 130 and result.stderr.splitlines()[-1:] == ["srs: interrupted"], result.stderr
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, result.stderr
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM reviews").fetchone()[0] == 1  # kept; no second card
+
+
 def test_escape_sequences_in_names_are_shown_not_run(db, tmp_path):
     evil = "\x1b]52;c;ZXZpbA==\x07\x1b[2J\x1b]0;title\x07"
     result = run_srs("--db", str(db), "review", f"deck{evil}")
