@@ -1014,18 +1014,6 @@ class Store:
             conn.execute("DELETE FROM reviews WHERE id = ?", (review_id,))
         return card_id
 
-    def set_suspended(self, card_ids: int | list[int], suspended: bool = True) -> None:
-        """Suspend (or unsuspend) cards, all or none: an unknown id changes nothing."""
-        ids = [card_ids] if isinstance(card_ids, int) else list(card_ids)
-        for card_id in ids:
-            if not 0 < card_id < 2 ** 63:
-                raise SrsError(f"no card with id {card_id} (see 'srs cards')")
-        with self.write() as conn:
-            for card_id in ids:
-                if conn.execute("UPDATE card_state SET suspended = ? WHERE card_id = ?",
-                                (int(suspended), card_id)).rowcount == 0:
-                    raise SrsError(f"no card with id {card_id} (see 'srs cards')")
-
     # -- review's own actions: bury, flag, siblings, leeches (each undone by the session) ----------
 
     def card_flags(self, card_id: int) -> tuple[int, str | None, int]:
@@ -1439,8 +1427,13 @@ class Store:
         return self._flag(card_ids, "UPDATE card_state SET suspended = 0, buried_until = NULL WHERE card_id = ? "
                           "AND suspended = 2")
 
-    def suspend_cards(self, card_ids: list[int], suspended: bool) -> list[int]:
-        """Suspend (or unsuspend) cards; returns those that changed (a buried card is suspended too)."""
+    def suspend_cards(self, card_ids: list[int], suspended: bool = True) -> list[int]:
+        """Suspend (or unsuspend) cards, all or none (an unknown id: SrsError, nothing changed); returns
+        those that changed. The one way to suspend: `srs suspend`, the review's suspend key and its undo.
+
+        As Anki's (queue -1, and back from it): a buried card suspended is suspended, its burial over
+        (`buried_until` cleared: unsuspended, it is due again at once, as a card is in Anki); unsuspending
+        touches only suspended cards (a buried card stays buried until its day ends)."""
         if suspended:
             return self._flag(card_ids, "UPDATE card_state SET suspended = 1, buried_until = NULL "
                               "WHERE card_id = ? AND suspended != 1")
