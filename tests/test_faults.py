@@ -318,9 +318,9 @@ def test_ctrl_c_at_any_moment_is_one_line_and_130(db, tmp_path):
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
         lines = err.decode().strip().splitlines()
-        assert b"Traceback" not in err and proc.returncode in (0, 130, -signal.SIGINT), (args, proc.returncode, err)
-        if proc.returncode == -signal.SIGINT:  # in Python's own shutdown (handlers back to default): a shell
-            assert err == b""  # reads $? = 130 too, and nothing is printed
+        assert b"Traceback" not in err and proc.returncode in (0, 130), (args, proc.returncode, err)
+        if proc.returncode == 0:  # the command had ended (its status decided): Ctrl-C is too late, and ignored
+            assert b"Exception ignored" not in err and b"interrupted" not in err, err
         if proc.returncode == 130:
             assert lines == ["srs: interrupted"], err
             interrupted += 1
@@ -784,7 +784,7 @@ def test_a_large_database_is_checked_whole_before_the_first_write(tmp_path, monk
     store = store_module.Store(db)
     store.check_writable()  # the tables but the log are whole: the learner may see the first card
     with pytest.raises(SrsError, match="damaged"):
-        store.set_suspended(1)  # the first write waits for the whole check, and is refused
+        store.suspend_cards([1])  # the first write waits for the whole check, and is refused
     with pytest.raises(SrsError, match="damaged"):
         store.set_answer(1, "x")  # and every later one
     store.conn.close()
