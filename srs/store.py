@@ -1575,8 +1575,10 @@ class Store:
             (note_type.id, key, note_type.name, note_type.kind, _json(definition[3]), _json(definition[4]),
              note_type.css, note_type.sort_field)).lastrowid
 
-    def card_notes(self, deck_ids: list[int] | None = None, card_id: int | None = None) -> dict[int, NoteSpec]:
-        """{card id: NoteSpec} for the cards (of these decks, or this one card) that are Anki notes' cards."""
+    def card_notes(self, deck_ids: list[int] | None = None, card_id: int | None = None,
+                   card_ids: list[int] | None = None) -> dict[int, NoteSpec]:
+        """{card id: NoteSpec} for the cards (of these decks, this one card, or these cards: one query for
+        each 500) that are Anki notes' cards."""
         sql = ("SELECT c.id, cn.ord, n.guid, n.fields, n.tags, n.media, t.id, t.anki_id, t.name, t.kind, t.fields, "
                "t.templates, t.css, t.sort_field FROM card_notes cn JOIN cards c ON c.id = cn.card_id "
                "JOIN notes n ON n.id = cn.note_id JOIN note_types t ON t.id = n.note_type_id WHERE 1")
@@ -1587,9 +1589,13 @@ class Store:
         elif deck_ids is not None:
             sql += f" AND c.deck_id IN ({', '.join('?' * len(deck_ids))})"
             args.extend(deck_ids)
+        queries = [(sql, args)]
+        if card_ids is not None:
+            queries = [(sql + f" AND cn.card_id IN ({', '.join('?' * len(part))})", args + part)
+                       for part in (card_ids[start:start + 500] for start in range(0, len(card_ids), 500))]
         types: dict[int, NoteType] = {}
         out = {}
-        for row in self.conn.execute(sql, args):
+        for row in (row for query, query_args in queries for row in self.conn.execute(query, query_args)):
             note_type = types.get(row[6])
             if note_type is None:
                 note_type = types[row[6]] = NoteType(
