@@ -299,6 +299,14 @@ def test_invalid_utf8_piped_into_key_is_not_an_internal_error(tmp_path):
     assert proc.returncode == 0 and b"still without a key" in proc.stdout, proc.stderr
 
 
+def ctrl_c_as_from_a_terminal() -> None:
+    """In the child before Python starts: SIGINT as a shell's foreground job has it (a job started with `&`
+    by a shell without job control, as a test run in the background, has it ignored: Ctrl-C does nothing)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_at_any_moment_is_one_line_and_130(db, tmp_path):
     import random
     import signal
@@ -312,7 +320,7 @@ def test_ctrl_c_at_any_moment_is_one_line_and_130(db, tmp_path):
         # from the moment srs's entry point runs (Python's own start-up is not srs's), 0-230 ms in
         proc = subprocess.Popen([sys.executable, "-c", "import sys, srs.entry; print('ready', flush=True); "
                                  "srs.entry.main(sys.argv[1:])", "--db", str(db), *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+                                stderr=subprocess.PIPE, preexec_fn=ctrl_c_as_from_a_terminal)
         assert proc.stdout.readline() == b"ready\n"
         time.sleep(0.02 * number)
         proc.send_signal(signal.SIGINT)
@@ -387,7 +395,7 @@ srs.entry.main(sys.argv[2:])
 
 def interrupt_in_finaliser(where: str, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", FINALISER_INTERRUPTS, where, *args], input=input, text=True,
-                          capture_output=True, timeout=60)
+                          capture_output=True, timeout=60, preexec_fn=ctrl_c_as_from_a_terminal)
 
 
 def test_ctrl_c_inside_a_weakref_callback_ends_the_command_in_one_line_and_130(db):
@@ -922,7 +930,8 @@ def test_ctrl_c_while_the_srs_command_is_still_loading_is_one_line(db):
     ours = re.compile(r'File "[^"]*[/\\]srs[/\\][^"]*\.py"')  # a frame in the srs package
     interrupted = 0
     for delay in [n / 1000 for n in range(14, 90, 2)]:  # every 2 ms across the import of srs and typer
-        proc = subprocess.Popen([script, "--db", str(db), "cards"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen([script, "--db", str(db), "cards"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                preexec_fn=ctrl_c_as_from_a_terminal)
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
