@@ -43,6 +43,10 @@ def main(argv: list[str] | None = None) -> None:
         _settled()
     except KeyboardInterrupt:  # at any moment, even while an error is being reported
         interrupted()
+    except Exception as error:  # one wrapped (see `from_ctrl_c`) where `guarded` does not see it
+        if from_ctrl_c(error):
+            interrupted()
+        raise
     if _swallowed and code in (0, None):  # a Ctrl-C was heard where Python could not raise it: the
         interrupted()  # command may have finished meanwhile, but it never ends as if no Ctrl-C came
     sys.exit(code)
@@ -184,37 +188,53 @@ def quick_status(db: str | None, as_json: bool) -> int:
 
 def guarded(command: Callable[[], int | None]) -> None:
     """Run a command; whatever goes wrong becomes one line on standard error and a non-zero exit."""
+    try:
+        code = command()
+    except SystemExit:
+        raise
+    except BaseException as error:
+        if from_ctrl_c(error):
+            interrupted()
+        _failed(error)
+    else:
+        sys.exit(code or 0)
+
+
+def from_ctrl_c(error: BaseException) -> bool:
+    """A KeyboardInterrupt, or an error raised by or while handling one: Python wraps a Ctrl-C that lands
+    in a descriptor's `__set_name__` (as a class is made, while a module is imported) in a RuntimeError,
+    and a clean-up that fails while a Ctrl-C is handled (a ROLLBACK) raises its own error."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _failed(error: BaseException) -> None:
     import sqlite3
 
     from srs.model import SrsError
 
-    try:
-        code = command()
-    except SrsError as error:
+    if isinstance(error, SrsError):
         fail(str(error))
-    except KeyboardInterrupt:
-        interrupted()
-    except sqlite3.Error as error:
+    if isinstance(error, sqlite3.Error):
         from srs.store import explain
 
         fail(explain(error, Path(os.environ.get("SRS_DB") or "the database")).message)
-    except OverflowError:  # a number beyond what SQLite or a date can hold, given where no bound caught it
+    if isinstance(error, OverflowError):  # a number beyond what SQLite or a date can hold, where no bound caught it
         fail("a number given is out of range (ids and counts are at most 9223372036854775807)")
-    except RecursionError:
+    if isinstance(error, RecursionError):
         fail("the input is nested too deeply to read", 1)
-    except MemoryError:
+    if isinstance(error, MemoryError):
         fail("out of memory: the input is too large", 1)
-    except BrokenPipeError:
+    if isinstance(error, BrokenPipeError):
         sys.exit(0)
-    except SystemExit:
-        raise
-    except Exception as error:  # a bug: one line for the learner, the traceback with SRS_DEBUG=1
-        if os.environ.get("SRS_DEBUG"):
-            raise
-        fail(f"internal error: {type(error).__name__}: {error} (run with SRS_DEBUG=1 for details; please report it)",
-             70)
-    else:
-        sys.exit(code or 0)
+    if not isinstance(error, Exception) or os.environ.get("SRS_DEBUG"):  # SRS_DEBUG=1: the traceback of a bug
+        raise error
+    fail(f"internal error: {type(error).__name__}: {error} (run with SRS_DEBUG=1 for details; please report it)", 70)
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -363,6 +363,16 @@ if where == "status":  # the quick path: before anything is printed
         time.sleep(0.5)  # the status goes on: the Ctrl-C reaches it here (were it lost, it would print it)
         return status(store, now)
     srs.read_outs.status = patched
+elif where == "set-name":  # in a descriptor's __set_name__, as a class is made: Python wraps it in a RuntimeError
+    status = srs.read_outs.status
+    def patched(store, now):
+        class Descriptor:
+            def __set_name__(self, owner, name):
+                raise KeyboardInterrupt
+        class Made:
+            field = Descriptor()
+        return status(store, now)
+    srs.read_outs.status = patched
 elif where == "status-end":  # the very end of the quick path: the command may finish first
     status = srs.read_outs.status
     def patched(store, now):
@@ -400,6 +410,11 @@ def interrupt_in_finaliser(where: str, *args: str, input: str | None = None) -> 
 
 def test_ctrl_c_inside_a_weakref_callback_ends_the_command_in_one_line_and_130(db):
     result = interrupt_in_finaliser("status", "--db", str(db), "status")
+    assert (result.returncode, result.stderr, result.stdout) == (130, "srs: interrupted\n", ""), result.stderr
+
+
+def test_ctrl_c_wrapped_in_another_error_is_still_one_line_and_130(db):
+    result = interrupt_in_finaliser("set-name", "--db", str(db), "status")
     assert (result.returncode, result.stderr, result.stdout) == (130, "srs: interrupted\n", ""), result.stderr
 
 
