@@ -957,3 +957,28 @@ def test_ctrl_c_while_the_srs_command_is_still_loading_is_one_line(db):
             assert err.decode().strip().splitlines() == ["srs: interrupted"], err
             interrupted += 1
     assert interrupted >= 10
+
+
+@pytest.mark.skipif(__import__("shutil").which("tmux") is None, reason="tmux is not installed")
+def test_ctrl_c_inside_a_finaliser_at_a_terminal_gives_the_terminal_back(db, tmp_path):
+    """The same on a real terminal (tmux): right after the answer is committed, a Ctrl-C lands in a finaliser;
+    the review ends with the answer kept, exit 130, and the terminal's line mode and echo back."""
+    from test_terminal_keys import CHECK_MODE, Shell
+
+    script = tmp_path / "interrupts.py"
+    script.write_text(FINALISER_INTERRUPTS)
+    term = Shell()
+    try:
+        path = f"PYTHONPATH={os.environ['PYTHONPATH']} " if os.environ.get("PYTHONPATH") else ""  # (tmux's own env)
+        term.type(f"{path}{sys.executable} {script} answer --db {db} review; echo EXIT=$?")
+        term.wait_for("Enter shows the answer")
+        term.keys("Enter")
+        term.wait_for("Rate 1-4")
+        term.keys("3")
+        screen = term.wait_for("EXIT=", count=2)  # (the first is the command line's)
+        assert "EXIT=130" in screen and "srs: interrupted" in screen and "Traceback" not in screen, screen
+        term.type(CHECK_MODE)
+        term.wait_for("RAWFLAGS=0")  # echo and line editing are on again
+    finally:
+        term.close()
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM reviews").fetchone()[0] == 1
