@@ -117,8 +117,11 @@ def interrupted() -> None:
     _ignore_ctrl_c()
     try:
         print("srs: interrupted", file=sys.stderr, flush=True)
-    except Exception:
-        pass
+    except Exception:  # the stream is in no state to write (a Ctrl-C left it halfway): on its file, then
+        try:
+            os.write(2, b"srs: interrupted\n")
+        except OSError:
+            pass
     sys.exit(130)
 
 

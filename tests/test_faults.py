@@ -375,6 +375,15 @@ elif where == "set-name":  # in a descriptor's __set_name__, as a class is made:
             field = Descriptor()
         return status(store, now)
     srs.read_outs.status = patched
+elif where == "reconfigure":  # in the codec of standard error as srs sets its errors (Python code, in <frozen codecs>):
+    import codecs             # the stream is left unable to write
+    init, made = codecs.IncrementalEncoder.__init__, []
+    def patched(self, *args, **kwargs):
+        made.append(1)
+        if len(made) == 2:  # standard output's, then standard error's
+            raise KeyboardInterrupt
+        init(self, *args, **kwargs)
+    codecs.IncrementalEncoder.__init__ = patched
 elif where == "status-end":  # the very end of the quick path: the command may finish first
     status = srs.read_outs.status
     def patched(store, now):
@@ -418,6 +427,11 @@ def test_ctrl_c_inside_a_weakref_callback_ends_the_command_in_one_line_and_130(d
 def test_ctrl_c_wrapped_in_another_error_is_still_one_line_and_130(db):
     result = interrupt_in_finaliser("set-name", "--db", str(db), "status")
     assert (result.returncode, result.stderr, result.stdout) == (130, "srs: interrupted\n", ""), result.stderr
+
+
+def test_ctrl_c_that_leaves_standard_error_unable_to_write_is_still_said(db):
+    result = interrupt_in_finaliser("reconfigure", "--db", str(db), "status")
+    assert (result.returncode, result.stderr) == (130, "srs: interrupted\n"), result.stderr
 
 
 def test_ctrl_c_inside_a_finaliser_as_the_command_ends_is_still_130(db):
