@@ -15,7 +15,7 @@ What it makes (all deterministic for a given seed):
   recalled or not by a Bernoulli draw, then Hard, Good or Easy; `fsrs.Scheduler`
   schedules. A few cards are left in learning or relearning, answered minutes before
   NOW, so the collection holds cards in every state;
-- a few suspended cards (`Store.set_suspended`) and a few retired ones (the smallest deck
+- a few suspended cards (`Store.suspend_cards`) and a few retired ones (the smallest deck
   is synced again without them, as when cards are deleted from a deck file).
 
 Everything goes in through `Store.sync_decks([DeckSpec(...)], NOW)` with
@@ -300,9 +300,7 @@ def build(path: str | Path, cards: int, reviews: int, seed: int = 0, *, log=None
             ids = [row[0] for row in store.conn.execute(
                 "SELECT c.id FROM cards c JOIN decks d ON d.id = c.deck_id WHERE d.name = ? ORDER BY c.position",
                 (deck.name,))]
-            for card_id in ids:
-                if rng.random() < SUSPENDED_SHARE:
-                    store.set_suspended(card_id, True)
+            store.suspend_cards([card_id for card_id in ids if rng.random() < SUSPENDED_SHARE])
             t2 = time.perf_counter()
             timings["waiting for the simulation"] += t1 - t0
             timings["store"] += t2 - t1

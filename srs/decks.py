@@ -23,7 +23,9 @@ an option: that option's own explanation, shown after it is picked). The other k
 `---`, a `<->` (reversed: asked both ways) or an `= answer | alternative` line (typed)
 are the question's body (paragraphs, fenced code, `![alt](path)` images, read relative
 to the deck file); `{{c1::text}}` / `{{c1::text::hint}}` anywhere in a card's text makes
-one cloze card per number. A malformed construct is an `SrsError` naming its line. HTML comments
+one cloze card per number. A `\\` at the start of a line that would read as one of these
+constructs makes it text (`\\---`, `\\- [ ] 42`, `\\> ...`); `format_deck` writes one where a
+card's text needs it. A malformed construct is an `SrsError` naming its line. HTML comments
 (`<!-- ... -->`) are notes for the author and are ignored, so are lines inside
 fenced code blocks when looking for headings. A deck whose text is meant as HTML
 says so before its first card with the comment `<!-- srs: html -->`; otherwise any
@@ -170,6 +172,11 @@ def _card(heading: tuple[int, str], body: list[tuple[int, str]], path: str | Non
                 raise SrsError(_after(mode), path, number)
             (post if mode == "answer" else pre).append((number, line))
             continue
+        if _escaped(line):  # `\` before what would be read as a construct: that line as text
+            if mode in ("options", "typed"):
+                raise SrsError(_after(mode), path, number)
+            (post if mode == "answer" else pre).append((number, line[1:]))
+            continue
         if line.startswith(">"):
             explanation.append(line[1:].removeprefix(" "))
             continue
@@ -248,6 +255,38 @@ def _card(heading: tuple[int, str], body: list[tuple[int, str]], path: str | Non
     return [CardSpec(question=question, answer=answer, key_source="deck", **common)]
 
 
+def _construct(line: str, in_answer: bool = False) -> bool:
+    """Whether `_card` (and the heading search) reads a line of a card's body as something other than
+    text: an option, `---`, `<->`, `= `, `>`, a `## ` heading; after the answer marker, only the last two."""
+    if line.startswith(">") or line.startswith("## ") or re.match(r"^##\s*$", line):
+        return True
+    if in_answer:
+        return False
+    return bool(_OPTION.match(line)) or line.strip() in ("---", "<->") or line.startswith("= ") or line.strip() == "="
+
+
+def _escaped(line: str) -> bool:
+    """A line written with a `\\` before a construct (`\\- [ ] text`, `\\---`, `\\> text`, `\\## text`...), or
+    before such a line itself (`\\\\---` is the text `\\---`): text, one backslash less."""
+    return line.startswith("\\") and (_construct(line[1:]) or _escaped(line[1:]))
+
+
+def _text_lines(text: str, first: bool = False, in_answer: bool = False) -> str:
+    """Text of a card as `format_deck` writes it: each line that `parse_deck` would read as a construct
+    (or as an escaped one) gets a `\\` before it; the first line of a question (the `## ` line) and the
+    lines of fenced code are written as they are."""
+    out = []
+    in_fence = False
+    for number, line in enumerate(text.split("\n")):
+        stripped = line.strip()
+        if (number or not first) and stripped.startswith(("```", "~~~")):
+            in_fence = not in_fence
+        elif (number or not first) and not in_fence and (_construct(line, in_answer) or _escaped(line)):
+            line = "\\" + line
+        out.append(line)
+    return "\n".join(out)
+
+
 def _after(mode: str) -> str:
     if mode == "options":
         return "text after the options of a choice card (use '> ' for an explanation)"
@@ -315,7 +354,7 @@ def format_deck(deck: DeckSpec, hand_keyed: set[str] = frozenset()) -> str:
         groups.setdefault(kinds.of(card).sibling_key(card), []).append(card)
     for group in groups.values():
         card = group[0]
-        lines = kinds.of(card).deck_lines(card, group)
+        lines = kinds.of(card).deck_lines(_written(card, group), group)
         out.append(lines[0])
         if card.kind == "choice" and card.question in hand_keyed:
             out.append(HAND_KEY_NOTE)
@@ -324,6 +363,22 @@ def format_deck(deck: DeckSpec, hand_keyed: set[str] = frozenset()) -> str:
             out += ["> " + line for line in card.explanation.split("\n")]
         out.append("")
     return "\n".join(out)
+
+
+def _written(card: CardSpec, siblings: list[CardSpec]) -> CardSpec:
+    """The card with its question's body and a basic card's answer escaped (`_text_lines`) where a line
+    would read as a construct: the writer of each kind (`srs.kinds`) then writes them as they are. A
+    basic answer after `---` or `<->` (a question of several lines, a reversed card, an answer that
+    `kinds` writes after `---` as it looks like a construct) is read as the answer whatever its lines
+    look like, but for `> ` and `## `; one without is read as the heading's body: all are escaped."""
+    from dataclasses import replace
+
+    changes = {"question": _text_lines(card.question, first=True)}
+    if kinds.of(card).name == "basic" and card.answer:
+        separated = ("\n" in card.question or any(sibling.ord == 1 for sibling in siblings)
+                     or kinds._looks_special(card.answer))
+        changes["answer"] = _text_lines(card.answer, in_answer=separated)
+    return replace(card, **changes)
 
 
 def _one_line(text: str) -> str:

@@ -293,6 +293,8 @@ class Search:
         self._r_sql: str | None = None
         self._epoch_days: dict[int, clock.EpochDays] = {}
         self._due_days: dict[tuple[str, int], int] = {}
+        self._chunk: list[tuple] = []  # the rows `rows` has read ahead (see `_note`)
+        self._notes: dict[int, object] = {}  # card id -> its Anki note (None: none), for the cards of _chunk
 
     def deck_ids(self, pattern: str) -> list[int]:
         """The decks `deck:pattern` takes: those it names whole (with their subdecks `name::...`); when it
@@ -507,7 +509,7 @@ class Search:
 
         out = _card_dict(row, self._interval(row))
         if out["kind"] == "cloze" and "{{c" not in out["question"]:  # an Anki cloze card: its deletion from its note
-            _anki_cloze_answer(out, self.store.card_notes(card_id=out["id"]).get(out["id"]))
+            _anki_cloze_answer(out, self._note(out["id"]))
         tags = json.loads(row[9]) if row[9] else []
         out["tags"] = tags + [tag for tag in (json.loads(row[-3]) if row[-3] else []) if tag not in tags]
         out["retrievability"] = row[-1]
@@ -515,11 +517,30 @@ class Search:
 
     def rows(self, tree, deck_id: int | None = None) -> Iterator[tuple]:
         """The matching live cards in deck then card order, streamed: rows in the column order of the
-        store's card rows, then learner tags, Anki's interval and retrievability now."""
+        store's card rows, then learner tags, Anki's interval and retrievability now. Read `CHUNK` rows
+        ahead, so that `card_object` reads the notes of a chunk's Anki cloze cards in one query."""
         where, args = self.sql(tree)
         if deck_id is not None:
             where, args = f"c.deck_id = ? AND {where}", [deck_id, *args]
-        return self.store.search_rows(where, args, self.retrievability_sql(), FUNCTIONS)
+        return self._read_ahead(self.store.search_rows(where, args, self.retrievability_sql(), FUNCTIONS))
+
+    def _read_ahead(self, rows: Iterator[tuple]) -> Iterator[tuple]:
+        from itertools import islice
+
+        while chunk := list(islice(rows, CHUNK)):
+            self._chunk, self._notes = chunk, {}
+            yield from chunk
+
+    def _note(self, card_id: int):
+        """The Anki note of a card, if it is one's: those of the cloze cards of the chunk `rows` read ahead are
+        read at the first one's turn, in one query (it was one query a card); any other card is read alone."""
+        if card_id not in self._notes:
+            ids = [row[0] for row in self._chunk if row[2] == "cloze" and row[0] not in self._notes]
+            if card_id not in ids:
+                ids = [card_id]
+            found = self.store.card_notes(card_ids=ids)
+            self._notes.update((one, found.get(one)) for one in ids)
+        return self._notes[card_id]
 
 
 def _interval(state, imported, due, last_review, hour):
@@ -532,5 +553,7 @@ def _interval(state, imported, due, last_review, hour):
         return None
     return clock.day_number(clock.from_text(due), hour) - clock.day_number(clock.from_text(last_review), hour)
 
+
+CHUNK = 256  # rows `Search.rows` reads ahead: the Anki notes of their cloze cards are read in one query
 
 FUNCTIONS = {"srs_fold": (1, lambda text: None if text is None else fold(text)), "srs_interval": (5, _interval)}

@@ -722,8 +722,8 @@ class ReviewSession:
 
     def suspend(self, card: StoredCard) -> None:
         before = self.store.card_flags(card.id)
-        self.store.set_suspended(card.id, True)
-        self.actions.append(Action("suspend", card.id, before=before, after=(1, before[1])))
+        self.store.suspend_cards([card.id], True)
+        self.actions.append(Action("suspend", card.id, before=before, after=(1, None)))
         if self._cram:  # leaves the practice queue too
             self._cram = [card_id for card_id in self._cram if card_id != card.id]
 

@@ -1156,18 +1156,6 @@ class Store:
             conn.execute("DELETE FROM reviews WHERE id = ?", (review_id,))
         return card_id
 
-    def set_suspended(self, card_ids: int | list[int], suspended: bool = True) -> None:
-        """Suspend (or unsuspend) cards, all or none: an unknown id changes nothing."""
-        ids = [card_ids] if isinstance(card_ids, int) else list(card_ids)
-        for card_id in ids:
-            if not 0 < card_id < 2 ** 63:
-                raise SrsError(f"no card with id {card_id} (see 'srs cards')")
-        with self.write() as conn:
-            for card_id in ids:
-                if conn.execute("UPDATE card_state SET suspended = ? WHERE card_id = ?",
-                                (int(suspended), card_id)).rowcount == 0:
-                    raise SrsError(f"no card with id {card_id} (see 'srs cards')")
-
     # -- review's own actions: bury, flag, siblings, leeches (each undone by the session) ----------
 
     def card_flags(self, card_id: int) -> tuple[int, str | None, int]:
@@ -1587,8 +1575,13 @@ class Store:
         return self._flag(card_ids, "UPDATE card_state SET suspended = 0, buried_until = NULL WHERE card_id = ? "
                           "AND suspended = 2")
 
-    def suspend_cards(self, card_ids: list[int], suspended: bool) -> list[int]:
-        """Suspend (or unsuspend) cards; returns those that changed (a buried card is suspended too)."""
+    def suspend_cards(self, card_ids: list[int], suspended: bool = True) -> list[int]:
+        """Suspend (or unsuspend) cards, all or none (an unknown id: SrsError, nothing changed); returns
+        those that changed. The one way to suspend: `srs suspend`, the review's suspend key and its undo.
+
+        As Anki's (queue -1, and back from it): a buried card suspended is suspended, its burial over
+        (`buried_until` cleared: unsuspended, it is due again at once, as a card is in Anki); unsuspending
+        touches only suspended cards (a buried card stays buried until its day ends)."""
         if suspended:
             return self._flag(card_ids, "UPDATE card_state SET suspended = 1, buried_until = NULL "
                               "WHERE card_id = ? AND suspended != 1")
@@ -1730,8 +1723,10 @@ class Store:
             (note_type.id, key, note_type.name, note_type.kind, _json(definition[3]), _json(definition[4]),
              note_type.css, note_type.sort_field)).lastrowid
 
-    def card_notes(self, deck_ids: list[int] | None = None, card_id: int | None = None) -> dict[int, NoteSpec]:
-        """{card id: NoteSpec} for the cards (of these decks, or this one card) that are Anki notes' cards."""
+    def card_notes(self, deck_ids: list[int] | None = None, card_id: int | None = None,
+                   card_ids: list[int] | None = None) -> dict[int, NoteSpec]:
+        """{card id: NoteSpec} for the cards (of these decks, this one card, or these cards: one query for
+        each 500) that are Anki notes' cards."""
         sql = ("SELECT c.id, cn.ord, n.guid, n.fields, n.tags, n.media, t.id, t.anki_id, t.name, t.kind, t.fields, "
                "t.templates, t.css, t.sort_field FROM card_notes cn JOIN cards c ON c.id = cn.card_id "
                "JOIN notes n ON n.id = cn.note_id JOIN note_types t ON t.id = n.note_type_id WHERE 1")
@@ -1742,9 +1737,13 @@ class Store:
         elif deck_ids is not None:
             sql += f" AND c.deck_id IN ({', '.join('?' * len(deck_ids))})"
             args.extend(deck_ids)
+        queries = [(sql, args)]
+        if card_ids is not None:
+            queries = [(sql + f" AND cn.card_id IN ({', '.join('?' * len(part))})", args + part)
+                       for part in (card_ids[start:start + 500] for start in range(0, len(card_ids), 500))]
         types: dict[int, NoteType] = {}
         out = {}
-        for row in self.conn.execute(sql, args):
+        for row in (row for query, query_args in queries for row in self.conn.execute(query, query_args)):
             note_type = types.get(row[6])
             if note_type is None:
                 note_type = types[row[6]] = NoteType(

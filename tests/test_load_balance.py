@@ -285,7 +285,7 @@ def test_due_counts_leave_out_other_states_suspended_retired_and_other_decks(tmp
     assert store.due_counts_by_day(ids, day, day, 4) == {day: 6}
     assert store.due_counts_by_day(ids[:1], day, day, 4) == {day: 3}
     cards = [row[0] for row in store.conn.execute("SELECT card_id FROM card_state WHERE deck_id = ?", (ids[0],))]
-    store.set_suspended(cards[0])
+    store.suspend_cards([cards[0]])
     with store.write() as conn:
         conn.execute("UPDATE card_state SET state = 3 WHERE card_id = ?", (cards[1],))  # relearning
         conn.execute("UPDATE card_state SET retired = 1 WHERE card_id = ?", (cards[2],))

@@ -331,3 +331,42 @@ def test_kind_finds_each_kind_and_refuses_any_other(tmp_path):
     result = cli("cards", "kind:foo", ok=False)
     assert result.exit_code == 1 and "bad search term 'kind:foo': kind: takes basic, choice, cloze, typed" in str(
         result.exception)
+
+
+def test_cards_json_reads_the_notes_of_anki_cloze_cards_a_chunk_at_a_time(tmp_path):
+    """`srs cards --json` on Anki cloze cards: each card's answer is its deletion, read from its note; the
+    notes are read one query per chunk of rows `Search.rows` reads ahead (it was one query a card), and
+    the objects are those of the one-card path (`Search.card`)."""
+    anki = pytest.importorskip("anki")  # noqa: F841
+    from anki.collection import Collection, ExportAnkiPackageOptions
+
+    (tmp_path / "anki").mkdir()
+    col = Collection(str(tmp_path / "anki" / "collection.anki2"))
+    deck = col.decks.id("Clozes")
+    for i in range(300):
+        note = col.new_note(col.models.by_name("Cloze"))
+        note["Text"] = f"{{{{c1::Word {i}}}}} and {{{{c2::<b>other</b> {i}}}}}"
+        col.add_note(note, deck)
+    package = tmp_path / "clozes.apkg"
+    col.export_anki_package(out_path=str(package), limit=None, options=ExportAnkiPackageOptions(
+        with_scheduling=True, with_deck_configs=False, with_media=False, legacy=False))
+    col.close()
+    cli = Cli(tmp_path / "srs.db")
+    cli("import", str(package))
+    cards = cli.json("cards")
+    assert len(cards) == 600 and {c["kind"] for c in cards} == {"cloze"}
+    assert {c["answer"] for c in cards} == {f"Word {i}" for i in range(300)} | {f"other {i}" for i in range(300)}
+
+    store = Store(tmp_path / "srs.db")
+    statements = []
+    store.conn.set_trace_callback(statements.append)
+    search = Search(store, NOW)
+    objects = [search.card_object(row) for row in search.rows(parse(""))]
+    note_queries = [s for s in statements if "FROM card_notes cn" in s]
+    assert len(note_queries) == 3  # one for each chunk of 256 rows `Search.rows` reads ahead; was 600, one a card
+    store.conn.set_trace_callback(None)
+    one_by_one = Search(store, NOW)
+    assert objects == [one_by_one.card(card["id"]) for card in objects]  # the same objects as card by card
+    found = [search.card_object(row) for row in search.rows(parse("Word 7"))]  # the same Search again
+    assert 0 < len(found) < 600 and found == [one_by_one.card(card["id"]) for card in found]
+    store.close()

@@ -112,10 +112,47 @@ def test_undo_of_a_suspension_changed_elsewhere_says_so_and_changes_nothing(tmp_
     store, session, _ = _session(tmp_path, "# D\n\n## A\na\n")
     card = session.next_card()
     session.suspend(card)
-    Store(tmp_path / "srs.db").set_suspended(card.id, False)  # another session unsuspended it
+    Store(tmp_path / "srs.db").suspend_cards([card.id], False)  # another session unsuspended it
     Store(tmp_path / "srs.db").set_buried([card.id], "2030-01-01T04:00:00.000000Z")  # then buried it
     undone = session.undo()
     assert undone.what == "suspend" and not undone.done and _state(store, card.id)[0] == 2
+
+
+UNTIL = "2030-01-01T04:00:00.000000Z"
+
+
+def test_suspending_a_buried_card_ends_its_burial_in_review_as_with_srs_suspend(tmp_path):
+    """One way to suspend (`Store.suspend_cards`), as Anki's: a buried card suspended keeps no burial
+    behind (unsuspended, it is due at once), and undo gives the burial back."""
+    store, session, _ = _session(tmp_path, "# D\n\n## A\na\n")
+    card = session.next_card()
+    Store(tmp_path / "srs.db").set_buried([card.id], UNTIL)  # buried elsewhere while shown
+    session.suspend(card)
+    assert _state(store, card.id)[:2] == (1, None)
+    undone = session.undo()
+    assert undone.done and _state(store, card.id)[:2] == (2, UNTIL)
+    session.suspend(card)
+    assert store.suspend_cards([card.id], False) == [card.id] and _state(store, card.id)[:2] == (0, None)
+
+
+def test_srs_suspend_of_a_buried_card_and_unsuspend_of_a_buried_one(cli, tmp_path):
+    deck = tmp_path / "deck.md"
+    deck.write_text("# D\n\n## A\na\n\n## B\nb\n")
+    cli("import", str(deck))
+    conn = sqlite3.connect(cli.db)
+    state = lambda card_id: conn.execute(  # noqa: E731
+        "SELECT suspended, buried_until FROM card_state WHERE card_id = ?", (card_id,)).fetchone()
+    now = "2026-03-02T10:00:00Z"
+    cli("bury", "1", "2", now=now)
+    until = state(1)[1]
+    assert state(1) == state(2) == (2, until) and until
+    assert cli("suspend", "1", now=now).stdout.strip().endswith("1 card(s) suspended.")
+    assert state(1) == (1, None)  # its burial is over
+    out = cli("suspend", "--undo", "1", "2", now=now).stdout
+    assert out.strip().endswith("1 card(s) unsuspended; 1 were not suspended.")
+    assert state(1) == (0, None) and state(2) == (2, until)  # the buried card stays buried
+    assert [c["id"] for c in cli.json("cards", "is:buried", now=now)] == [2]
+    assert cli("suspend", "1", "99", now=now, ok=False).exit_code == 1 and state(1) == (0, None)  # all or none
 
 
 def _lapse(session, clock, card_id):
