@@ -536,10 +536,7 @@ class Store:
         attached = {} if history_only else self._attach_history(deck_id, inserts, stamp, now, result)
         inserts = [insert for insert in inserts if insert[0] not in attached]
         conn.executemany("UPDATE cards SET origin = ? WHERE id = ?", [(origin, a[1]) for a in attached.values()])
-        first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM cards").fetchone()[0]
-        added = self._insert_cards(deck_id, inserts, stamp, now, result)
-        if inserts and origin is not None:  # the cards just added: every id from `first` on
-            conn.execute("UPDATE cards SET origin = ? WHERE id >= ?", (origin, first))
+        added = self._insert_cards(deck_id, inserts, stamp, now, result, origin)
         result.added = len(inserts)
         if brought is not None:
             brought.setdefault(origin, set()).update(matched, (a[1] for a in attached.values()))
@@ -712,10 +709,10 @@ class Store:
         return attached
 
     def _insert_cards(self, deck_id: int, inserts: list[tuple[int, CardSpec]], stamp: str, now: datetime,
-                      result: ImportResult) -> dict[str, int]:
+                      result: ImportResult, origin: str | None = None) -> dict[str, int]:
         """Add new cards to a deck with their state, a statement for all of them (the ids are the
-        ones SQLite would give one by one). A card that brings its history is replayed on its own.
-        Returns {source id: card id} of the cards added."""
+        ones SQLite would give one by one), brought by the source `origin`. A card that brings its
+        history is replayed on its own. Returns {source id: card id} of the cards added."""
         if not inserts:
             return {}
         conn = self.conn
@@ -723,12 +720,12 @@ class Store:
         ids = range(first, first + len(inserts))
         conn.executemany(
             "INSERT INTO cards (id, deck_id, position, kind, question, options, answer, key_source, explanation, "
-            "source_id, tags, hint, typed_answer, ord, images, option_notes, retired, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+            "source_id, tags, hint, typed_answer, ord, images, option_notes, retired, created_at, updated_at, origin) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
             [(card_id, deck_id, position, card.kind, card.question, _json(card.options), card.answer,
               card.key_source, card.explanation, card.source_id, _json(card.tags or None), card.hint,
-              card.typed_answer, card.ord, _json(card.images or None), _json(card.option_notes or None), stamp, stamp)
-             for card_id, (position, card) in zip(ids, inserts)])
+              card.typed_answer, card.ord, _json(card.images or None), _json(card.option_notes or None), stamp, stamp,
+              origin) for card_id, (position, card) in zip(ids, inserts)])
         hour = self._day_start_hour(deck_id)
         states, histories = [], []
         for card_id, (position, card) in zip(ids, inserts):
