@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> None:
                 guarded(command)
         except SystemExit as end:  # `guarded` always ends here, with the command's exit status
             code = end.code
-        _settled()
+        # The exit status is decided: a Ctrl-C from here on is too late to stop anything (output written,
+        # transactions committed), so it is ignored rather than left to kill Python's shutdown halfway.
+        _ignore_ctrl_c()
     except KeyboardInterrupt:  # at any moment, even while an error is being reported
         interrupted()
     except Exception as error:  # one wrapped (see `from_ctrl_c`) where `guarded` does not see it
@@ -81,20 +83,13 @@ def _unraisable(unraisable) -> None:
 
 def _interrupt_again(main_thread: int) -> None:
     """SIGINT to the main thread again, as a real signal: one waiting for a key gets it too (nothing
-    once Ctrl-C is ignored, by `interrupted` or `_settled`)."""
+    once Ctrl-C is ignored, by `interrupted` or at the end of `main`)."""
     import _signal
 
     try:
         _signal.pthread_kill(main_thread, _signal.SIGINT)
     except Exception:  # the process is ending
         pass
-
-
-def _settled() -> None:
-    """The command has ended and its exit status is decided: a Ctrl-C from here on is too late to stop
-    anything (its output is written, its transactions committed), so it is ignored rather than left to
-    kill Python's shutdown halfway through writing out what the command printed."""
-    _ignore_ctrl_c()
 
 
 def _ignore_ctrl_c() -> None:
