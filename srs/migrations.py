@@ -393,19 +393,22 @@ def m015_card_origin(db) -> None:
     # The source that brought each card (`cards.origin`): a deck file's, lesson's or table's path, or an
     # Anki package's path (the same for all its decks). An import retires only cards of its own source, so
     # sources that share a deck name (Anki's "Default") never retire each other's cards. Backfilled from the
-    # deck's source where that is the card's kind of source (a card of an Anki note from a package, another
-    # card from a file); left NULL (unknown: taken by the next source that brings the card, retired by none)
-    # where the deck's last source was of the other kind, as happens when sources already share the deck.
+    # deck's source for the cards of a deck file, lesson or table (a card that is no Anki note's, in a deck
+    # whose source is such a file). Anki notes' cards are left NULL (unknown: the next package that brings
+    # one takes it, no import retires it): a v14 database keeps only the last source of a deck, and two
+    # packages may have shared it (Anki's "Default"), so the deck's source may be another package's; giving
+    # it would let that package's next import retire the first one's cards.
     import re
 
     columns = {row[1] for row in db.execute("PRAGMA table_info(cards)").fetchall()}
     if "origin" not in columns:
         db.execute("ALTER TABLE cards ADD COLUMN origin TEXT")
-    linked = "EXISTS (SELECT 1 FROM card_notes n WHERE n.card_id = cards.id)"
+    unlinked = "NOT EXISTS (SELECT 1 FROM card_notes n WHERE n.card_id = cards.id)"
     for deck_id, source in db.execute("SELECT id, source FROM decks WHERE source IS NOT NULL").fetchall():
-        package = re.fullmatch(r"(.+\.(?:apkg|colpkg))#-?\d+", source, re.IGNORECASE)
-        db.execute(f"UPDATE cards SET origin = ? WHERE deck_id = ? AND origin IS NULL AND "
-                   f"{'' if package else 'NOT '}{linked}", (package.group(1) if package else source, deck_id))
+        if re.fullmatch(r"(.+\.(?:apkg|colpkg))#-?\d+", source, re.IGNORECASE):
+            continue  # an Anki package's deck: its cards' packages are unknown
+        db.execute(f"UPDATE cards SET origin = ? WHERE deck_id = ? AND origin IS NULL AND {unlinked}",
+                   (source, deck_id))
     db.execute("CREATE INDEX IF NOT EXISTS cards_origin ON cards (origin)")
 
 

@@ -1929,6 +1929,11 @@ def _origin(source: str | None) -> tuple[str | None, bool]:
     return (package.group(1), True) if package else (source, False)
 
 
+def _is_package(origin: str | None) -> bool:
+    """Whether a card's origin (`cards.origin`, a path without a deck id) is an Anki package."""
+    return origin is not None and origin.lower().endswith((".apkg", ".colpkg"))
+
+
 def _claimable(old: _Existing, origin: str | None, package: bool) -> bool:
     """Whether an import from `origin` may match a stored card of its deck: its own cards; a file's cards
     (a lesson and the deck file written from it are the same cards, and so is srs's own export of them,
@@ -1939,7 +1944,7 @@ def _claimable(old: _Existing, origin: str | None, package: bool) -> bool:
         return True
     if old.origin is None:
         return bool(old.linked) == package
-    return not _origin(old.origin)[1]
+    return not _is_package(old.origin)
 
 
 def _adopts(old: _Existing, origin: str | None, package: bool) -> bool:
@@ -1947,7 +1952,7 @@ def _adopts(old: _Existing, origin: str | None, package: bool) -> bool:
     retires it when it no longer has it): a card of unknown origin, or one of a source of the same kind
     (the deck file after its lesson, the newer of two packages holding one Anki card). A file's card that
     a package brings back (srs's own export, studied in Anki) stays the file's."""
-    return old.origin is None or _origin(old.origin)[1] == package
+    return old.origin is None or _is_package(old.origin) == package
 
 
 def _retired_by(old: _Existing, origin: str | None) -> bool:

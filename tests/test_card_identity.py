@@ -141,8 +141,8 @@ def test_the_import_report_names_ten_retired_cards_one_line_each(tmp_path, cli, 
 
 def test_a_v14_database_gives_each_card_its_source(tmp_path):
     """Migration 15 (cards.origin): a v14 database, made by running the migrations up to 14, is upgraded;
-    each card takes its deck's source where that is its kind of source, NULL (unknown) where a deck file
-    and a package already shared the deck."""
+    a card of a deck file takes its deck's source; an Anki note's card gets NULL (unknown: a v14 deck keeps
+    only its last source, and two packages may have shared it), as does a file's card in a package's deck."""
     from sqlite_utils import Database
     from sqlite_utils.migrations import Migrations
 
@@ -174,7 +174,7 @@ def test_a_v14_database_gives_each_card_its_source(tmp_path):
     origins = dict(store.conn.execute("SELECT id, origin FROM cards"))
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == migrations.LATEST
     store.close()
-    assert origins == {1: "/x/p.apkg", 2: None, 3: "/x/m.md", 4: None}
+    assert origins == {1: None, 2: None, 3: "/x/m.md", 4: None}
     assert [row[0] for row in sqlite3.connect(tmp_path / "copy.db").execute("SELECT id FROM cards ORDER BY id")] \
         == [1, 2, 3, 4]
 
@@ -227,3 +227,55 @@ def test_sources_sharing_a_deck_name_import_together_in_one_command(tmp_path, cl
     out = cli("import", str(first), str(second), str(deck), now=NOW).stdout
     assert "retired (" not in out and " 0 added" in out, out
     assert set(live(cli)) == {"Alpha?", "Gamma?", "my q"}
+
+
+def as_v14(db: Path) -> None:
+    """Turn a database made by this srs back into what srs 14 left (no cards.origin), for upgrade tests."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("DROP INDEX cards_origin")
+    conn.execute("ALTER TABLE cards DROP COLUMN origin")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm015_card_origin'")
+    conn.execute("PRAGMA user_version = 14")
+    conn.close()
+
+
+def test_after_the_upgrade_from_v14_the_package_that_brings_a_card_takes_it(tmp_path, cli):
+    """Two packages shared `Default` in a v14 database (whose deck kept only the second's source, and whose
+    import of the second retired the first's cards). After the upgrade, importing the first brings its
+    cards back and makes them its own: importing the second then retires none of them (review 2, defect 4:
+    the backfill gave them the second's origin, and the first's import did not take them over)."""
+    first = package(tmp_path / "first.apkg", {"Default": [("g-a", "Alpha?", "a"), ("g-b", "Beta?", "b")]})
+    second = package(tmp_path / "second.apkg", {"Default": [("g-c", "Gamma?", "c")]})
+    cli("import", str(first), str(second), now=NOW)
+    conn = sqlite3.connect(cli.db, isolation_level=None)
+    for table, key in (("cards", "id"), ("card_state", "card_id")):  # what srs 14's import of the second did
+        conn.execute(f"UPDATE {table} SET retired = 1 WHERE {key} IN (SELECT id FROM cards WHERE question != 'Gamma?')")
+    conn.close()
+    as_v14(Path(cli.db))
+    out = cli("import", str(first), now=NOW).stdout
+    assert "Default: 0 added, 2 updated, 0 unchanged, 0 retired" in out, out
+    assert set(live(cli)) == {"Alpha?", "Beta?", "Gamma?"}
+    out = cli("import", str(second), now=NOW).stdout
+    assert "Default: 0 added, 0 updated, 1 unchanged, 0 retired" in out and RETIRED not in out, out
+    out = cli("import", str(first), now=NOW).stdout
+    assert "Default: 0 added, 0 updated, 2 unchanged, 0 retired" in out and RETIRED not in out, out
+    assert set(live(cli)) == {"Alpha?", "Beta?", "Gamma?"}
+    origins = dict(sqlite3.connect(cli.db).execute("SELECT question, origin FROM cards"))
+    assert origins == {"Alpha?": str(first), "Beta?": str(first), "Gamma?": str(second)}, origins
+
+
+def test_a_package_that_brings_another_packages_card_takes_it_over(tmp_path, cli):
+    """Two backups of one collection hold one Anki card: the one imported last owns it, so the other
+    dropping it retires nothing (review 2, defect 4: a package's origin was read as a file's, so the card
+    stayed the first package's and the first's next import retired it)."""
+    first = package(tmp_path / "first.apkg", {"Default": [("g-a", "Alpha?", "a"), ("g-b", "Beta?", "b")]})
+    second = package(tmp_path / "second.apkg", {"Default": [("g-a", "Alpha?", "a")]})
+    cli("import", str(first), now=NOW)
+    out = cli("import", str(second), now=NOW).stdout
+    assert "Default: 0 added, 0 updated, 1 unchanged, 0 retired" in out, out
+    package(first, {"Default": [("g-b", "Beta?", "b")]})
+    out = cli("import", str(first), now=NOW).stdout
+    assert "Default: 0 added, 0 updated, 1 unchanged, 0 retired" in out and RETIRED not in out, out
+    assert set(live(cli)) == {"Alpha?", "Beta?"}
+    origins = dict(sqlite3.connect(cli.db).execute("SELECT question, origin FROM cards"))
+    assert origins == {"Alpha?": str(second), "Beta?": str(first)}, origins
