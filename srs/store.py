@@ -440,25 +440,56 @@ class Store:
     def _sync_deck(self, spec: DeckSpec, now: datetime, brought: dict[str | None, set[int]] | None = None
                    ) -> ImportResult:
         """One deck of an import. Its cards are matched (`srs.matching`) among the deck's cards its source may
-        take (`_claimable`), an Anki card already in the store in any deck being that card (its deck left as
-        it is, as Anki's importer leaves it); the deck's cards of this source it no longer has are retired
-        (a package's: in `_retire_left_behind`, once all its decks are in). `brought`: {origin: card ids}
-        of the cards each source brought, filled in."""
+        take (`_claimable`) and, for a file, its own cards wherever they are; an Anki card already in the store
+        in any deck is that card (its deck left as it is, as Anki's importer leaves it). The deck is the one of
+        the spec's name, else the one this source named before (a rename: found by its source, or for a file by
+        where its cards are), renamed in place when it holds no other source's cards, else left to them while a
+        new deck (its settings copied) takes this source's. This source's matched cards follow the deck it
+        names (a package's only out of the deck it renamed). The deck's cards of this source it no longer has
+        are retired (a package's: in `_retire_left_behind`, once all its decks are in). `brought`: {origin:
+        card ids} of the cards each source brought, filled in."""
         from srs.matching import match_cards
 
         conn = self.conn
         stamp = to_text(now)
         origin, package = _origin(spec.source)
         row = conn.execute("SELECT id FROM decks WHERE name = ?", (spec.name,)).fetchone()
+        renamed = False  # the deck this source named before, under another name (see below)
         if row is None and spec.source:
-            row = conn.execute("SELECT id FROM decks WHERE source = ?", (spec.source,)).fetchone()
-        created = row is None
-        if row is None:
+            row = conn.execute("SELECT id FROM decks WHERE source = ? ORDER BY id", (spec.source,)).fetchone()
+            if row is None and origin is not None and not package:  # a file's title changed in a deck it shared:
+                row = conn.execute(  # the deck's source is the other file's, its cards tell where it was
+                    "SELECT deck_id FROM cards WHERE origin = ? AND retired = 0 GROUP BY deck_id "
+                    "ORDER BY count(*) DESC, deck_id LIMIT 1", (origin,)).fetchone()
+            renamed = row is not None
+        home = None if row is None else row[0]
+        select = ("SELECT id, kind, question, options, answer, key_source, explanation, source_id, tags, retired, "
+                  "position, hint, typed_answer, ord, images, option_notes, origin, "
+                  "EXISTS (SELECT 1 FROM card_notes n WHERE n.card_id = cards.id), deck_id FROM cards ")
+        existing = [] if home is None else [
+            _Existing(*r) for r in conn.execute(select + "WHERE deck_id = ? ORDER BY position", (home,))]
+        existing = [old for old in existing if _claimable(old, origin, package)]  # another source's cards: not ours
+        if origin is not None and not package:  # a file's cards follow the deck it names, wherever they are
+            here = {old.id for old in existing}
+            existing = ([old for old in existing if old.origin == origin] + [
+                _Existing(*r) for r in conn.execute(select + "WHERE origin = ? AND deck_id IS NOT ? ORDER BY position",
+                                                    (origin, home)) if r[0] not in here]
+                        + [old for old in existing if old.origin != origin])  # its own cards matched first
+        pairs = match_cards(spec.cards, existing, self._anki_cards_in_store(home or 0, spec, existing))
+        ours = {old.id for old in pairs.values()  # the matched cards that are this source's after the import
+                if origin is not None and (old.origin == origin or _adopts(old, origin, package))}
+        deck_id = home
+        if renamed and any(r[0] not in ours for r in conn.execute(  # renamed in place only when no other
+                "SELECT id FROM cards WHERE deck_id = ? AND origin IS NOT ?", (home, origin))):  # source's card is in it
+            deck_id = None  # else a new deck, with the old one's settings, takes this source's cards
+            conn.execute("UPDATE decks SET source = NULL WHERE id = ? AND source = ?", (home, spec.source))
+        created = deck_id is None
+        if deck_id is None:
+            settings = spec.settings if home is None else self.deck_own_settings(home)
             deck_id = conn.execute(
                 "INSERT INTO decks (name, source, notes, settings, created_at) VALUES (?, ?, ?, ?, ?)",
-                (spec.name, spec.source, spec.notes, json.dumps(spec.settings), stamp)).lastrowid  # e.g. Anki's options
+                (spec.name, spec.source, spec.notes, json.dumps(settings), stamp)).lastrowid  # e.g. Anki's options
         else:
-            deck_id = row[0]
             conn.execute("UPDATE decks SET name = ?, source = coalesce(?, source), notes = ? WHERE id = ?",
                          (spec.name, spec.source, spec.notes, deck_id))
         if self.deck_own_settings(deck_id).get("html", False) != spec.html:
@@ -466,16 +497,16 @@ class Store:
         if self.deck_own_settings(deck_id).get("accents_optional", False) != spec.accents_optional:
             self._set_setting(deck_id, "accents_optional", spec.accents_optional)  # typed answers (srs.kinds)
         result = ImportResult(deck=spec.name, source=spec.source, report=dict(spec.report))
-        existing = [
-            _Existing(*r) for r in conn.execute(
-                "SELECT id, kind, question, options, answer, key_source, explanation, source_id, tags, retired, position, "
-                "hint, typed_answer, ord, images, option_notes, origin, "
-                "EXISTS (SELECT 1 FROM card_notes n WHERE n.card_id = cards.id), deck_id "
-                "FROM cards WHERE deck_id = ? ORDER BY position",
-                (deck_id,))
-        ]
-        existing = [old for old in existing if _claimable(old, origin, package)]  # another source's cards: not ours
-        pairs = match_cards(spec.cards, existing, self._anki_cards_in_store(deck_id, spec, existing))
+        # this source's cards follow the deck it names: a file's from any deck, a package's from the deck it
+        # renamed (its other cards in other decks stay there, as Anki's importer leaves them)
+        moved = [old for old in pairs.values()
+                 if old.id in ours and old.deck_id != deck_id and (not package or old.deck_id == home)]
+        conn.executemany("UPDATE cards SET deck_id = ? WHERE id = ?", [(deck_id, old.id) for old in moved])
+        conn.executemany("UPDATE card_state SET deck_id = ? WHERE card_id = ?", [(deck_id, old.id) for old in moved])
+        for old in moved:
+            old.deck_id = deck_id
+        if moved:
+            result.report["moved"] = len(moved)
         history_only = bool(spec.report.get("history_only"))
         updates, inserts, moves, histories = [], [], [], []
         for position, card in enumerate(spec.cards):

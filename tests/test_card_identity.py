@@ -279,3 +279,79 @@ def test_a_package_that_brings_another_packages_card_takes_it_over(tmp_path, cli
     assert set(live(cli)) == {"Alpha?", "Beta?"}
     origins = dict(sqlite3.connect(cli.db).execute("SELECT question, origin FROM cards"))
     assert origins == {"Alpha?": str(second), "Beta?": str(first)}, origins
+
+
+def test_a_deck_file_renaming_a_shared_deck_takes_its_cards_and_their_progress(tmp_path, cli):
+    """Two deck files share `Shared`; one changes its `# Title`: its cards (their ids and answers) go to the
+    deck it names now, the other file's stay (review 2, defect 2: a new card, the old one retired)."""
+    a, b = tmp_path / "a.md", tmp_path / "b.md"
+    a.write_text("# Shared\n\n## a q\na a\n")
+    b.write_text("# Shared\n\n## b q\nb a\n")
+    cli("import", str(a), now=NOW)
+    cli("review", "Shared", input="\n3\nq\n", now=NOW)
+    cli("import", str(b), now=NOW)
+    before = live(cli)
+    assert before["a q"]["state"] != "new", before
+    a.write_text("# OnlyA\n\n## a q\na a\n")
+    out = cli("import", str(a), now=NOW).stdout
+    assert "OnlyA: 0 added, 0 updated, 1 unchanged, 0 retired" in out and "Shared" not in out, out
+    after = live(cli)
+    assert {q: (c["id"], c["deck"], c["state"]) for q, c in after.items()} == {
+        "a q": (before["a q"]["id"], "OnlyA", before["a q"]["state"]),
+        "b q": (before["b q"]["id"], "Shared", "new")}, after
+    for path in (b, a):  # each file again: nothing changes
+        out = cli("import", str(path), now=NOW).stdout
+        assert "0 added, 0 updated, 1 unchanged, 0 retired" in out, out
+    assert {q: c["id"] for q, c in live(cli).items()} == {q: c["id"] for q, c in before.items()}
+
+
+@pytest.mark.parametrize("package_last", [True, False])
+def test_a_deck_file_renaming_a_deck_it_shares_with_a_package_takes_only_its_own_cards(tmp_path, cli, package_last):
+    """A deck file and a package share `Default`; the file changes its `# Title`: only its cards go to the
+    new deck, the package's stay in `Default`, and the package's next import finds them there (review 2,
+    defect 3: the deck was renamed with the package's cards, for good)."""
+    deck = tmp_path / "m.md"
+    deck.write_text("# Default\n\n## my q\nmy a\n\n## second q\nsecond a\n")
+    anki = package(tmp_path / "p.apkg", {"Default": [("g-p", "Package q?", "p"), ("g-r", "Other q?", "r")]})
+    for path in ((deck, anki) if package_last else (anki, deck)):
+        cli("import", str(path), now=NOW)
+    ids = {q: c["id"] for q, c in live(cli).items()}
+    deck.write_text("# Mine\n\n## my q\nmy a\n\n## second q\nsecond a\n")
+    out = cli("import", str(deck), now=NOW).stdout
+    assert "Mine: 0 added, 0 updated, 2 unchanged, 0 retired" in out and "Default" not in out, out
+    cards = live(cli)
+    assert {q: (c["id"], c["deck"]) for q, c in cards.items()} == {
+        "my q": (ids["my q"], "Mine"), "second q": (ids["second q"], "Mine"),
+        "Package q?": (ids["Package q?"], "Default"), "Other q?": (ids["Other q?"], "Default")}, cards
+    out = cli("import", str(anki), now=NOW).stdout
+    assert "Default: 0 added, 0 updated, 2 unchanged, 0 retired" in out and "another deck" not in out, out
+    out = cli("import", str(deck), now=NOW).stdout
+    assert "Mine: 0 added, 0 updated, 2 unchanged, 0 retired" in out, out
+    assert {q: c["id"] for q, c in live(cli).items()} == ids
+
+
+def test_a_package_renaming_a_deck_it_shares_with_a_deck_file_takes_only_its_own_cards(tmp_path, cli):
+    """A package and a deck file share `Shared`; the deck is renamed in Anki (same deck id): the package's
+    cards go to a new deck of the new name (with the old one's settings), the file's card stays in `Shared`
+    with its progress (review 2, defect 1: the file's card went along, and the file's next import retired
+    it and made a new one)."""
+    deck = tmp_path / "m.md"
+    deck.write_text("# Shared\n\n## file q\nfile a\n")
+    anki = package(tmp_path / "p.apkg", {"Shared": [("g-p", "Package q?", "p"), ("g-r", "Other q?", "r")]})
+    cli("import", str(deck), str(anki), now=NOW)
+    cli("config", "Shared", "new_per_day", "7", now=NOW)
+    cli("review", "Shared", input="\n3\nq\n", now=NOW)
+    before = live(cli)
+    package(anki, {"Renamed": [("g-p", "Package q?", "p"), ("g-r", "Other q?", "r")]})  # the same Anki deck id
+    out = cli("import", str(anki), now=NOW).stdout
+    assert "Renamed: 0 added, 0 updated, 2 unchanged, 0 retired" in out and "another deck" not in out, out
+    cards = live(cli)
+    assert {q: (c["id"], c["deck"], c["state"]) for q, c in cards.items()} == {
+        q: (c["id"], "Shared" if q == "file q" else "Renamed", c["state"]) for q, c in before.items()}, cards
+    out = cli("import", str(deck), now=NOW).stdout
+    assert "Shared: 0 added, 0 updated, 1 unchanged, 0 retired" in out and RETIRED not in out, out
+    out = cli("import", str(anki), now=NOW).stdout
+    assert "Renamed: 0 added, 0 updated, 2 unchanged, 0 retired" in out, out
+    assert {q: c["id"] for q, c in live(cli).items()} == {q: c["id"] for q, c in before.items()}
+    settings = dict(sqlite3.connect(cli.db).execute("SELECT name, settings FROM decks"))
+    assert '"new_per_day": 7' in settings["Renamed"] and '"new_per_day": 7' in settings["Shared"], settings
