@@ -410,6 +410,11 @@ def m015_card_origin(db) -> None:
         db.execute(f"UPDATE cards SET origin = ? WHERE deck_id = ? AND origin IS NULL AND {unlinked}",
                    (source, deck_id))
     db.execute("CREATE INDEX IF NOT EXISTS cards_origin ON cards (origin)")
+    # An Anki note's modification time (seconds, from the package): as Anki's importer, an import keeps
+    # the stored note and its cards' text when the incoming note is older (an old backup after a newer one).
+    # NULL for notes stored before: the next import's note is taken.
+    if "mod" not in {row[1] for row in db.execute("PRAGMA table_info(notes)").fetchall()}:
+        db.execute("ALTER TABLE notes ADD COLUMN mod INTEGER")
 
 
 LATEST = len(MIGRATIONS)

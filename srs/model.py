@@ -119,6 +119,7 @@ class NoteSpec:
     tags: list[str] = field(default_factory=list)
     ord: int = 0
     media: list[str] = field(default_factory=list)  # media file names the fields reference
+    mod: int | None = None  # Anki's note modification time (seconds): an import keeps the newer note
 
 
 @dataclass

@@ -508,6 +508,8 @@ class Store:
         if moved:
             result.report["moved"] = len(moved)
         history_only = bool(spec.report.get("history_only"))
+        stored = self._notes_by_guid(list(dict.fromkeys(  # an older note than the stored one: its text not taken
+            card.note.guid for card in spec.cards if card.note is not None and card.note.mod is not None)))
         updates, inserts, moves, histories = [], [], [], []
         for position, card in enumerate(spec.cards):
             old = pairs.get(position)
@@ -518,12 +520,14 @@ class Store:
             here = old.deck_id == deck_id  # else an Anki card already in another deck: it stays there
             if not here:
                 result.report["elsewhere"] = result.report.get("elsewhere", 0) + 1
+            kept = (old.kind, old.question, old.options, old.answer, old.key_source, old.explanation, old.source_id,
+                    old.tags, old.hint, old.typed_answer, old.ord, old.images, old.option_notes)
             new = (card.kind, card.question, _json(card.options), answer, key_source, card.explanation,
                    card.source_id, _json(card.tags or None), card.hint, card.typed_answer, card.ord,
                    _json(card.images or None), _json(card.option_notes or None))
-            if new != (old.kind, old.question, old.options, old.answer, old.key_source, old.explanation,
-                       old.source_id, old.tags, old.hint, old.typed_answer, old.ord, old.images,
-                       old.option_notes) or (
+            if card.note is not None and _older(card.note, stored.get(card.note.guid, (None,) * 6)[5]):
+                new = kept
+            if new != kept or (
                     old.retired and not (history_only and old.retired == HISTORY_ONLY)):
                 updates.append((*new, position if here else old.position, stamp, old.id))
                 result.updated += 1
@@ -1705,7 +1709,7 @@ class Store:
                 key = id(note.note_type)
                 if key not in type_ids:
                     type_ids[key] = self._note_type_id(note.note_type)
-                values = (type_ids[key], _json(note.fields), _json(note.tags), _json(note.media))
+                values = (type_ids[key], _json(note.fields), _json(note.tags), _json(note.media), note.mod)
                 row = known.get(note.guid)
                 if row is None:
                     if next_id is None:
@@ -1714,25 +1718,25 @@ class Store:
                     added.append((note_id, note.guid, *values, stamp))
                 else:
                     note_id = row[0]
-                    if tuple(row[1:]) != values:
+                    if tuple(row[1:]) != values and not _older(note, row[5]):  # an older note: the stored one kept
                         changed.append((*values, stamp, note_id))
                 note_ids[note.guid] = note_id
             row = rows.get(card.source_id)
             if row is not None and (row[1], row[2]) != (note_id, note.ord):
                 links.append((note_id, note.ord, row[0]))
-        conn.executemany("INSERT INTO notes (id, guid, note_type_id, fields, tags, media, updated_at) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?)", added)
-        conn.executemany("UPDATE notes SET note_type_id = ?, fields = ?, tags = ?, media = ?, updated_at = ? "
+        conn.executemany("INSERT INTO notes (id, guid, note_type_id, fields, tags, media, mod, updated_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", added)
+        conn.executemany("UPDATE notes SET note_type_id = ?, fields = ?, tags = ?, media = ?, mod = ?, updated_at = ? "
                          "WHERE id = ?", changed)
         conn.executemany("INSERT OR REPLACE INTO card_notes (note_id, ord, card_id) VALUES (?, ?, ?)", links)
 
     def _notes_by_guid(self, guids: list[str]) -> dict[str, tuple]:
-        """{guid: (id, note type id, fields, tags, media)} of the stored notes among `guids`."""
+        """{guid: (id, note type id, fields, tags, media, mod)} of the stored notes among `guids`."""
         found = {}
         for start in range(0, len(guids), 500):
             part = guids[start:start + 500]
             found.update((row[0], row[1:]) for row in self.conn.execute(
-                "SELECT guid, id, note_type_id, fields, tags, media FROM notes "
+                "SELECT guid, id, note_type_id, fields, tags, media, mod FROM notes "
                 f"WHERE guid IN ({', '.join('?' * len(part))})", part))
         return found
 
@@ -1958,6 +1962,12 @@ def _origin(source: str | None) -> tuple[str | None, bool]:
         return None, False
     package = _PACKAGE_SOURCE.fullmatch(source)
     return (package.group(1), True) if package else (source, False)
+
+
+def _older(note: NoteSpec | None, stored_mod: int | None) -> bool:
+    """Whether an incoming Anki note is older than the stored one (both modification times known): Anki's
+    importer then keeps the stored note, and so does srs, with its cards' text."""
+    return note is not None and note.mod is not None and stored_mod is not None and note.mod < stored_mod
 
 
 def _is_package(origin: str | None) -> bool:

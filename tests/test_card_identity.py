@@ -20,8 +20,9 @@ NOW = "2026-11-02T10:00:00+00:00"
 RETIRED = "retired (no longer in the source; history kept)"
 
 
-def package(path: Path, decks: dict[str, list[tuple[str, str, str]]]) -> Path:
-    """A genanki package at `path`: {deck name: [(note guid, front, back)]}, basic notes."""
+def package(path: Path, decks: dict[str, list[tuple[str, str, str]]], timestamp: float | None = None) -> Path:
+    """A genanki package at `path`: {deck name: [(note guid, front, back)]}, basic notes (modified at
+    `timestamp`, Unix seconds: now when None)."""
     import genanki
 
     out = []
@@ -30,7 +31,7 @@ def package(path: Path, decks: dict[str, list[tuple[str, str, str]]]) -> Path:
         for guid, front, back in notes:
             deck.add_note(genanki.Note(model=genanki.BASIC_MODEL, fields=[front, back], guid=guid))
         out.append(deck)
-    genanki.Package(out).write_to_file(str(path))
+    genanki.Package(out).write_to_file(str(path), timestamp=timestamp)
     return path
 
 
@@ -234,6 +235,7 @@ def as_v14(db: Path) -> None:
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("DROP INDEX cards_origin")
     conn.execute("ALTER TABLE cards DROP COLUMN origin")
+    conn.execute("ALTER TABLE notes DROP COLUMN mod")
     conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm015_card_origin'")
     conn.execute("PRAGMA user_version = 14")
     conn.close()

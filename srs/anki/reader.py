@@ -120,7 +120,10 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool,
     notetypes = _read_notetypes(conn, tables)
     anki_decks = _read_decks(conn, tables)
     notes = {}
-    for nid, guid, mid, tags, flds in conn.execute("select id, guid, mid, tags, flds from notes"):
+    note_mods: dict[int, int] = {}  # Anki's note modification times: the store keeps the newer note
+    mod = "mod" if "mod" in {row[1] for row in conn.execute("pragma table_info(notes)")} else "null"
+    for nid, guid, mid, tags, flds, note_mods[nid] in conn.execute(
+            f"select id, guid, mid, tags, flds, {mod} from notes"):
         fields = str(flds or "").split("\x1f", MAX_FIELDS)
         if len(fields) > MAX_FIELDS:
             raise SrsError(f"{name}: note {nid} has more than {MAX_FIELDS:,} fields", path)
@@ -185,7 +188,7 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool,
                                                  next_day_at=next_day_at, v1=v1, with_progress=with_progress)
         except (TypeError, ValueError, OverflowError, OSError):
             spec.schedule = None  # a card row too odd to read a schedule from: it comes as new
-        spec.note = _note(notes_seen, nid, guid, notetypes.get(mid), fields, spec.tags, ord_)
+        spec.note = _note(notes_seen, nid, guid, notetypes.get(mid), fields, spec.tags, ord_, note_mods.get(nid))
         if with_progress:
             try:
                 spec.reviews = _reviews(revlog.get(cid, []), v1=v1, hour=rollover)
@@ -245,7 +248,7 @@ def _int(value) -> int:
 
 
 def _note(seen: dict[int, NoteSpec], nid: int, guid: str, notetype: _Notetype | None, fields: list[str],
-          tags: list[str], ord_: int) -> NoteSpec | None:
+          tags: list[str], ord_: int, mod: int | None = None) -> NoteSpec | None:
     """The note a card belongs to (its siblings share the fields, tags and media lists), or None
     for our own note types and unknown ones (those are written back as srs cards)."""
     if notetype is None or notetype.spec is None:
@@ -253,9 +256,10 @@ def _note(seen: dict[int, NoteSpec], nid: int, guid: str, notetype: _Notetype | 
     first = seen.get(nid)
     if first is None:
         values = (fields + [""] * len(notetype.fields))[:max(len(notetype.fields), 1)]
-        first = seen[nid] = NoteSpec(guid, notetype.spec, values, list(tags), ord_, note_media(notetype.spec, values))
+        first = seen[nid] = NoteSpec(guid, notetype.spec, values, list(tags), ord_,
+                                     note_media(notetype.spec, values), mod if isinstance(mod, int) else None)
         return first
-    return NoteSpec(first.guid, first.note_type, first.fields, first.tags, ord_, first.media)
+    return NoteSpec(first.guid, first.note_type, first.fields, first.tags, ord_, first.media, first.mod)
 
 
 def _json_column(conn, column: str) -> dict:
