@@ -1253,8 +1253,10 @@ class Store:
         return row is None or bool(row[0])
 
     def card_source(self, card_id: int) -> tuple[str | None, int, str]:
-        """(the file its deck was imported from, the card's position in it, its deck's name)."""
-        row = self.conn.execute("SELECT d.source, c.position, d.name FROM cards c JOIN decks d ON d.id = c.deck_id "
+        """(the file that brought it (else the one its deck was imported from), its position there, its deck's
+        name): in a deck two sources share, the deck's source is only the last one imported."""
+        row = self.conn.execute("SELECT coalesce(c.origin, d.source), c.position, d.name FROM cards c "
+                                "JOIN decks d ON d.id = c.deck_id "
                                 "WHERE c.id = ?", (card_id,)).fetchone()
         if row is None:
             raise SrsError(f"no card with id {card_id} (see 'srs cards')")

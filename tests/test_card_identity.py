@@ -357,3 +357,26 @@ def test_a_package_renaming_a_deck_it_shares_with_a_deck_file_takes_only_its_own
     assert {q: c["id"] for q, c in live(cli).items()} == {q: c["id"] for q, c in before.items()}
     settings = dict(sqlite3.connect(cli.db).execute("SELECT name, settings FROM decks"))
     assert '"new_per_day": 7' in settings["Renamed"] and '"new_per_day": 7' in settings["Shared"], settings
+
+
+def test_a_card_of_a_shared_deck_is_edited_in_the_file_that_brought_it(tmp_path, cli):
+    """The review's edit key opens the card's own deck file, not the deck's last source (here a package
+    sharing the deck name), and a package's card is sent to Anki."""
+    from srs.session import ReviewSession
+    from srs.store import Store
+
+    deck = tmp_path / "m.md"
+    deck.write_text("# Default\n\n## my q\nmy a\n")
+    anki = package(tmp_path / "p.apkg", {"Default": [("g-p", "Package q?", "p")]})
+    cli("import", str(deck), now=NOW)
+    cli("import", str(anki), now=NOW)
+    cards = live(cli)
+    store = Store(cli.db)
+    try:
+        session = ReviewSession(store)
+        mine = session.edit_target(store.card(cards["my q"]["id"]))
+        theirs = session.edit_target(store.card(cards["Package q?"]["id"]))
+    finally:
+        store.close()
+    assert mine.path == str(deck.resolve()) and mine.line == 3, mine
+    assert theirs.path is None and "in Anki" in theirs.message, theirs
