@@ -265,8 +265,9 @@ class ReviewSession:
         whatever the search says. `cram_left_out` counts the others; none left is an error."""
         stamp = clock.to_text(self.now())
         kept = []
+        flags = self.store.cards_flags(card_ids)  # one query per 500 cards, not one per card
         for card_id in card_ids:
-            suspended, buried_until, _ = self.store.card_flags(card_id)
+            suspended, buried_until, _ = flags[card_id]
             if not suspended or (suspended == 2 and buried_until is not None and buried_until <= stamp):
                 kept.append(card_id)
         self.cram_left_out = len(card_ids) - len(kept)

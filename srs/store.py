@@ -1163,6 +1163,22 @@ class Store:
             raise SrsError(f"no card with id {card_id} (see 'srs cards')")
         return row
 
+    def cards_flags(self, card_ids: list[int]) -> dict[int, tuple[int, str | None, int]]:
+        """`card_flags` of many cards at once: card id -> (suspended, buried_until, flag), read 500 ids a
+        query (SQLite's bound on a statement's variables); an id of no card raises as `card_flags` does."""
+        out: dict[int, tuple[int, str | None, int]] = {}
+        ids = list(dict.fromkeys(card_ids))
+        for at in range(0, len(ids), 500):
+            chunk = ids[at:at + 500]
+            for card_id, *flags in self.conn.execute(
+                    "SELECT card_id, suspended, buried_until, flag FROM card_state WHERE card_id IN "
+                    f"({', '.join('?' * len(chunk))})", chunk):
+                out[card_id] = tuple(flags)
+        missing = next((card_id for card_id in ids if card_id not in out), None)
+        if missing is not None:
+            raise SrsError(f"no card with id {missing} (see 'srs cards')")
+        return out
+
     def set_buried(self, card_ids: list[int], until: str) -> list[int]:
         """Bury cards until a stored time (the start of the next learner day); a suspended or buried card
         stays as it is. Returns the ids buried now."""
