@@ -450,6 +450,9 @@ class Store:
         stamp = to_text(now)
         origin, package = _origin(spec.source)
         row = conn.execute("SELECT id FROM decks WHERE name = ?", (spec.name,)).fetchone()
+        # an Anki parent deck without cards (`anki.reader._add_parents`): made for its options, but a deck
+        # of that name already there (a deck file's, a former import's) is left as it is
+        parent_only = package and not spec.cards and row is not None
         if row is None and spec.source:
             row = conn.execute("SELECT id FROM decks WHERE source = ?", (spec.source,)).fetchone()
         created = row is None
@@ -457,13 +460,15 @@ class Store:
             deck_id = conn.execute(
                 "INSERT INTO decks (name, source, notes, settings, created_at) VALUES (?, ?, ?, ?, ?)",
                 (spec.name, spec.source, spec.notes, json.dumps(spec.settings), stamp)).lastrowid  # e.g. Anki's options
-        else:
+        elif not parent_only:
             deck_id = row[0]
             conn.execute("UPDATE decks SET name = ?, source = coalesce(?, source), notes = ? WHERE id = ?",
                          (spec.name, spec.source, spec.notes, deck_id))
-        if self.deck_own_settings(deck_id).get("html", False) != spec.html:
+        else:
+            deck_id = row[0]
+        if not parent_only and self.deck_own_settings(deck_id).get("html", False) != spec.html:
             self._set_setting(deck_id, "html", spec.html)  # the deck file decides whether its text is HTML
-        if self.deck_own_settings(deck_id).get("accents_optional", False) != spec.accents_optional:
+        if not parent_only and self.deck_own_settings(deck_id).get("accents_optional", False) != spec.accents_optional:
             self._set_setting(deck_id, "accents_optional", spec.accents_optional)  # typed answers (srs.kinds)
         result = ImportResult(deck=spec.name, source=spec.source, report=dict(spec.report))
         existing = [
