@@ -731,21 +731,25 @@ class ReviewSession:
         if action.what == "answer":
             last = action.answered
             if last.cram:  # a practice answer: its log line goes, the card comes back first in the practice queue
-                card_id = store.undo_cram(last.review_id)
+                with _CtrlCAfterCommit(store) as step:  # taken back in the store and in the summary, or neither
+                    card_id = store.undo_cram(last.review_id)
+                    step.committed()
+                    if card_id is not None and last in self.answered:
+                        self.answered.remove(last)
                 if card_id is None:
                     return Undone("answer", store.card(action.card_id), done=False)
-                if last in self.answered:
-                    self.answered.remove(last)
                 if last.rating == 1 and self._cram and self._cram[-1] == card_id:
                     self._cram.pop()  # the copy Again put at the end
                 self._cram.insert(0, card_id)
                 return Undone("answer", store.card(card_id))
-            card_id = store.undo_answer(last.review_id)
-            self._done = {}  # counted again from the store
+            with _CtrlCAfterCommit(store) as step:  # taken back in the store and in the summary, or neither
+                card_id = store.undo_answer(last.review_id)
+                step.committed()
+                self._done = {}  # counted again from the store
+                if card_id is not None and last in self.answered:
+                    self.answered.remove(last)
             if card_id is None:
                 return Undone("answer", store.card(action.card_id), done=False)
-            if last in self.answered:
-                self.answered.remove(last)
             if last.balanced_day is not None:
                 balancer = self.balancer or self._balancers.get(store.card(card_id).deck_id)
                 if balancer is not None and hasattr(balancer, "remove"):

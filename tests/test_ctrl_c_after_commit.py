@@ -105,3 +105,24 @@ def test_a_ctrl_c_in_a_finaliser_after_the_commit_is_counted_too(tmp_path, basic
     assert result.returncode == 130 and result.stderr.splitlines()[-1:] == ["srs: interrupted"], result.stderr
     assert reviews(db) == 1
     assert "1 card, 100% right" in result.stdout and "No cards answered" not in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("how", ["review", "cram"])
+def test_ctrl_c_right_after_an_undo_is_committed_leaves_it_out_of_the_summary(cli, tmp_path, monkeypatch, how):
+    deck = tmp_path / "plain.md"
+    deck.write_text("# Plain\n\n" + "".join(f"## Question {i}?\nAnswer {i}\n\n" for i in range(4)))
+    cli("import", str(deck))
+    name = "undo_answer" if how == "review" else "undo_cram"
+    real = getattr(Store, name)
+
+    def patched(self, *args):
+        card_id = real(self, *args)
+        signal.raise_signal(signal.SIGINT)
+        return card_id
+
+    monkeypatch.setattr(Store, name, patched)
+    args = ["review"] if how == "review" else ["review", "--cram", "deck:*"]
+    result = cli(*args, input="\n3\n\n3\nu\n", ok=False)
+    assert reviews(cli.db) == 1  # the second answer taken back, and the review stopped there
+    assert "1 card, 100% right" in result.output and "2 cards" not in result.output, result.output
+    assert result.exit_code != 0 and "Next card" not in result.output.split("Session over")[0], result.output
