@@ -15,6 +15,15 @@ def reviews(db) -> int:
     return sqlite3.connect(db).execute("SELECT count(*) FROM reviews").fetchone()[0]
 
 
+@pytest.fixture(autouse=True)
+def pythons_own_ctrl_c():
+    """Ctrl-C as Python has it (KeyboardInterrupt), whatever an earlier test in this process left (srs.entry
+    ignores it once a command has ended)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.fixture
 def ctrl_c_after_the_commit(monkeypatch):
     """A real SIGINT sent right after the store's COMMIT, before `record_answer` (or `record_cram`) returns."""
