@@ -45,6 +45,51 @@ CHECKPOINT_EVERY = 50  # answers between WAL checkpoints: a copy of the .db alon
 RECOUNT_SECONDS = 30  # how often today's answers are counted again from the store
 
 
+class _CtrlCAfterCommit:
+    """An answer's commit and the session's record of it (its summary, its undo) as one step for Ctrl-C.
+
+    Until the store has committed, Ctrl-C stops the answer as Python's own handler does (the write rolls
+    back whole, a wait for a busy database ends); from the COMMIT on, it is held back until the `with`
+    block has recorded the answer, then raised. The commit is seen from the connection (no transaction
+    open, rows changed since the block began) for a Ctrl-C that lands between COMMIT and the store's
+    return, and from `committed()` once it has returned. Only where Ctrl-C is Python's KeyboardInterrupt,
+    in the main thread; elsewhere the block runs as it is."""
+
+    def __init__(self, store: Store) -> None:
+        self.conn = store.conn
+        self.done = False  # the store's write returned
+        self.heard = False  # a Ctrl-C held back
+        self.previous = None
+
+    def committed(self) -> None:
+        self.done = True
+
+    def _on_ctrl_c(self, signum, frame) -> None:
+        if self.done or (not self.conn.in_transaction and self.conn.total_changes > self.start):
+            self.heard = True
+            return
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> "_CtrlCAfterCommit":
+        import signal
+
+        self.start = self.conn.total_changes
+        try:
+            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                self.previous = signal.signal(signal.SIGINT, self._on_ctrl_c)
+        except ValueError:  # not the main thread: no handler can be set
+            pass
+        return self
+
+    def __exit__(self, *error) -> None:
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)  # (runs a pending Ctrl-C first: held back too)
+        if self.heard:
+            raise KeyboardInterrupt  # the answer is committed and recorded: now it stops the session
+
+
 @dataclass
 class Answered:
     review_id: int
@@ -220,8 +265,9 @@ class ReviewSession:
         whatever the search says. `cram_left_out` counts the others; none left is an error."""
         stamp = clock.to_text(self.now())
         kept = []
+        flags = self.store.cards_flags(card_ids)  # one query per 500 cards, not one per card
         for card_id in card_ids:
-            suspended, buried_until, _ = self.store.card_flags(card_id)
+            suspended, buried_until, _ = flags[card_id]
             if not suspended or (suspended == 2 and buried_until is not None and buried_until <= stamp):
                 kept.append(card_id)
         self.cram_left_out = len(card_ids) - len(kept)
@@ -594,22 +640,25 @@ class ReviewSession:
         correct = None if choice is None else self.is_right(card, choice, fmt)
         review = Review(reviewed_at=now, rating=rating, kind=scheduling.review_kind(card.progress),
                         duration_ms=duration_ms, choice=choice, correct=correct, due_after=after.due, format=fmt)
-        review_id = self.store.record_answer(card.id, card.progress, review, after)
-        if review_id is None:
-            return False
+        with _CtrlCAfterCommit(self.store) as step:  # committed and recorded here, or neither
+            review_id = self.store.record_answer(card.id, card.progress, review, after)
+            step.committed()
+            if review_id is None:
+                return False
+            right = correct if correct is not None else rating > 1
+            balanced_day = None
+            balancer = self._balancers.get(card.deck_id) if self.balancer is None else self.balancer
+            if balancer is not None and after.state == "review":
+                balanced_day = scheduling.day_of(after.due, self.settings_for(card))
+                balancer.add(balanced_day)  # the next answers see this card on its new day
+            self.answered.append(Answered(review_id, card.id, rating, right, duration_ms, balanced_day))
+            self._count_answer(card, now)
+            self.effects = Effects()  # filled in by _after_answer, as its writes are made
+            self.actions.append(Action("answer", card.id, answered=self.answered[-1], effects=self.effects))
         if self.store.card_flags(card.id)[0] and not card.progress.suspended:
             self.notices.append("This card was suspended or buried elsewhere while shown: your answer is kept, "
                                 "and the card stays out of review.")
-        right = correct if correct is not None else rating > 1
-        balanced_day = None
-        balancer = self._balancers.get(card.deck_id) if self.balancer is None else self.balancer
-        if balancer is not None and after.state == "review":
-            balanced_day = scheduling.day_of(after.due, self.settings_for(card))
-            balancer.add(balanced_day)  # the next answers see this card on its new day
-        self.answered.append(Answered(review_id, card.id, rating, right, duration_ms, balanced_day))
-        self._count_answer(card, now)
-        self.effects = self._after_answer(card, after, rating, now)
-        self.actions.append(Action("answer", card.id, answered=self.answered[-1], effects=self.effects))
+        self._after_answer(card, after, rating, now, self.effects)
         self._unfolded += 1
         if self._unfolded >= CHECKPOINT_EVERY:
             self.checkpoint()
@@ -620,15 +669,17 @@ class ReviewSession:
         correct = None if choice is None else self.is_right(card, choice)
         review = Review(reviewed_at=self.now(), rating=rating, kind="cram", duration_ms=duration_ms, choice=choice,
                         correct=correct)
-        review_id = self.store.record_cram(card.id, review)
-        if self._cram and self._cram[0] == card.id:
-            self._cram.pop(0)
-        if rating == 1:
-            self._cram.append(card.id)
-        self.answered.append(Answered(review_id, card.id, rating, correct if correct is not None else rating > 1,
-                                      duration_ms, cram=True))
-        self.effects = None
-        self.actions.append(Action("answer", card.id, answered=self.answered[-1]))
+        with _CtrlCAfterCommit(self.store) as step:  # committed and recorded here, or neither
+            review_id = self.store.record_cram(card.id, review)
+            step.committed()
+            if self._cram and self._cram[0] == card.id:
+                self._cram.pop(0)
+            if rating == 1:
+                self._cram.append(card.id)
+            self.answered.append(Answered(review_id, card.id, rating, correct if correct is not None else rating > 1,
+                                          duration_ms, cram=True))
+            self.effects = None
+            self.actions.append(Action("answer", card.id, answered=self.answered[-1]))
         return True
 
     def checkpoint(self) -> None:
@@ -640,11 +691,12 @@ class ReviewSession:
             self._unfolded = 0
             self.store.checkpoint_in_background()
 
-    def _after_answer(self, card: StoredCard, after: Progress, rating: int, now: datetime) -> Effects:
+    def _after_answer(self, card: StoredCard, after: Progress, rating: int, now: datetime,
+                      effects: Effects) -> Effects:
         """Bury the card's siblings until the next learner day (by the deck's three switches, as Anki's),
-        and make it a leech when this lapse reaches `leech_threshold` (then every half of it, as Anki)."""
+        and make it a leech when this lapse reaches `leech_threshold` (then every half of it, as Anki):
+        each written in `effects` (the answer's record, already kept) as it is done."""
         settings = self.settings_for(card)
-        effects = Effects()
         if settings.bury_new_siblings or settings.bury_review_siblings or settings.bury_learning_siblings:
             end = clock.to_text(clock.day_bounds(now, settings.day_start_hour)[1])
             chosen = [card_id for card_id, state, due in self.store.siblings(card.id)
@@ -679,21 +731,25 @@ class ReviewSession:
         if action.what == "answer":
             last = action.answered
             if last.cram:  # a practice answer: its log line goes, the card comes back first in the practice queue
-                card_id = store.undo_cram(last.review_id)
+                with _CtrlCAfterCommit(store) as step:  # taken back in the store and in the summary, or neither
+                    card_id = store.undo_cram(last.review_id)
+                    step.committed()
+                    if card_id is not None and last in self.answered:
+                        self.answered.remove(last)
                 if card_id is None:
                     return Undone("answer", store.card(action.card_id), done=False)
-                if last in self.answered:
-                    self.answered.remove(last)
                 if last.rating == 1 and self._cram and self._cram[-1] == card_id:
                     self._cram.pop()  # the copy Again put at the end
                 self._cram.insert(0, card_id)
                 return Undone("answer", store.card(card_id))
-            card_id = store.undo_answer(last.review_id)
-            self._done = {}  # counted again from the store
+            with _CtrlCAfterCommit(store) as step:  # taken back in the store and in the summary, or neither
+                card_id = store.undo_answer(last.review_id)
+                step.committed()
+                self._done = {}  # counted again from the store
+                if card_id is not None and last in self.answered:
+                    self.answered.remove(last)
             if card_id is None:
                 return Undone("answer", store.card(action.card_id), done=False)
-            if last in self.answered:
-                self.answered.remove(last)
             if last.balanced_day is not None:
                 balancer = self.balancer or self._balancers.get(store.card(card_id).deck_id)
                 if balancer is not None and hasattr(balancer, "remove"):

@@ -454,6 +454,9 @@ class Store:
         stamp = to_text(now)
         origin, package = _origin(spec.source)
         row = conn.execute("SELECT id FROM decks WHERE name = ?", (spec.name,)).fetchone()
+        # an Anki parent deck without cards (`anki.reader._add_parents`): made for its options, but a deck
+        # of that name already there (a deck file's, a former import's) is left as it is
+        parent_only = package and not spec.cards and row is not None
         renamed = False  # the deck this source named before, under another name (see below)
         if row is None and spec.source:
             row = conn.execute("SELECT id FROM decks WHERE source = ? ORDER BY id", (spec.source,)).fetchone()
@@ -489,12 +492,12 @@ class Store:
             deck_id = conn.execute(
                 "INSERT INTO decks (name, source, notes, settings, created_at) VALUES (?, ?, ?, ?, ?)",
                 (spec.name, spec.source, spec.notes, json.dumps(settings), stamp)).lastrowid  # e.g. Anki's options
-        else:
+        elif not parent_only:
             conn.execute("UPDATE decks SET name = ?, source = coalesce(?, source), notes = ? WHERE id = ?",
                          (spec.name, spec.source, spec.notes, deck_id))
-        if self.deck_own_settings(deck_id).get("html", False) != spec.html:
+        if not parent_only and self.deck_own_settings(deck_id).get("html", False) != spec.html:
             self._set_setting(deck_id, "html", spec.html)  # the deck file decides whether its text is HTML
-        if self.deck_own_settings(deck_id).get("accents_optional", False) != spec.accents_optional:
+        if not parent_only and self.deck_own_settings(deck_id).get("accents_optional", False) != spec.accents_optional:
             self._set_setting(deck_id, "accents_optional", spec.accents_optional)  # typed answers (srs.kinds)
         result = ImportResult(deck=spec.name, source=spec.source, report=dict(spec.report))
         # this source's cards follow the deck it names: a file's from any deck, a package's from the deck it
@@ -1197,6 +1200,22 @@ class Store:
         if row is None:
             raise SrsError(f"no card with id {card_id} (see 'srs cards')")
         return row
+
+    def cards_flags(self, card_ids: list[int]) -> dict[int, tuple[int, str | None, int]]:
+        """`card_flags` of many cards at once: card id -> (suspended, buried_until, flag), read 500 ids a
+        query (SQLite's bound on a statement's variables); an id of no card raises as `card_flags` does."""
+        out: dict[int, tuple[int, str | None, int]] = {}
+        ids = list(dict.fromkeys(card_ids))
+        for at in range(0, len(ids), 500):
+            chunk = ids[at:at + 500]
+            for card_id, *flags in self.conn.execute(
+                    "SELECT card_id, suspended, buried_until, flag FROM card_state WHERE card_id IN "
+                    f"({', '.join('?' * len(chunk))})", chunk):
+                out[card_id] = tuple(flags)
+        missing = next((card_id for card_id in ids if card_id not in out), None)
+        if missing is not None:
+            raise SrsError(f"no card with id {missing} (see 'srs cards')")
+        return out
 
     def set_buried(self, card_ids: list[int], until: str) -> list[int]:
         """Bury cards until a stored time (the start of the next learner day); a suspended or buried card

@@ -388,7 +388,8 @@ def test_read_our_own_package(tmp_path):
     cards, _ = make_cards()
     write_apkg(tmp_path / "own.apkg", cards, with_progress=True, now=NOW)
     decks = read_apkg(tmp_path / "own.apkg", with_progress=True)
-    assert [d.name for d in decks] == ["Basics", "Basics::Tricky", "Default", "Languages::Español"]
+    assert [d.name for d in decks] == ["Basics", "Basics::Tricky", "Default", "Languages", "Languages::Español"]
+    assert [d.cards for d in decks if d.name == "Languages"] == [[]]  # a parent without cards: its options only
     specs = {s.source_id: s for d in decks for s in d.cards}
     for stored in cards:
         spec = specs[note_guid(stored.id)]
@@ -410,7 +411,8 @@ def test_round_trip_through_anki(tmp_path, col, legacy):
         assert ("collection.anki21" if legacy else "collection.anki21b") in archive.namelist()
 
     decks = read_apkg(tmp_path / "theirs.apkg", with_progress=True)
-    assert {d.name for d in decks} == {c.deck for c in cards}
+    assert {d.name for d in decks if d.cards} == {c.deck for c in cards}
+    assert {d.name for d in decks if not d.cards} == {"Languages"}  # the parent Anki keeps, as a deck without cards
     specs = {s.source_id: s for d in decks for s in d.cards}
     assert len(specs) == len(cards)
     for stored in cards:
@@ -452,7 +454,8 @@ def test_read_anki_native_notes(tmp_path, col, kind):
     else:
         anki_export(col, out, legacy=kind == "anki21")
     decks = read_apkg(out, with_progress=True)
-    assert [d.name for d in decks] == ["Native::Basic", "Native::Cloze"]
+    assert [d.name for d in decks] == ["Native", "Native::Basic", "Native::Cloze"]  # Native: no cards, its options
+    assert decks[0].cards == []
     specs = {s.source_id: s for d in decks for s in d.cards}
     assert comparable(specs[guids["basic"]]) == ("Bonjour", "Hello\nHi", None, None, ["french", "greeting"])
     assert comparable(specs[guids["reverse"]]) == ("chat", "cat (animal)", None, None, [])

@@ -82,7 +82,8 @@ class _Notetype:
 
 
 def read_apkg(path, *, with_progress: bool = False, notices: list[str] | None = None) -> list[DeckSpec]:
-    """The decks of an Anki package, one DeckSpec per Anki deck that has cards.
+    """The decks of an Anki package, one DeckSpec per Anki deck that has cards, and one without cards for
+    each parent deck that has none of its own (its options bound its subdecks: `_add_parents`).
 
     Each Anki card becomes a CardSpec (a basic-and-reversed note gives two, a cloze note
     one per deletion), `source_id` being the note guid, suffixed with `:ord` for cards
@@ -204,6 +205,7 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool,
         deck.cards.append(spec)
         used_notes.add(nid)
 
+    _add_parents(decks, anki_decks, conf_of_deck, options, path)
     result = [decks[key] for key in sorted(decks, key=str.casefold)]
     for deck in result:
         # Anki's new-card order: new cards by their position (`due`), after the cards already studied
@@ -219,6 +221,29 @@ def _read_collection(conn, path: str, name: str, *, with_progress: bool,
         if not result and not skipped:
             notices.append(f"{path}: the package is empty (no cards)")
     return result
+
+
+def _add_parents(decks: dict[str, DeckSpec], anki_decks: dict[int, tuple[str, bool]], conf_of_deck: dict,
+                 options: dict, path: str) -> None:
+    """A deck, without cards, for each Anki parent deck that has no cards of its own but subdecks that do:
+    its options preset (new cards and reviews a day) bounds its subdecks together, as in Anki (see
+    `ReviewSession._limit_groups`), so it must be a deck of srs too. Without cards it retires nothing (the
+    package's cards are retired once all its decks are in) and is kept (`Store._sync_deck`)."""
+    by_name = {}
+    for deck_id, (name, as_html) in sorted(anki_decks.items()):
+        by_name.setdefault(name.casefold(), (deck_id, name, as_html))
+    known = {name.casefold() for name in decks}
+    for name in list(decks):
+        parts = name.split("::")
+        for depth in range(1, len(parts)):
+            parent = "::".join(parts[:depth]).casefold()
+            if parent in known or parent not in by_name:
+                continue
+            deck_id, parent_name, as_html = by_name[parent]
+            option = options.get(conf_of_deck.get(deck_id, 1)) or options.get(1)
+            decks[parent_name] = DeckSpec(name=parent_name, source=f"{path}#{deck_id}", html=as_html,
+                                          settings=states.srs_settings(option))
+            known.add(parent)
 
 
 def _skip_reason(cid: int, notetype, mid: int, fields: list[str], ord_: int, spec, duplicate: bool) -> str:
