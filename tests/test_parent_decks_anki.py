@@ -24,17 +24,24 @@ def _own_preset(col, deck: str, new_per_day: int) -> None:
     col.decks.update_config(conf)
 
 
-def test_new_cards_of_a_deck_and_its_subdecks_as_anki_counts_them(tmp_path):
+def anki_tree(tmp_path, tree: dict, legacy: bool = False):
+    """An Anki collection of `tree` ({deck: (cards, new cards a day)}, each deck with its own preset): the new
+    cards Anki's v3 scheduler shows for each deck, and the collection exported as a package."""
     col = new_collection(tmp_path / "anki", fsrs=True)
-    for deck, (count, per_day) in TREE.items():
+    for deck, (count, per_day) in tree.items():
         add_cards(col, deck, count, deck)
         _own_preset(col, deck, per_day)
     anki = {}
-    for deck in TREE:
+    for deck in tree:
         col.decks.select(col.decks.id(deck))
         anki[deck] = col.sched.counts()[0]
-    package = export(col, tmp_path / "tree.apkg", legacy=False)
+    package = export(col, tmp_path / "tree.apkg", legacy=legacy)
     col.close()
+    return anki, package
+
+
+def test_new_cards_of_a_deck_and_its_subdecks_as_anki_counts_them(tmp_path):
+    anki, package = anki_tree(tmp_path, TREE)
     cli = Cli(tmp_path / "srs.db")
     cli("import", str(package), "--with-progress")
     ours = {deck: int(cli("review", deck, input="q\n").stdout.split()[2]) for deck in TREE}

@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("anki")
 from conftest import Cli  # noqa: E402
 from test_anki_states import add_cards, export, new_collection  # noqa: E402
-from test_parent_decks_anki import _own_preset  # noqa: E402
+from test_parent_decks_anki import _own_preset, anki_tree  # noqa: E402
 
 # deck: (cards, new cards a day); P, R and R::m have no cards of their own
 TREE = {"P": (0, 3), "P::a": (4, 10), "P::b": (4, 10), "Q": (2, 5),
@@ -20,16 +20,7 @@ TREE = {"P": (0, 3), "P::a": (4, 10), "P::b": (4, 10), "Q": (2, 5),
 
 @pytest.mark.parametrize("legacy", [False, True])
 def test_a_parent_without_cards_bounds_its_subdecks_as_in_anki(tmp_path, legacy):
-    col = new_collection(tmp_path / "anki", fsrs=True)
-    for deck, (count, per_day) in TREE.items():
-        add_cards(col, deck, count, deck)
-        _own_preset(col, deck, per_day)
-    anki = {}
-    for deck in TREE:
-        col.decks.select(col.decks.id(deck))
-        anki[deck] = col.sched.counts()[0]
-    package = export(col, tmp_path / "tree.apkg", legacy=legacy)
-    col.close()
+    anki, package = anki_tree(tmp_path, TREE, legacy)
     assert anki["P"] == 3 and anki["R"] == 6 and anki["R::m"] == 2  # the parents' own limits (R: 2 of R::m's + 4)
     cli = Cli(tmp_path / "srs.db")
     cli("import", str(package))
